@@ -1,0 +1,42 @@
+# SFT Workbench: `make run` starts the app, `make test` runs every test. Both set up .venv first if needed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+export WORKBENCH_HOME ?= $(CURDIR)/.workbench
+export HF_HUB_DISABLE_TELEMETRY = 1
+export TOKENIZERS_PARALLELISM = false
+
+# Where no NVIDIA GPU is present, take the CPU build of torch (this machine's wheel store serves torch==2.13.0+cpu);
+# on a GPU server, take the normal CUDA build from PyPI. Override with: make run TORCH_SPEC='torch==2.9.1'
+ifeq ($(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo gpu),gpu)
+TORCH_SPEC ?= torch>=2.6,<3
+else
+TORCH_SPEC ?= torch==2.13.0
+endif
+TORCH_INDEX ?=
+
+.PHONY: run test lint e2e clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet '$(TORCH_SPEC)' $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -c "import torch; print('torch', torch.__version__, 'CUDA' if torch.cuda.is_available() else 'CPU')"
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m workbench.cli demo build
+	$(PY) serve.py --server.address=127.0.0.1 --server.port=$(PORT)
+
+test: $(VENV)/.installed
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+		$(PY) -m pytest -q -p no:cacheprovider --basetemp=.pytest_tmp --durations=10
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf .pytest_tmp .ruff_cache
