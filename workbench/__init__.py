@@ -1,0 +1,1 @@
+"""SFT Workbench core: everything but the pages."""

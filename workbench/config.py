@@ -1,0 +1,223 @@
+"""The typed run configuration: one object that describes a training run.
+
+``RunConfig`` drives the Train page form, the YAML files under ``examples/``, the command line and the training
+process. Every field carries its help text and bounds in ``metadata`` so that the form and the validation read
+them from one place.
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workbench.errors import UserError
+
+
+METHODS = ("qlora", "lora", "full", "freeze")
+METHOD_LABELS = {
+    "qlora": "QLoRA (4-bit base + LoRA adapter)",
+    "lora": "LoRA adapter",
+    "full": "Full fine-tuning",
+    "freeze": "Train only the last layers",
+}
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
+DEMO_MODEL = "demo"
+DEMO_DATASET = "demo"
+
+
+def _field(default: Any, help: str, **bounds: Any) -> Any:
+    return field(default=default, metadata={"help": help, **bounds})
+
+
+@dataclass
+class RunConfig:
+    """Everything needed to start one SFT run; see each field's ``help``."""
+
+    run_name: str = _field("", "A short name to find the run again. Left empty, one is made from the model and time.")
+    model: str = _field(
+        DEMO_MODEL,
+        "The base model: 'demo' for the built-in demo model, a local Hugging Face model folder, "
+        "or a hub id such as Qwen/Qwen2.5-0.5B-Instruct when the server has network.",
+    )
+    dataset: str = _field(
+        DEMO_DATASET, "The training data: 'demo' for the built-in demo set, or the path of a chat JSONL file."
+    )
+    eval_dataset: str = _field(
+        "",
+        "Optional held-out chat JSONL used for evaluation loss and exact-match scoring. "
+        "With the demo dataset, its held-out split is used when this is empty.",
+    )
+    method: str = _field(
+        "lora",
+        "QLoRA loads the base model in 4 bits (NF4, double quantisation) and trains a small adapter (least GPU "
+        "memory); LoRA trains an adapter on a 16/32-bit base; full fine-tuning updates every weight (most memory); "
+        "'freeze' trains only the last N transformer layers.",
+        choices=METHODS,
+    )
+    freeze_trainable_layers: int = _field(
+        2, "With the 'freeze' method: how many of the last transformer layers are trained.", min=1, max=1000
+    )
+    num_train_epochs: float = _field(3.0, "How many times training reads the whole dataset.", min=0.01, max=100.0)
+    max_steps: int = _field(0, "Stop after this many optimizer steps; 0 means use the epochs.", min=0, max=10_000_000)
+    learning_rate: float = _field(
+        2e-4, "Step size of the optimizer. LoRA usually wants 1e-4 to 5e-4, full fine-tuning 1e-5.", min=1e-7, max=1.0
+    )
+    lr_scheduler_type: str = _field("linear", "How the learning rate changes over training.", choices=SCHEDULERS)
+    warmup_ratio: float = _field(
+        0.0, "Fraction of steps spent ramping the learning rate up from zero.", min=0.0, max=0.5
+    )
+    per_device_train_batch_size: int = _field(
+        8, "Conversations per training step. Lower it if the GPU runs out of memory.", min=1, max=1024
+    )
+    gradient_accumulation_steps: int = _field(
+        1,
+        "Add up the gradients of this many batches before each update: a larger effective batch without more memory.",
+        min=1,
+        max=1024,
+    )
+    weight_decay: float = _field(
+        0.0, "Pulls weights towards zero to fight overfitting; 0 to 0.1 is typical.", min=0.0, max=1.0
+    )
+    max_length: int = _field(
+        512, "Longest conversation in tokens; longer ones are cut at this point.", min=16, max=131072
+    )
+    lora_r: int = _field(16, "LoRA rank: the adapter's capacity. 8 to 64 is typical.", min=1, max=1024)
+    lora_alpha: int = _field(32, "LoRA scaling; usually twice the rank.", min=1, max=4096)
+    lora_dropout: float = _field(0.0, "Dropout inside the adapter; 0.05 helps on small datasets.", min=0.0, max=0.9)
+    target_modules: str = _field(
+        "all-linear", "Layers that get an adapter: 'all-linear', or a comma-separated list such as q_proj,v_proj."
+    )
+    assistant_only_loss: bool = _field(
+        True,
+        "Learn only from the assistant's answers, not from the prompts (needs a template with generation markers).",
+    )
+    packing: bool = _field(False, "Pack several short conversations into one sequence: faster on short data.")
+    validation_fraction: float = _field(
+        0.0, "Share of the training data held out for evaluation when no evaluation file is given.", min=0.0, max=0.5
+    )
+    eval_steps: int = _field(
+        0, "Evaluate on the held-out data every N steps; 0 picks about 10 evaluations.", min=0, max=10**7
+    )
+    save_steps: int = _field(
+        0,
+        "Save a checkpoint every N steps, to resume from after a failure; 0 picks about 4 checkpoints.",
+        min=0,
+        max=10**7,
+    )
+    early_stopping_patience: int = _field(
+        0, "Stop when the held-out loss has not improved for this many evaluations; 0 turns it off.", min=0, max=1000
+    )
+    gradient_checkpointing: bool = _field(
+        False, "Recompute activations instead of storing them: much less GPU memory, about 20-30% slower."
+    )
+    precision: str = _field(
+        "auto", "Number format for training: auto picks bf16 on GPUs that support it, else fp32.", choices=PRECISIONS
+    )
+    seed: int = _field(0, "Random seed, for runs you can repeat.", min=0, max=2**31 - 1)
+    logging_steps: int = _field(1, "Record the loss every N steps.", min=1, max=10000)
+    max_new_tokens_eval: int = _field(16, "Longest answer generated when scoring the held-out set.", min=1, max=4096)
+
+    def validate(self) -> list[str]:
+        """Return one plain sentence per invalid field; an empty list means the config is usable."""
+        problems = []
+        for spec in dataclasses.fields(self):
+            problems += _check_field(spec, getattr(self, spec.name))
+        if not self.model.strip():
+            problems.append("Model: choose the demo model, a local model folder or a hub id.")
+        if not self.dataset.strip():
+            problems.append("Dataset: choose the demo dataset or upload a chat JSONL file on the Data page.")
+        return problems
+
+    def check(self) -> "RunConfig":
+        """Raise ``UserError`` listing every problem, or return self."""
+        problems = self.validate()
+        if problems:
+            raise UserError(" ".join(problems))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "RunConfig":
+        known = {spec.name: spec for spec in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise UserError(f"Unknown setting(s) {', '.join(unknown)}; remove them or check the spelling.")
+        return cls(**{name: _coerce(known[name], value) for name, value in values.items()})
+
+    @classmethod
+    def from_yaml(cls, text: str) -> "RunConfig":
+        try:
+            values = yaml.safe_load(text) or {}
+        except yaml.YAMLError as error:
+            raise UserError(
+                f"The config is not valid YAML ({error.__class__.__name__}); check its indentation."
+            ) from None
+        if not isinstance(values, dict):
+            raise UserError("The config must be a YAML mapping of setting: value lines.")
+        return cls.from_dict(values)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"No config file at {path}; check the path.")
+        return cls.from_yaml(path.read_text(encoding="utf-8"))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_yaml(), encoding="utf-8")
+
+
+def field_help(name: str) -> str:
+    """The help text of one RunConfig field, for form tooltips."""
+    return _spec(name).metadata["help"]
+
+
+def field_bounds(name: str) -> tuple[Any, Any]:
+    """The (min, max) of a numeric RunConfig field."""
+    metadata = _spec(name).metadata
+    return metadata.get("min"), metadata.get("max")
+
+
+def _spec(name: str) -> dataclasses.Field:
+    return next(spec for spec in dataclasses.fields(RunConfig) if spec.name == name)
+
+
+def _label(spec: dataclasses.Field) -> str:
+    return spec.name.replace("_", " ").capitalize()
+
+
+def _check_field(spec: dataclasses.Field, value: Any) -> list[str]:
+    label = _label(spec)
+    choices = spec.metadata.get("choices")
+    if choices and value not in choices:
+        return [f"{label}: '{value}' is not one of {', '.join(choices)}."]
+    low, high = spec.metadata.get("min"), spec.metadata.get("max")
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if low is not None and is_number and not low <= value <= high:
+        return [f"{label}: {value} is outside the allowed range {low} to {high}."]
+    return []
+
+
+def _coerce(spec: dataclasses.Field, value: Any) -> Any:
+    """Turn YAML or form values into the field's type, or raise a UserError naming the field."""
+    kind = type(spec.default)
+    if value is None:
+        return spec.default
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                return value.strip().lower() in {"1", "true", "yes", "on"}
+            return bool(value)
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError
+        return kind(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{_label(spec)}: '{value}' is not a valid {kind.__name__}.") from None
