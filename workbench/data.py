@@ -1,0 +1,111 @@
+"""Datasets for training: the entry points the trainer, the pages and the CLI use.
+
+The work is split into focused modules, re-exported here so callers need one import:
+
+* ``workbench.readers``: bytes to numbered records (JSONL with real line numbers, JSON, CSV, Parquet).
+* ``workbench.formats``: layouts (messages, ShareGPT, Alpaca, prompt/completion, text) to chat ``messages``.
+* ``workbench.validation``: ``validate`` and ``DataReport`` with typed ``Problem``s, duplicates and counts.
+* ``workbench.tokens``: token lengths and "what the model sees" under a model's chat template.
+* ``workbench.dataset_store``: uploads, the server folder, and immutable dataset versions.
+
+``load_rows`` gives the trainer normalised rows: ``{"messages": [{"role", "content"}, ...]}`` for every chat
+layout, ``{"text": ...}`` for plain-text data.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from workbench import dataset_store, tokens
+from workbench.config import DEMO_DATASET
+from workbench.dataset_store import save_upload
+from workbench.errors import UserError
+from workbench.formats import ColumnMapping
+from workbench.problems import Problem
+from workbench.turns import ROLES
+from workbench.validation import MIN_ROWS, DataReport, failed_report, validate, validate_chat_jsonl
+
+
+__all__ = [
+    "MIN_ROWS",
+    "ROLES",
+    "ColumnMapping",
+    "DataReport",
+    "Problem",
+    "UserError",
+    "eval_rows_for",
+    "load_rows",
+    "read_dataset",
+    "resolve_dataset",
+    "save_upload",
+    "validate",
+    "validate_chat_jsonl",
+    "validate_file",
+]
+
+
+def read_dataset(path: Path, tokenizer: Any = None, max_length: int | None = None) -> DataReport:
+    """Validate a dataset file on disk, with the column mapping saved for it in the library (if any)."""
+    version = dataset_store.version_for_path(path)
+    mapping = ColumnMapping.from_dict(version.mapping) if version is not None else None
+    return validate(path.read_bytes(), path.name, mapping, tokenizer, max_length)
+
+
+def validate_file(path: Path, model: str | None = "demo", max_length: int = 1024) -> DataReport:
+    """Validate a file with token statistics under ``model``'s tokenizer (None skips them); the CLI's code path.
+
+    Never raises for a missing, oversized or unreadable file or an unavailable model: the report then holds one
+    file-level problem (codes ``no_file``, ``too_large``, ``model_unavailable``).
+    """
+    if not path.is_file():
+        return failed_report("no_file", f"There is no file at {path}; check the path.")
+    try:
+        dataset_store.check_size(path.stat().st_size)
+    except UserError as error:
+        return failed_report("too_large", str(error))
+    tokenizer = None
+    if model:
+        try:
+            tokenizer = tokens.load_tokenizer(model)
+        except UserError as error:
+            return failed_report("model_unavailable", str(error))
+    return read_dataset(path, tokenizer, max_length)
+
+
+def load_rows(dataset: str) -> list[dict[str, Any]]:
+    """The usable rows of a dataset ('demo' or a file path); raises UserError when any record has an error."""
+    path = resolve_dataset(dataset)
+    report = read_dataset(path)
+    if not report.ok:
+        first = report.errors[0] if report.errors else report.problems[0] if report.problems else None
+        detail = f" First problem: {first}" if first else ""
+        detail += "" if detail.endswith(".") or not detail else "."
+        raise UserError(
+            f"The dataset {path.name} cannot be used for training.{detail} Check it on the Data page and save a "
+            "cleaned version."
+        )
+    return report.rows
+
+
+def resolve_dataset(dataset: str, heldout: bool = False) -> Path:
+    """The file behind a dataset reference: 'demo' (its train or held-out split) or a path."""
+    if dataset.strip() == DEMO_DATASET:
+        from workbench import demo
+
+        return demo.DEMO_HELDOUT_FILE if heldout else demo.DEMO_TRAIN_FILE
+    path = Path(dataset).expanduser()
+    if not path.is_file():
+        raise UserError(f"There is no dataset file at {dataset}; upload it on the Data page.")
+    return path
+
+
+def eval_rows_for(dataset: str, eval_dataset: str) -> list[dict[str, Any]]:
+    """Held-out rows: the eval file when given, the demo's held-out split for the demo, a library version's
+    validation split when it has one, else none."""
+    if eval_dataset.strip():
+        return load_rows(eval_dataset)
+    if dataset.strip() == DEMO_DATASET:
+        return load_rows(str(resolve_dataset(DEMO_DATASET, heldout=True)))
+    version = dataset_store.version_for_path(Path(dataset).expanduser())
+    if version is not None and version.validation_path is not None:
+        return load_rows(str(version.validation_path))
+    return []

@@ -1,0 +1,435 @@
+"""What the model sees: token lengths under a model's chat template, template checks, and a rendered sample.
+
+Rows are rendered with the tokenizer's own chat template (``apply_chat_template``), exactly as TRL's SFTTrainer does
+before training, and counted with the fast (Rust) tokenizer. Files up to ``EXACT_ROWS`` rows are counted exactly.
+Larger files are counted exactly on a seeded random sample of ``SAMPLE_ROWS`` rows; the other rows are estimated
+from their length in characters (a least-squares fit on the sample), and every row whose estimate, raised by the
+largest under-estimate seen in the sample plus a margin, could reach the max length is counted exactly too. So the
+"too long" rows and the answer tokens they lose are exact counts; only the histogram's short rows can be estimates,
+and ``TokenStats.estimated`` says how many. A chat template that refuses a conversation (some refuse system turns)
+is caught on every row it renders: all rows of files up to ``EXACT_ROWS``, the sample and the long rows of bigger
+files.
+"""
+
+import contextlib
+import functools
+import html
+import json
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.errors import UserError
+from workbench.problems import Problem, plural, problem
+
+
+EXACT_ROWS = 20_000
+SAMPLE_ROWS = 2_000
+SAFETY_MARGIN = 1.1
+GENERATION = re.compile(r"\{%-?\s*generation\s*-?%\}")
+END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>", "</s>", "<|eot|>")
+SHOWN_AFTER_CUT = 48
+
+
+@dataclass
+class TokenStats:
+    """Token lengths of the usable rows under one tokenizer, chat template and max length."""
+
+    lengths: list[int] = field(default_factory=list)
+    max_length: int = 1024
+    estimated: int = 0
+    too_long: list[int] = field(default_factory=list)
+    tokens_cut: int = 0
+    answer_tokens_cut: int | None = 0
+    failed: dict[int, str] = field(default_factory=dict)
+
+    def counted(self) -> list[int]:
+        """The lengths of the rows the template could render (for the histogram)."""
+        return [length for index, length in enumerate(self.lengths) if index not in self.failed]
+
+
+@dataclass
+class Piece:
+    """One token of a rendered sample: its text, whether training learns it, and whether truncation cuts it."""
+
+    text: str
+    trained: bool
+    cut: bool
+    special: bool = False
+
+
+@functools.lru_cache(maxsize=4)
+def load_tokenizer(model: str = "demo") -> Any:
+    """The tokenizer of a model ('demo', a local folder or a hub id), loaded once per process.
+
+    Raises:
+        UserError: a sentence naming the model when it cannot be found or its tokenizer cannot be read.
+    """
+    from workbench import models
+
+    path = models.resolve_model(model)
+    try:
+        return models.load_tokenizer(path)
+    except UserError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a broken tokenizer file must give a sentence, not a traceback
+        raise UserError(
+            f"The tokenizer of {model!r} could not be read ({str(error)[:160]}); check the model."
+        ) from None
+
+
+def has_generation_markers(tokenizer: Any) -> bool:
+    return bool(GENERATION.search(getattr(tokenizer, "chat_template", None) or ""))
+
+
+def template_problems(tokenizer: Any) -> list[Problem]:
+    """Warnings about the chat template: missing, without generation markers, or without an end-of-turn token."""
+    if not getattr(tokenizer, "chat_template", None):
+        message = (
+            "The model has no chat template, so conversations cannot be put into its prompt format; pick a chat "
+            "(instruct) model or one whose tokenizer includes a template."
+        )
+        return [problem("no_chat_template", message)]
+    found = []
+    if not has_generation_markers(tokenizer):
+        message = (
+            "The model's chat template has no {% generation %} markers, so training cannot tell the answers from the "
+            "prompts; with 'learn only from answers' switched on, training will refuse to start."
+        )
+        found.append(problem("template_no_generation", message))
+    try:
+        ends = _answer_ends_with_end_of_turn(tokenizer)
+    except Exception as error:  # noqa: BLE001 - any template failure is reported, never raised
+        message = f"The model's chat template fails on a simple conversation ({str(error)[:120]}); fix the template."
+        return found + [problem("no_chat_template", message)]
+    if not ends:
+        message = (
+            "The chat template does not end the assistant's answer with an end-of-turn token that training learns, "
+            "so the tuned model may not know when to stop; use a template that closes each answer with one."
+        )
+        found.append(problem("template_no_end_of_turn", message))
+    return found
+
+
+def _end_ids(tokenizer: Any) -> set[int]:
+    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+    vocab = tokenizer.get_vocab()
+    return ids | {vocab[token] for token in END_OF_TURN_TOKENS if token in vocab}
+
+
+def _answer_ends_with_end_of_turn(tokenizer: Any) -> bool:
+    """True when the trained part of an answer ends with (or, without markers, is followed by) an end token."""
+    sample = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there"}]
+    marked = has_generation_markers(tokenizer)
+    out = tokenizer.apply_chat_template(sample, tokenize=True, return_dict=True, return_assistant_tokens_mask=marked)
+    ids, end_ids = list(out["input_ids"]), _end_ids(tokenizer)
+    if marked:
+        trained = [token for token, mask in zip(ids, out["assistant_masks"], strict=True) if mask]
+        return bool(trained) and trained[-1] in end_ids
+    rendered = tokenizer.apply_chat_template(sample, tokenize=False)
+    tail = rendered[rendered.rfind("Hello there") :]
+    return any(tokenizer.convert_ids_to_tokens(token) in tail for token in end_ids)
+
+
+def add_token_checks(report: Any, tokenizer: Any, max_length: int) -> None:
+    """Add template warnings, too-long warnings and template failures to a ``DataReport``; set ``report.tokens``."""
+    with quiet_transformers():
+        report.problems += template_problems(tokenizer) + tool_problems(report.rows, tokenizer)
+        has_template = bool(getattr(tokenizer, "chat_template", None))
+        if not has_template and any("messages" in row for row in report.rows):
+            return
+        stats = token_stats(report.rows, tokenizer, max_length)
+    report.tokens = stats
+    for index, error in stats.failed.items():
+        row, line = report.sources[index]
+        message = f"The model's chat template refuses this conversation ({error[:160]}); fix it or drop the record."
+        report.problems.append(problem("template_error", message, row, line))
+    report.too_long_rows = set(stats.too_long)
+    for index in stats.too_long:
+        row, line = report.sources[index]
+        message = (
+            f"This record is {stats.lengths[index]} tokens long, more than the max length of {max_length}; the end "
+            "is cut off in training. Raise the max length, shorten it, or drop it."
+        )
+        report.problems.append(problem("too_long", message, row, line))
+    if stats.too_long:
+        report.problems.append(problem("too_long", too_long_summary(stats)))
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' warnings (e.g. 'sequence longer than the model's maximum') while counting."""
+    from transformers.utils import logging
+
+    level = logging.get_verbosity()
+    logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
+
+
+def tool_problems(rows: list[dict[str, Any]], tokenizer: Any) -> list[Problem]:
+    """A warning when rows call tools but the chat template leaves the calls or the tool descriptions out."""
+    calls = sum(1 for row in rows if any("tool_calls" in turn for turn in row.get("messages", ())))
+    described = sum(1 for row in rows if "tools" in row)
+    if not (calls or described) or not getattr(tokenizer, "chat_template", None):
+        return []
+    missing = []
+    if calls and not _template_shows(tokenizer, tools=False):
+        missing.append(f"the tool calls of {plural(calls, 'record')}")
+    if described and not _template_shows(tokenizer, tools=True):
+        missing.append(f"the tool descriptions of {plural(described, 'record')}")
+    if not missing:
+        return []
+    message = (
+        f"The model's chat template leaves out {' and '.join(missing)}, so training would learn empty answers in "
+        "their place; use a model whose template supports tools, or drop those records."
+    )
+    return [problem("template_no_tools", message)]
+
+
+def _template_shows(tokenizer: Any, tools: bool) -> bool:
+    call = {"type": "function", "function": {"name": "probe_call_q7", "arguments": '{"x": 1}'}}
+    schema = {"type": "function", "function": {"name": "probe_tool_q7", "description": "d", "parameters": {}}}
+    chat = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "content": "ok"},
+        {"role": "assistant", "content": "Done"},
+    ]
+    try:
+        rendered = tokenizer.apply_chat_template(chat, tools=[schema] if tools else None, tokenize=False)
+    except Exception:  # noqa: BLE001 - a template that refuses tools does not show them
+        return False
+    return ("probe_tool_q7" if tools else "probe_call_q7") in rendered
+
+
+def too_long_summary(stats: TokenStats) -> str:
+    lost = (
+        plural(stats.answer_tokens_cut, "answer token")
+        if stats.answer_tokens_cut is not None
+        else plural(stats.tokens_cut, "token") + " (answers included)"
+    )
+    return (
+        f"{plural(len(stats.too_long), 'record')} {'is' if len(stats.too_long) == 1 else 'are'} longer than the max "
+        f"length of {stats.max_length} tokens; training would cut {lost} from them. Raise the max length or drop "
+        "those records."
+    )
+
+
+def token_stats(rows: list[dict[str, Any]], tokenizer: Any, max_length: int, seed: int = 0) -> TokenStats:
+    """Token lengths of every row (exact, or estimated for short rows of big files) and what truncation cuts."""
+    stats = TokenStats(lengths=[0] * len(rows), max_length=max_length)
+    if len(rows) <= EXACT_ROWS:
+        exact = _exact_lengths(rows, range(len(rows)), tokenizer, stats)
+    else:
+        sample = sorted(random.Random(seed).sample(range(len(rows)), SAMPLE_ROWS))
+        exact = _exact_lengths(rows, sample, tokenizer, stats)
+        estimates, bound = _estimate(rows, exact)
+        unsure = [i for i, guess in enumerate(estimates) if i not in exact and guess * bound >= max_length]
+        exact |= _exact_lengths(rows, unsure, tokenizer, stats)
+        for index, guess in enumerate(estimates):
+            if index not in exact and index not in stats.failed:
+                stats.lengths[index], stats.estimated = max(1, round(guess)), stats.estimated + 1
+    for index, length in exact.items():
+        stats.lengths[index] = length
+    stats.too_long = sorted(index for index, length in exact.items() if length > max_length)
+    _count_cut_tokens(rows, tokenizer, stats)
+    return stats
+
+
+def _features(row: dict[str, Any]) -> tuple[float, float, float]:
+    """Characters, turns and a constant: what the length estimate of a row is fitted on."""
+    if "text" in row:
+        return float(len(row["text"])), 0.0, 1.0
+    turns = row["messages"]
+    chars = sum([len(turn["content"]) for turn in turns])
+    if "tools" in row or any(len(turn) > 2 for turn in turns):  # tool calls or schemas add rendered text
+        chars += sum(len(json.dumps(turn.get("tool_calls", ""))) for turn in turns) + len(row.get("tools", ""))
+    return float(chars), float(len(turns)), 1.0
+
+
+def _estimate(rows: list[dict[str, Any]], exact: dict[int, int]) -> tuple[list[float], float]:
+    """Estimated lengths of all rows from a least-squares fit on the exact ones, and the safety factor to apply."""
+    import numpy as np
+
+    features = np.array([_features(row) for row in rows])
+    known = np.array(sorted(exact), dtype=int)
+    if len(known) < 3:  # the template refused nearly every sampled row: assume 4 characters a token, and be careful
+        return np.maximum(features @ np.array([0.25, 4.0, 0.0]), 1.0).tolist(), 2.0
+    targets = np.array([exact[i] for i in known], dtype=float)
+    coefficients, *_ = np.linalg.lstsq(features[known], targets, rcond=None)
+    estimates = np.maximum(features @ coefficients, 1.0)
+    worst = float(np.max(targets / estimates[known]))
+    return estimates.tolist(), max(worst, 1.0) * SAFETY_MARGIN
+
+
+def row_tools(row: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """A row's tool schemas as the trainer passes them to the template (parsed from their JSON text)."""
+    tools = row.get("tools")
+    return json.loads(tools) if isinstance(tools, str) else tools
+
+
+def render(row: dict[str, Any], tokenizer: Any) -> str:
+    """The row as the model's input text: the chat template applied (or the plain text)."""
+    if "text" in row:
+        return row["text"]
+    return tokenizer.apply_chat_template(row["messages"], tools=row_tools(row), tokenize=False)
+
+
+def _render_many(rows: list[dict[str, Any]], indexes: list[int], tokenizer: Any, stats: TokenStats) -> dict[int, str]:
+    """Rendered texts by row index; rows the template refuses go to ``stats.failed``."""
+    plain = [i for i in indexes if "messages" in rows[i] and "tools" not in rows[i]]
+    texts: dict[int, str] = {}
+    if plain:
+        texts.update(zip(plain, _render_batch([rows[i]["messages"] for i in plain], tokenizer), strict=False))
+    for index in indexes:
+        if index not in texts:
+            try:
+                texts[index] = render(rows[index], tokenizer)
+            except Exception as error:  # noqa: BLE001 - a template may raise anything; report it, never crash
+                stats.failed[index] = str(error) or type(error).__name__
+    return texts
+
+
+def _render_batch(conversations: list[list[dict[str, Any]]], tokenizer: Any) -> list[str]:
+    """All conversations rendered in one call, or [] when any of them fails (the caller then goes row by row)."""
+    try:
+        return tokenizer.apply_chat_template(conversations, tokenize=False)
+    except Exception:  # noqa: BLE001 - one bad row fails the batch
+        return []
+
+
+def _exact_lengths(rows: list[dict[str, Any]], indexes: Any, tokenizer: Any, stats: TokenStats) -> dict[int, int]:
+    texts = _render_many(rows, list(indexes), tokenizer, stats)
+    order = list(texts)
+    counts = count_tokens([texts[i] for i in order], tokenizer)
+    eos = 1 if tokenizer.eos_token else 0
+    return {i: n + (eos if "text" in rows[i] else 0) for i, n in zip(order, counts, strict=True)}
+
+
+def count_tokens(texts: list[str], tokenizer: Any) -> list[int]:
+    """Token counts of texts (no special tokens added), with the fast tokenizer's parallel batch encoder."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    encode = getattr(backend, "encode_batch_fast", backend.encode_batch)
+    counts: list[int] = []
+    for start in range(0, len(texts), 4096):
+        counts += [len(encoding) for encoding in encode(texts[start : start + 4096], add_special_tokens=False)]
+    return counts
+
+
+def _count_cut_tokens(rows: list[dict[str, Any]], tokenizer: Any, stats: TokenStats) -> None:
+    marked = has_generation_markers(tokenizer)
+    chats = [i for i in stats.too_long if "messages" in rows[i]]
+    stats.answer_tokens_cut = None if chats and not marked else 0
+    for index in stats.too_long:
+        stats.tokens_cut += stats.lengths[index] - stats.max_length
+        if "text" in rows[index] and stats.answer_tokens_cut is not None:
+            stats.answer_tokens_cut += stats.lengths[index] - stats.max_length
+    if not marked:
+        return
+    for start in range(0, len(chats), 256):
+        masks = _answer_masks([rows[i] for i in chats[start : start + 256]], tokenizer)
+        stats.answer_tokens_cut = (stats.answer_tokens_cut or 0) + sum(sum(mask[stats.max_length :]) for mask in masks)
+
+
+def _answer_masks(rows: list[dict[str, Any]], tokenizer: Any) -> list[list[int]]:
+    """The assistant-token masks of rows, in one batch when possible; rows the template refuses get no mask."""
+    batched = None if any("tools" in row for row in rows) else _batch_masks(rows, tokenizer)
+    return batched if batched is not None else [_row_mask(row, tokenizer) for row in rows]
+
+
+def _batch_masks(rows: list[dict[str, Any]], tokenizer: Any) -> list[list[int]] | None:
+    try:
+        batch = [row["messages"] for row in rows]
+        out = tokenizer.apply_chat_template(batch, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    except Exception:  # noqa: BLE001 - one refused row fails the batch; the caller goes row by row
+        return None
+    return list(out["assistant_masks"])
+
+
+def _row_mask(row: dict[str, Any], tokenizer: Any) -> list[int]:
+    try:
+        return list(_encode(row, tokenizer, True)["assistant_masks"])
+    except Exception:  # noqa: BLE001 - the length pass already reported rows the template refuses
+        return []
+
+
+def _encode(row: dict[str, Any], tokenizer: Any, marked: bool, offsets: bool = False) -> Any:
+    kwargs = {"tokenizer_kwargs": {"return_offsets_mapping": True}} if offsets else {}
+    return tokenizer.apply_chat_template(
+        row["messages"],
+        tools=row_tools(row),
+        tokenize=True,
+        return_dict=True,
+        return_assistant_tokens_mask=marked,
+        **kwargs,
+    )
+
+
+def what_the_model_sees(row: dict[str, Any], tokenizer: Any, max_length: int) -> list[Piece]:
+    """The row's tokens as rendered for training, each marked trained or not, and cut or not.
+
+    Raises:
+        UserError: when the chat template refuses the row.
+    """
+    marked = has_generation_markers(tokenizer)
+    try:
+        if "text" in row:
+            encoded = tokenizer(row["text"], return_offsets_mapping=True)
+            text, mask = row["text"], [1] * len(encoded["input_ids"])
+        else:
+            encoded = _encode(row, tokenizer, marked, offsets=True)
+            text = render(row, tokenizer)
+            mask = encoded["assistant_masks"] if marked else [1] * len(encoded["input_ids"])
+    except Exception as error:  # noqa: BLE001 - a template may raise anything; say so in words
+        raise UserError(f"The model's chat template refuses this record ({str(error)[:160]}).") from None
+    special = set(tokenizer.all_special_ids)
+    pieces, end = [], 0
+    for index, (token, (_, stop)) in enumerate(zip(encoded["input_ids"], encoded["offset_mapping"], strict=True)):
+        piece_text = text[end:stop] if stop > end else ""  # a character split over several tokens shows once
+        end = max(end, stop)
+        pieces.append(Piece(piece_text, bool(mask[index]), index >= max_length, token in special))
+    return pieces
+
+
+def pieces_html(pieces: list[Piece], max_length: int) -> str:
+    """The rendered sample as HTML: trained tokens green, the rest grey, the cut part struck through."""
+    shown = pieces[: max_length + SHOWN_AFTER_CUT]
+    spans = []
+    for index, piece in enumerate(shown):
+        if index == max_length:
+            spans.append(
+                '<span style="background:#fee2e2;color:#991b1b;font-weight:bold;padding:0 4px">'
+                f"&#9986; max length {max_length}: everything after this is cut</span>"
+            )
+        spans.append(_span(piece))
+    if len(pieces) > len(shown):
+        spans.append(f'<span style="color:#991b1b"> &hellip; {len(pieces) - len(shown)} more tokens cut</span>')
+    return (
+        '<div style="font-family:monospace;font-size:0.85rem;white-space:pre-wrap;line-height:1.9;'
+        'border:1px solid #e5e7eb;border-radius:6px;padding:8px">' + "".join(spans) + "</div>"
+    )
+
+
+def _span(piece: Piece) -> str:
+    style = "background:#bbf7d0;" if piece.trained else "background:#f1f5f9;color:#475569;"
+    style += "border-right:1px solid rgba(0,0,0,0.12);"
+    if piece.special:
+        style += "font-weight:bold;"
+    if piece.cut:
+        style += "text-decoration:line-through;opacity:0.45;"
+    title = "trained" if piece.trained else "not trained (prompt)"
+    return f'<span style="{style}" title="{title}">{html.escape(piece.text)}</span>'
+
+
+LEGEND = (
+    '<span style="background:#bbf7d0;padding:0 4px">trained on (the answers)</span> '
+    '<span style="background:#f1f5f9;color:#475569;padding:0 4px">not trained (prompt and template)</span> '
+    '<span style="text-decoration:line-through;opacity:0.45;padding:0 4px">cut by the max length</span>'
+)

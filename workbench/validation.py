@@ -1,0 +1,477 @@
+"""Validating a dataset file: every problem typed, located and explained, plus the counts the pages and CLI show.
+
+``validate`` reads the bytes (``workbench.readers``), recognises the layout (``workbench.formats``), normalises each
+record to training rows, and adds the warnings that need the whole file: exact and near-exact duplicates, unfilled
+``{{placeholders}}``, per-message weights the trainer cannot honour, too few rows, and, when a tokenizer is given,
+rows longer than the max length and chat-template problems (``workbench.tokens``). It never raises on bad content.
+"""
+
+import contextlib
+import csv
+import gc
+import hashlib
+import io
+import json
+import re
+import string
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench import formats, readers
+from workbench.formats import FORMAT_LABELS, ColumnMapping
+from workbench.problems import ERROR, WARNING, Problem, plural, problem
+from workbench.turns import zero_weight_turns
+
+
+MIN_ROWS = 10
+MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#+!|$~])")  # characters markdown would read as formatting
+PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
+IGNORED = (string.punctuation + string.whitespace).encode()  # what near-exact duplicates may differ in
+
+
+@dataclass
+class DataReport:
+    """What validation found: the usable training rows, the problems in file order, and counts.
+
+    ``rows`` are normalised ``{"messages": [...]}`` rows (``{"text": ...}`` for plain-text data) in file order;
+    ``sources[i]`` is the (record number, line number) of ``rows[i]`` in the file.
+    """
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    lines_read: int = 0
+    format: str | None = None
+    kind: str = ""
+    columns: list[str] = field(default_factory=list)
+    mapping: ColumnMapping | None = None
+    suggested_mapping: ColumnMapping | None = None
+    sources: list[tuple[int, int | None]] = field(default_factory=list)
+    duplicate_rows: set[int] = field(default_factory=set)
+    too_long_rows: set[int] = field(default_factory=set)
+    tokens: Any = None  # a workbench.tokens.TokenStats once token checks ran
+
+    @property
+    def total(self) -> int:
+        """Records read, usable or not."""
+        return self.lines_read
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [item for item in self.problems if item.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [item for item in self.problems if item.severity == WARNING]
+
+    @property
+    def file_errors(self) -> list[Problem]:
+        """Errors that make the whole file unusable."""
+        return [item for item in self.errors if item.row is None]
+
+    @property
+    def ok(self) -> bool:
+        """True when every record is usable as it is (warnings allowed)."""
+        return bool(self.rows) and not self.errors
+
+    @property
+    def usable(self) -> bool:
+        """True when at least some records can be trained on."""
+        return bool(self.rows) and not self.file_errors
+
+    @property
+    def needs_mapping(self) -> bool:
+        return any(item.code == "unknown_format" for item in self.problems)
+
+    @property
+    def duplicates(self) -> int:
+        return len(self.duplicate_rows)
+
+    @property
+    def too_long(self) -> int:
+        return len(self.too_long_rows)
+
+    def where(self, index: int) -> str:
+        """'line 12' (JSONL) or 'record 12' for the usable row ``index``."""
+        row, line = self.sources[index]
+        return f"line {line}" if line else f"record {row}"
+
+    def summary(self) -> str:
+        """One sentence for the top of the page."""
+        if self.file_errors:
+            return self.file_errors[0].message
+        noun = "text" if self.format == "text" else "conversation"
+        if self.ok:
+            tail = f" Check the {plural(len(self.warnings), 'warning')}." if self.warnings else ""
+            return f"{plural(len(self.rows), noun)} {'is' if len(self.rows) == 1 else 'are'} ready for training.{tail}"
+        bad = self.total - len(self.rows)
+        return (
+            f"{len(self.rows):,} of {plural(self.total, 'record')} are usable; {bad:,} "
+            f"{'has' if bad == 1 else 'have'} errors. Fix them in the file and upload it again, or save a cleaned "
+            "version without them."
+        )
+
+    def loaded_message(self, name: str) -> str:
+        """The success line of a file without errors."""
+        noun = "text" if self.format == "text" else "conversation"
+        tail = f" Check the {plural(len(self.warnings), 'warning')} below." if self.warnings else ""
+        return f"Loaded {plural(len(self.rows), noun)} from {name}; every record is ready for training.{tail}"
+
+    def metrics(self, max_length: int) -> list[tuple[str, str, str]]:
+        """(label, value, help) of the numbers at the top of the insight panel."""
+        facts = self.overview()
+        return [
+            ("Usable records", f"{facts['rows']:,} of {facts['records']:,}", "Records without errors."),
+            (
+                "Turns per conversation",
+                f"{facts['turns_mean']:.1f}",
+                f"From {facts['turns_min']} to {facts['turns_max']}.",
+            ),
+            ("Duplicates", f"{self.duplicates:,}", "Exact and near-exact repeats (case, spaces, punctuation)."),
+            (f"Longer than {max_length} tokens", f"{self.too_long:,}", "Counted with the model's chat template."),
+        ]
+
+    def template_warnings(self) -> list[str]:
+        """The messages of the chat-template warnings (shown next to "what the model sees")."""
+        codes = ("no_chat_template", "template_no_generation", "template_no_end_of_turn", "template_no_tools")
+        return [item.message for item in self.problems if item.code in codes]
+
+    def roles_caption(self) -> str:
+        """'Turns by role: user 120, assistant 120.' (or a note for plain text)."""
+        roles = self.overview()["roles"]
+        if not roles:
+            return "Plain text: no chat turns, so every token is trained."
+        return "Turns by role: " + ", ".join(f"{role} {count:,}" for role, count in roles.items()) + "."
+
+    def overview(self) -> dict[str, Any]:
+        """Counts for the insight panel: rows, turns per conversation and how often each role speaks."""
+        turns = [len(row["messages"]) for row in self.rows if "messages" in row]
+        roles = Counter(turn["role"] for row in self.rows for turn in row.get("messages", ()))
+        return {
+            "rows": len(self.rows),
+            "records": self.total,
+            "turns_min": min(turns, default=0),
+            "turns_mean": sum(turns) / len(turns) if turns else 0.0,
+            "turns_max": max(turns, default=0),
+            "roles": dict(roles),
+        }
+
+
+def validate(
+    content: bytes,
+    file_name: str = "",
+    mapping: ColumnMapping | None = None,
+    tokenizer: Any = None,
+    max_length: int | None = None,
+) -> DataReport:
+    """Check a dataset file of any supported container and layout; never raises on bad content.
+
+    Args:
+        content (`bytes`): the file's bytes.
+        file_name (`str`, *optional*): the file's name, only a hint for the container (e.g. ``.csv``).
+        mapping (`ColumnMapping`, *optional*): which field is which, for layouts not recognised by field names.
+        tokenizer (*optional*): a tokenizer with a chat template; adds length and template checks.
+        max_length (`int`, *optional*): the training max length in tokens, for the length checks.
+    """
+    with _paused_garbage_collector():
+        return _validate(content, file_name, mapping, tokenizer, max_length)
+
+
+@contextlib.contextmanager
+def _paused_garbage_collector() -> Iterator[None]:
+    """Reading builds millions of small objects and none of them form cycles; pausing the collector saves a third."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _validate(
+    content: bytes, file_name: str, mapping: ColumnMapping | None, tokenizer: Any, max_length: int | None
+) -> DataReport:
+    read = readers.read_records(content, file_name)
+    report = DataReport(lines_read=read.total, kind=read.kind)
+    report.problems += read.problems
+    values = [record.value for record in read.records]
+    report.columns = read.columns or formats.field_names(values)
+    if read.failed:
+        return _finish(report)
+    report.mapping = mapping if mapping is not None and mapping.complete else None
+    fmt = report.mapping.format if report.mapping else formats.detect_format(values)
+    if fmt is None and any(isinstance(value, dict) for value in values):
+        return _unknown_format(report)
+    report.format = fmt
+    _normalise_all(report, read.records, fmt or "messages")
+    add_whole_file_warnings(report, read.records)
+    if tokenizer is not None and report.rows:
+        from workbench import tokens
+
+        tokens.add_token_checks(report, tokenizer, max_length or 1024)
+    return _finish(report)
+
+
+def validate_chat_jsonl(content: bytes) -> DataReport:
+    """Check a chat file (historical name: any supported container and layout is accepted)."""
+    return validate(content, "data.jsonl")
+
+
+def _unknown_format(report: DataReport) -> DataReport:
+    report.suggested_mapping = formats.suggest_mapping(report.columns)
+    shown = ", ".join(report.columns[:8]) or "none"
+    what = "CSV columns" if report.kind == "csv" else "fields"
+    message = (
+        f"The {what} ({shown}) do not say which text is the question and which the answer; name them prompt and "
+        "completion (or messages, or text), or map them on the Data page."
+    )
+    report.problems.append(problem("unknown_format", message))
+    return _finish(report)
+
+
+def _normalise_all(report: DataReport, records: list[readers.Record], fmt: str) -> None:
+    mapping = report.mapping
+    for record in records:
+        value = mapping.apply(record.value) if mapping else record.value
+        row, issue = formats.normalise(value, fmt, record.row, record.line)
+        if issue is not None:
+            report.problems.append(_in_mapped_words(issue, mapping))
+            continue
+        report.rows.append(row)
+        report.sources.append((record.row, record.line))
+
+
+def _in_mapped_words(issue: Problem, mapping: ColumnMapping | None) -> Problem:
+    """Name the user's own columns in a problem found after renaming them."""
+    if mapping is not None:
+        for key, column in mapping.to_dict().items():
+            if column:
+                issue.message = issue.message.replace(f'"{key}"', f'"{column}"')
+    return issue
+
+
+def add_whole_file_warnings(report: DataReport, records: list[readers.Record]) -> None:
+    """Warnings that need every row: duplicates, placeholders, weights and too few rows."""
+    _mark_duplicates(report)
+    _mark_placeholders(report)
+    zero = sum(zero_weight_turns(record.value) for record in records) if report.format == "messages" else 0
+    if zero:
+        message = (
+            f"{plural(zero, 'assistant turn')} with weight 0, but training learns from every assistant answer; "
+            "remove those turns (or set their weight to 1) if the model must not learn them."
+        )
+        report.problems.append(problem("weight_ignored", message))
+    if 0 < len(report.rows) < MIN_ROWS:
+        noun = "text" if report.format == "text" else "conversation"
+        usable = plural(len(report.rows), "usable " + noun)
+        message = f"Only {usable}; at least {MIN_ROWS} are advised, 50 or more work better."
+        report.problems.append(problem("few_rows", message))
+
+
+def exact_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A fingerprint of a row: equal for rows with exactly the same turns."""
+    if "text" in row:
+        return (row["text"],)
+    turns = row["messages"]
+    key: tuple[Any, ...] = tuple([turn["role"] + "\x1f" + turn["content"] for turn in turns])
+    if "tools" in row or any(len(turn) > 2 for turn in turns):
+        extras = [turn.get("tool_calls") for turn in turns] + [row.get("tools")]
+        key += (json.dumps(extras, sort_keys=True, ensure_ascii=False),)
+    return key
+
+
+def near_key(row: dict[str, Any]) -> bytes:
+    """A fingerprint that ignores case, whitespace and ASCII punctuation, so near-exact repeats collide."""
+    text = row["text"] if "text" in row else "\x1f".join([turn["content"] for turn in row["messages"]])
+    return hashlib.blake2b(text.lower().encode().translate(None, IGNORED), digest_size=16).digest()
+
+
+def _mark_duplicates(report: DataReport) -> None:
+    exact_seen: dict[tuple[Any, ...], int] = {}
+    near_seen: dict[bytes, int] = {}
+    noun = "text" if report.format == "text" else "conversation"
+    for index, row in enumerate(report.rows):
+        first = exact_seen.setdefault(exact_key(row), index)
+        if first != index:
+            message = (
+                f"The same {noun} already appears on {report.where(first)}; repeats make the model over-learn it, "
+                "so remove the copy (Clean on the Data page does it)."
+            )
+            _row_warning(report, index, "duplicate", message)
+            continue
+        first = near_seen.setdefault(near_key(row), index)
+        if first != index:
+            message = (
+                f"This {noun} is nearly the same as {report.where(first)} (only case, spaces or punctuation differ); "
+                "keep one of them."
+            )
+            _row_warning(report, index, "near_duplicate", message)
+
+
+def _row_warning(report: DataReport, index: int, code: str, message: str) -> None:
+    row, line = report.sources[index]
+    report.problems.append(problem(code, message, row, line))
+    if code in ("duplicate", "near_duplicate"):
+        report.duplicate_rows.add(index)
+
+
+def _mark_placeholders(report: DataReport) -> None:
+    for index, row in enumerate(report.rows):
+        for text in formats.row_texts(row):
+            if "{{" in text and (found := PLACEHOLDER.search(text)):
+                message = (
+                    f"The text contains the unfilled placeholder {found.group(0)}; replace it with the real value, "
+                    "or the model learns the braces."
+                )
+                _row_warning(report, index, "placeholder", message)
+                break
+
+
+def overlapping(train_rows: list[dict[str, Any]], validation_rows: list[dict[str, Any]]) -> list[int]:
+    """Indexes of validation rows that also appear, exactly or nearly, among the training rows."""
+    keys = {exact_key(row) for row in train_rows} | {near_key(row) for row in train_rows}
+    return [index for index, row in enumerate(validation_rows) if exact_key(row) in keys or near_key(row) in keys]
+
+
+def overlap_problems(train: DataReport, validation: DataReport) -> list[Problem]:
+    """Warnings for validation rows that also appear (exactly or nearly) in the training rows."""
+    found = []
+    for index in overlapping(train.rows, validation.rows):
+        record, line = validation.sources[index] if validation.sources else (index + 1, None)
+        message = (
+            "This validation record also appears in the training data, so the held-out score would look better "
+            "than it is; remove it from one of the two sets."
+        )
+        found.append(problem("overlap", message, record, line))
+    return found
+
+
+def _finish(report: DataReport) -> DataReport:
+    """Put file errors first, then the records' problems in file order, then the file's warnings."""
+    report.problems.sort(key=lambda item: (_rank(item), item.row or 0, item.severity != ERROR))
+    return report
+
+
+def _rank(item: Problem) -> int:
+    if item.row is None:
+        return 0 if item.severity == ERROR else 2
+    return 1
+
+
+def describe_format(report: DataReport) -> str:
+    """'Alpaca instructions in a JSON file' and the like."""
+    kind = {"jsonl": "a JSONL file", "json": "a JSON file", "csv": "a CSV file", "parquet": "a Parquet file"}
+    label = FORMAT_LABELS.get(report.format or "", "an unknown layout")
+    mapped = " (columns mapped by hand)" if report.mapping else ""
+    return f"{label}{mapped} in {kind.get(report.kind, 'a file')}"
+
+
+def report_json(report: DataReport) -> dict[str, Any]:
+    """The CLI's JSON contract: ok, format, total, rows, duplicates, too_long and the problems."""
+    return {
+        "ok": report.ok,
+        "format": report.format,
+        "total": report.total,
+        "rows": len(report.rows),
+        "duplicates": report.duplicates,
+        "too_long": report.too_long,
+        "problems": [item.to_dict() for item in report.problems],
+    }
+
+
+def report_text(report: DataReport, limit: int = 50) -> str:
+    """The summary, a line about the layout, and the first problems, for people at a terminal."""
+    lines = [report.summary()]
+    if report.format:
+        lines.append(f"Read as {describe_format(report)}: {report.total} records, {len(report.rows)} usable.")
+    lines += [f"  {item.severity}: {item}" for item in report.problems[:limit]]
+    if len(report.problems) > limit:
+        lines.append(f"  ... and {len(report.problems) - limit} more problems (--json lists them all).")
+    return "\n".join(lines)
+
+
+def exit_code(report: DataReport) -> int:
+    """0 when every record is usable, 1 when some records have errors, 2 when the file cannot be used at all."""
+    if report.ok:
+        return 0
+    return 1 if report.usable else 2
+
+
+def failed_report(code: str, message: str) -> DataReport:
+    """A report for a file that could not be checked at all (missing, too large, or no tokenizer)."""
+    return _finish(DataReport(problems=[problem(code, message)]))
+
+
+GROUPED = {  # row warnings that are listed as one line per kind when there are many
+    "duplicate": "repeat an earlier record exactly; remove the copies (Clean does it)",
+    "near_duplicate": "nearly repeat an earlier record (only case, spaces or punctuation differ); keep one of each",
+    "too_long": "are longer than the max length, so their ends are cut off in training",
+    "placeholder": "contain an unfilled {{placeholder}}; replace it with the real value",
+    "overlap": "also appear in the training data; remove them from one of the two sets",
+}
+
+
+def problem_lines(report: DataReport, limit: int, group_over: int = 3) -> list[str]:
+    """Markdown lines for the page: every error (up to ``limit``), and warnings of one kind that concern more than
+    ``group_over`` records folded into one line. A red dot marks errors, an orange one warnings."""
+    errors = [item for item in report.problems if item.severity == ERROR]
+    lines = [_markdown(item) for item in errors[:limit]]
+    if len(errors) > limit:
+        lines.append(f"… and {plural(len(errors) - limit, 'more error')} (download the list below).")
+    by_code: dict[str, list[Problem]] = {}
+    for item in report.warnings:
+        by_code.setdefault(item.code if item.row is not None else f"file:{id(item)}", []).append(item)
+    for code, items in by_code.items():
+        if code in GROUPED and len(items) > group_over:
+            where = "lines" if items[0].line else "records"
+            places = where + " " + ", ".join(str(item.line or item.row) for item in items[:5])
+            more = f" and {len(items) - 5:,} more" if len(items) > 5 else ""
+            lines.append(f":orange[●] {plural(len(items), 'record')} {_escape(GROUPED[code])}: {places}{more}.")
+        else:
+            lines += [_markdown(item) for item in items[:limit]]
+    return lines
+
+
+def _markdown(item: Problem) -> str:
+    dot = ":red[●]" if item.severity == ERROR else ":orange[●]"
+    return f"{dot} {_escape(str(item))}"
+
+
+def _escape(text: str) -> str:
+    """Text shown as it is in markdown (no accidental italics, links or formulas)."""
+    return MARKDOWN.sub(r"\\\1", text)
+
+
+def problems_csv(report: DataReport) -> str:
+    """Every problem as CSV (line, record, severity, code, message), for the page's download button."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["line", "record", "severity", "code", "message"])
+    for item in report.problems:
+        writer.writerow([item.line or "", item.row or "", item.severity, item.code, item.message])
+    return out.getvalue()
+
+
+def token_caption(report: DataReport) -> str:
+    """A sentence under the token-length histogram: what is cut, and how many lengths are estimates."""
+    stats = report.tokens
+    parts = [f"No record is longer than the max length of {stats.max_length} tokens"]
+    if report.too_long:
+        from workbench.tokens import too_long_summary
+
+        parts = [too_long_summary(stats).split(". ")[0]]
+    if stats.estimated:
+        parts.append(
+            f"the lengths of {stats.estimated:,} short records are estimated from their characters (exact counts of a "
+            "sample); every record near the limit was counted exactly"
+        )
+    return "; ".join(parts) + "."
+
+
+def describe_call(call: dict[str, Any]) -> str:
+    """A tool call as readable JSON for the preview."""
+    function = call["function"]
+    arguments = json.loads(function["arguments"]) if isinstance(function["arguments"], str) else function["arguments"]
+    return json.dumps({"call": function["name"], "arguments": arguments}, ensure_ascii=False, indent=1)
