@@ -1,0 +1,366 @@
+"""Built-in offline demo: a tiny language model and a small dataset on which LoRA SFT visibly works.
+
+The demo task, in one sentence: *the model is asked "Which city is mentioned?" about a short sentence and must answer
+with just the city's name* (the sentence also mentions a person, so the model has to pick the right word).
+
+Everything is generated locally, so the demo works without internet access:
+
+* :func:`generate_demo_rows` deterministically creates the chat dataset. The held-out rows use sentence shapes
+  (templates) that never occur in the training rows, with new person/city combinations, so a good held-out score means
+  the model learned to *extract* the city rather than to memorise the training questions.
+* :func:`write_demo_dataset` writes it to ``workbench/demo_data/train.jsonl`` and ``heldout.jsonl`` (committed files).
+* :func:`build_demo_model` builds a tiny Llama model with its own byte-level BPE tokenizer and a ChatML chat template
+  (with ``{% generation %}`` markers, so TRL's ``assistant_only_loss=True`` works), then "pre-trains" it for a few
+  seconds on plain text about the same people and cities. The pre-training text never uses the question/answer chat
+  format, so the base model answers the demo questions badly (it rambles on); a short LoRA SFT run with
+  :data:`DEMO_SFT_RECIPE` teaches it to answer with just the city.
+
+Why the pre-training: LoRA on a randomly initialised model barely learns anything. A base model that has already seen
+the people and cities, and has learned to repeat a word from the line before, needs only a small adapter to learn the
+question format, to pick the city and to stop.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+
+DEMO_DATA_DIR: Path = Path(__file__).resolve().parent / "demo_data"
+DEMO_TRAIN_FILE: Path = DEMO_DATA_DIR / "train.jsonl"
+DEMO_HELDOUT_FILE: Path = DEMO_DATA_DIR / "heldout.jsonl"
+
+DEMO_QUESTION = "Which city is mentioned?"
+
+# SFT hyperparameters with which LoRA learns the demo task on a 2-core CPU in well under a minute (160 optimizer
+# steps). transformers 5 removed TrainingArguments.warmup_ratio: pass the ratio as ``warmup_steps`` (a float < 1).
+DEMO_SFT_RECIPE: dict[str, Any] = {
+    "method": "lora",
+    "lora_r": 16,
+    "lora_alpha": 32,
+    "lora_dropout": 0.0,
+    "target_modules": "all-linear",
+    "learning_rate": 5e-3,
+    "num_train_epochs": 10,
+    "per_device_train_batch_size": 16,
+    "max_length": 64,
+    "lr_scheduler_type": "linear",
+    "warmup_ratio": 0.05,
+    "assistant_only_loss": True,
+}
+# An answer is a city (one or two tokens) plus the end-of-turn token; the spare tokens let run-on answers show.
+DEMO_MAX_NEW_TOKENS: int = 8
+
+NAMES: tuple[str, ...] = (
+    "Maria", "Tom", "Aisha", "Lukas", "Chen", "Sofia", "Omar", "Elena", "Jonas", "Priya",
+    "Mateo", "Hanna", "Kofi", "Ines", "Ravi", "Clara", "Yusuf", "Nora", "Pablo", "Mei",
+    "Felix", "Amara", "Igor", "Lena", "Diego", "Sara", "Kenji", "Zoe", "Arjun", "Lucia",
+)  # fmt: skip
+CITIES: tuple[str, ...] = (
+    "Lisbon", "Paris", "Berlin", "Madrid", "Rome", "Vienna", "Prague", "Oslo", "Dublin", "Athens",
+    "Cairo", "Tokyo", "Lima", "Quito", "Nairobi", "Seoul", "Toronto", "Denver", "Boston", "Sydney",
+    "Mumbai", "Hanoi", "Warsaw", "Zurich", "Helsinki", "Bogota", "Manila", "Lagos", "Geneva", "Porto",
+    "Dakar", "Santiago",
+)  # fmt: skip
+
+# Sentences mentioning one person and one city. The training rows use only TRAIN_TEMPLATES; the held-out rows use only
+# HELDOUT_TEMPLATES, so every held-out question is a sentence shape the fine-tuning never showed.
+TRAIN_TEMPLATES: tuple[str, ...] = (
+    "{name} took the train to {city} on Monday.",
+    "Last summer {name} visited {city} with friends.",
+    "In {city}, {name} opened a small bakery.",
+    "{name} works at the museum in {city}.",
+    "After the concert in {city}, {name} went home.",
+    "{name} bought an old map of {city}.",
+    "The letter from {city} was signed by {name}.",
+    "{name} was born in {city} in the spring.",
+    "Yesterday {name} flew to {city} for a meeting.",
+)
+HELDOUT_TEMPLATES: tuple[str, ...] = (
+    "A friend in {city} sent {name} a postcard.",
+    "{name} has lived in {city} for ten years.",
+    "During the storm in {city}, {name} stayed inside.",
+)
+SENTENCE_TEMPLATES: tuple[str, ...] = TRAIN_TEMPLATES + HELDOUT_TEMPLATES
+
+# Plain-text follow-ups used only for pre-training: they repeat the city or the name of the sentence before.
+CITY_FOLLOW_UPS: tuple[str, ...] = (
+    "{city} was busy that day.",
+    "{city} is a large city.",
+    "{city} has an old harbour and a market.",
+    "{city} was cold and windy.",
+)
+NAME_FOLLOW_UPS: tuple[str, ...] = (
+    "{name} was happy.",
+    "{name} likes long walks.",
+    "{name} wrote about it later.",
+    "{name} stayed for a week.",
+)
+
+TRAIN_ROWS_PER_CITY = 8
+HELDOUT_ROWS = 64
+
+
+def _sentence(rng: random.Random, templates: tuple[str, ...], name: str, city: str) -> str:
+    """One of ``templates``, chosen at random, filled with ``name`` and ``city``."""
+    return rng.choice(templates).format(name=name, city=city)
+
+
+def _chat_row(sentence: str, city: str) -> dict[str, list[dict[str, str]]]:
+    """One demo conversation: the question about ``sentence`` and ``city`` as the answer."""
+    return {
+        "messages": [
+            {"role": "user", "content": f"{DEMO_QUESTION} {sentence}"},
+            {"role": "assistant", "content": city},
+        ]
+    }
+
+
+def _unique_rows(rng: random.Random, templates: tuple[str, ...], cities: list[str]) -> list[dict]:
+    """One row per entry of ``cities`` (a random person and template each), never repeating a sentence."""
+    rows: list[dict] = []
+    seen: set[str] = set()
+    for city in cities:
+        sentence = _sentence(rng, templates, rng.choice(NAMES), city)
+        while sentence in seen:
+            sentence = _sentence(rng, templates, rng.choice(NAMES), city)
+        seen.add(sentence)
+        rows.append(_chat_row(sentence, city))
+    return rows
+
+
+def generate_demo_rows(seed: int = 0) -> tuple[list[dict], list[dict]]:
+    """Deterministically generate the demo dataset as ``(train_rows, heldout_rows)``.
+
+    Each row is ``{"messages": [user question, assistant answer]}``. Training rows (8 per city, 256 in all) are built
+    from :data:`TRAIN_TEMPLATES`; the 64 held-out rows come from :data:`HELDOUT_TEMPLATES` only, so no held-out
+    question occurs in training and the model must extract the city from an unseen kind of sentence.
+    """
+    rng = random.Random(seed)
+    train_rows = _unique_rows(rng, TRAIN_TEMPLATES, [city for city in CITIES for _ in range(TRAIN_ROWS_PER_CITY)])
+    rng.shuffle(train_rows)
+    heldout_cities = [CITIES[index % len(CITIES)] for index in range(HELDOUT_ROWS)]
+    heldout_rows = _unique_rows(rng, HELDOUT_TEMPLATES, heldout_cities)
+    rng.shuffle(heldout_rows)
+    return train_rows, heldout_rows
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    """Write ``rows`` as JSON Lines (UTF-8, one object per line)."""
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_demo_dataset() -> None:
+    """(Re)write :data:`DEMO_TRAIN_FILE` and :data:`DEMO_HELDOUT_FILE` from :func:`generate_demo_rows`."""
+    DEMO_DATA_DIR.mkdir(parents=True, exist_ok=True)
+    train_rows, heldout_rows = generate_demo_rows()
+    _write_jsonl(DEMO_TRAIN_FILE, train_rows)
+    _write_jsonl(DEMO_HELDOUT_FILE, heldout_rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Tiny model
+# ---------------------------------------------------------------------------------------------------------------------
+
+SPECIAL_TOKENS: tuple[str, ...] = ("<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>")
+
+# ChatML with {% generation %} markers around the assistant's content, so TRL can build assistant-only loss masks.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'assistant' %}"
+    "{{ '<|im_start|>assistant\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}"
+    "{{ '\n' }}"
+    "{% else %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+# Model size and pre-training schedule: about 15 s of pre-training on 2 CPU cores. Fewer steps, a lower learning rate
+# or fewer documents repeating the city made the copying skill appear only for some seeds (and then SFT fails).
+MODEL_SEED = 0
+TOKENIZER_VOCAB_SIZE = 768
+MODEL_SHAPE: dict[str, int] = {
+    "hidden_size": 64,
+    "intermediate_size": 256,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 4,
+    "max_position_embeddings": 256,
+}
+PRETRAIN_DOCUMENTS = 4000
+PRETRAIN_STEPS = 300
+PRETRAIN_BATCH_SIZE = 32
+PRETRAIN_LEARNING_RATE = 2e-2
+# Shares of pre-training documents whose second line repeats the city / the person (the rest: another sentence).
+PRETRAIN_CITY_SHARE = 0.6
+PRETRAIN_NAME_SHARE = 0.3
+
+ProgressCallback = Callable[[float, str], None]
+
+
+def _pretraining_documents(rng: random.Random, count: int) -> list[str]:
+    """Plain-text documents about the demo world (all names and cities), never in the question/answer format.
+
+    Most documents are a sentence followed, on a new line, by a remark that repeats either its city or its person:
+    this teaches the model the words and to copy a word it saw earlier, but not which one the demo question wants.
+    """
+    documents: list[str] = []
+    for _ in range(count):
+        name, city = rng.choice(NAMES), rng.choice(CITIES)
+        sentence = _sentence(rng, SENTENCE_TEMPLATES, name, city)
+        kind = rng.random()
+        if kind < PRETRAIN_CITY_SHARE:
+            follow_up = rng.choice(CITY_FOLLOW_UPS).format(city=city)
+        elif kind < PRETRAIN_CITY_SHARE + PRETRAIN_NAME_SHARE:
+            follow_up = rng.choice(NAME_FOLLOW_UPS).format(name=name)
+        else:
+            follow_up = _sentence(rng, SENTENCE_TEMPLATES, rng.choice(NAMES), rng.choice(CITIES))
+        documents.append(f"{sentence}\n{follow_up}")
+    return documents
+
+
+def _tokenizer_corpus(documents: list[str]) -> Iterator[str]:
+    """Text to train the BPE tokenizer on: the pre-training documents plus the demo question."""
+    yield from documents
+    yield DEMO_QUESTION
+
+
+def _train_tokenizer(documents: list[str]) -> Any:
+    """Train a byte-level BPE tokenizer on the demo world and wrap it as a transformers fast tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE(unk_token=None))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=TOKENIZER_VOCAB_SIZE,
+        show_progress=False,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    bpe.train_from_iterator(_tokenizer_corpus(documents), trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        bos_token="<|endoftext|>",
+        eos_token="<|im_end|>",
+        pad_token="<|pad|>",
+        additional_special_tokens=["<|im_start|>"],
+        model_max_length=MODEL_SHAPE["max_position_embeddings"],
+        chat_template=CHAT_TEMPLATE,
+    )
+
+
+def _new_model(tokenizer: Any) -> Any:
+    """A freshly initialised tiny LlamaForCausalLM matching ``tokenizer``."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **MODEL_SHAPE,
+    )
+    return LlamaForCausalLM(config)
+
+
+def _batches(token_ids: list[list[int]], pad_id: int, steps: int, batch_size: int, seed: int) -> Iterator[tuple]:
+    """Yield ``steps`` random padded batches ``(input_ids, attention_mask, labels)`` of pre-training documents."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        picks = torch.randint(len(token_ids), (batch_size,), generator=generator).tolist()
+        chosen = [token_ids[index] for index in picks]
+        width = max(len(ids) for ids in chosen)
+        input_ids = torch.full((batch_size, width), pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((batch_size, width), dtype=torch.long)
+        for row, ids in enumerate(chosen):
+            input_ids[row, : len(ids)] = torch.tensor(ids)
+            attention_mask[row, : len(ids)] = 1
+        labels = input_ids.masked_fill(attention_mask == 0, -100)
+        yield input_ids, attention_mask, labels
+
+
+def _pretrain(model: Any, tokenizer: Any, documents: list[str], progress: ProgressCallback | None) -> float:
+    """Full-parameter causal-LM training on ``documents`` with a plain torch loop; returns the last loss."""
+    import torch
+
+    token_ids = [[tokenizer.bos_token_id, *tokenizer(text)["input_ids"], tokenizer.eos_token_id] for text in documents]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=PRETRAIN_LEARNING_RATE, weight_decay=0.0)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=PRETRAIN_LEARNING_RATE, total_steps=PRETRAIN_STEPS, pct_start=0.1
+    )
+    model.train()
+    loss_value = float("nan")
+    batches = _batches(token_ids, tokenizer.pad_token_id, PRETRAIN_STEPS, PRETRAIN_BATCH_SIZE, MODEL_SEED)
+    for step, (input_ids, attention_mask, labels) in enumerate(batches, start=1):
+        loss = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss_value = loss.item()
+        if progress is not None and (step % 25 == 0 or step == PRETRAIN_STEPS):
+            progress(
+                0.1 + 0.85 * step / PRETRAIN_STEPS, f"Pre-training step {step}/{PRETRAIN_STEPS}, loss {loss_value:.3f}"
+            )
+    model.eval()
+    return loss_value
+
+
+def build_demo_model(target_dir: Path, progress: ProgressCallback | None = None) -> Path:
+    """Build the tiny demo model and its tokenizer offline and save both to ``target_dir``; return ``target_dir``.
+
+    The result loads with ``AutoModelForCausalLM.from_pretrained`` / ``AutoTokenizer.from_pretrained``. The model is
+    written to a temporary sibling folder first and renamed at the end, so an interrupted build leaves no half folder.
+    An existing ``target_dir`` is replaced.
+    """
+    import torch
+
+    def report(fraction: float, message: str) -> None:
+        """Forward a progress update to ``progress`` if one was given."""
+        if progress is not None:
+            progress(fraction, message)
+
+    target_dir = Path(target_dir)
+    report(0.0, "Generating pre-training text")
+    documents = _pretraining_documents(random.Random(MODEL_SEED), PRETRAIN_DOCUMENTS)
+    report(0.05, "Training the tokenizer")
+    tokenizer = _train_tokenizer(documents)
+    torch.manual_seed(MODEL_SEED)
+    model = _new_model(tokenizer)
+    report(0.1, "Pre-training the model")
+    _pretrain(model, tokenizer, documents, progress)
+    report(0.95, "Saving")
+    _save_atomically(model, tokenizer, target_dir)
+    report(1.0, "Demo model ready")
+    return target_dir
+
+
+def _save_atomically(model: Any, tokenizer: Any, target_dir: Path) -> None:
+    """Save ``model`` and ``tokenizer`` into a temporary sibling folder, then swap it in place of ``target_dir``."""
+    target_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.building.", dir=target_dir.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        if target_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.old.", dir=target_dir.parent))
+            target_dir.rename(old / target_dir.name)
+            staging.rename(target_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(target_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
