@@ -1,0 +1,57 @@
+"""Trainer callbacks used inside the training process: they write progress into the run directory and stop
+training cleanly when a stop is requested."""
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from workbench import checkpoints, runs
+
+
+class RunDirectoryCallback(TrainerCallback):
+    """Appends every log event to metrics.jsonl, keeps status.json current, and honours a stop request."""
+
+    def __init__(self, run_dir: Path, stop_requested: threading.Event, min_interval_s: float = 0.5) -> None:
+        self.run_dir = run_dir
+        self.stop_requested = stop_requested
+        self.min_interval_s = min_interval_s
+        self._last_write = 0.0
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._write_progress(state, args, force=True)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._write_progress(state, args)
+        if self.stop_requested.is_set():
+            control.should_training_stop = True
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        values = {key: value for key, value in (logs or {}).items() if isinstance(value, int | float)}
+        runs.append_metrics(
+            self.run_dir, {"step": state.global_step, "epoch": state.epoch, "time": time.time(), **values}
+        )
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if checkpoint.is_dir():
+            checkpoints.seal(checkpoint, self.run_dir.name)
+            runs.update_status(self.run_dir, last_checkpoint=checkpoint.name)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._write_progress(state, args, force=True)
+
+    def _write_progress(self, state: Any, args: Any, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_write < self.min_interval_s:
+            return
+        self._last_write = now
+        runs.update_status(
+            self.run_dir,
+            step=state.global_step,
+            max_steps=state.max_steps,
+            epoch=round(state.epoch or 0.0, 3),
+            num_epochs=args.num_train_epochs,
+        )

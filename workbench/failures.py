@@ -1,0 +1,62 @@
+"""Why a run failed, in one plain sentence with a fix, and a short code for the run record."""
+
+import errno
+import signal
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A classified failure: ``code`` for machines, ``message`` for people."""
+
+    code: str
+    message: str
+
+
+CUDA_OOM = Failure(
+    "cuda_oom",
+    "The GPU ran out of memory, even after the automatic retries; use QLoRA, a shorter max length or a smaller "
+    "batch, and start again.",
+)
+DISK_FULL = Failure("disk_full", "The disk is full; delete old runs or checkpoints, then resume the run.")
+HOST_OOM = Failure(
+    "host_oom",
+    "The training process was killed (signal 9), most often because the server ran out of memory; use a smaller "
+    "model, batch or max length, or QLoRA.",
+)
+
+
+def is_cuda_oom(error: BaseException) -> bool:
+    import torch
+
+    return isinstance(error, torch.OutOfMemoryError) or "CUDA out of memory" in str(error)
+
+
+def classify_exception(error: BaseException) -> Failure:
+    """A failure for an exception raised inside the training process."""
+    if is_cuda_oom(error):
+        return CUDA_OOM
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC or "No space left on device" in str(error):
+        return DISK_FULL
+    if isinstance(error, MemoryError):
+        return Failure("host_oom", "The server ran out of memory; use a smaller model, batch or max length.")
+    text = f"{type(error).__name__}: {error}"[:200]
+    return Failure("error", f"Training stopped with an error ({text}); the log below has the details.")
+
+
+def classify_exit(exit_code: int | None, cancel_requested: bool) -> tuple[str, Failure]:
+    """The final state and failure of a training process that ended without writing its own final status."""
+    if cancel_requested:
+        return "cancelled", Failure("cancelled", "Cancelled; the process was stopped before it could save.")
+    if exit_code is None:
+        return "interrupted", Failure(
+            "runner_lost",
+            "The training process ended while no runner was watching; resume it from its last checkpoint.",
+        )
+    if exit_code == -signal.SIGKILL or exit_code == 128 + signal.SIGKILL:
+        return "failed", HOST_OOM
+    if exit_code < 0:
+        return "failed", Failure("killed", f"The training process was stopped by signal {-exit_code}; resume it.")
+    return "failed", Failure(
+        "crashed", f"The training process stopped unexpectedly (exit code {exit_code}); see the log."
+    )

@@ -1,0 +1,194 @@
+"""The job store: a SQLite table of training jobs that outlives the browser, the web server and the runner.
+
+The web app and the command line only insert jobs and ask for cancellation; the runner (``workbench.runner``)
+claims queued jobs and records how they end. States: queued, starting, running, succeeded, failed, cancelled,
+interrupted.
+"""
+
+import getpass
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from workbench import paths, runs
+from workbench.config import DEMO_MODEL, RunConfig
+from workbench.errors import UserError
+
+
+ACTIVE_STATES = ("queued", "starting", "running")
+RESUMABLE_STATES = ("failed", "interrupted", "cancelled")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    pid INTEGER,
+    proc_start TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER,
+    error TEXT NOT NULL DEFAULT '',
+    attempt INTEGER NOT NULL DEFAULT 1
+)
+"""
+
+
+@dataclass
+class Job:
+    """One row of the jobs table."""
+
+    id: int
+    run_id: str
+    state: str
+    owner: str
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    pid: int | None
+    proc_start: str | None
+    cancel_requested: int
+    exit_code: int | None
+    error: str
+    attempt: int
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+@contextmanager
+def connect() -> Iterator[sqlite3.Connection]:
+    """A short-lived connection in WAL mode; commits on success."""
+    connection = sqlite3.connect(paths.jobs_db_path(), timeout=30, isolation_level=None)
+    connection.row_factory = sqlite3.Row
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(SCHEMA)
+        yield connection
+    finally:
+        connection.close()
+
+
+def _job(row: sqlite3.Row | None) -> Job | None:
+    return Job(**dict(row)) if row is not None else None
+
+
+def submit(config: RunConfig, owner: str | None = None) -> Job:
+    """Validate the config and its inputs, create its run directory and queue it."""
+    config.check()
+    check_inputs(config)
+    owner = owner or _whoami()
+    run = runs.create_run(config)
+    runs.update_status(run.path, owner=owner)
+    with connect() as db:
+        db.execute(
+            "INSERT INTO jobs (run_id, state, owner, created_at) VALUES (?, 'queued', ?, ?)",
+            (run.run_id, owner, time.time()),
+        )
+    return get_job(run.run_id)
+
+
+def check_inputs(config: RunConfig) -> None:
+    """Refuse a run whose dataset or model folder is missing, before it takes a place in the queue."""
+    from workbench import data, models
+
+    data.resolve_dataset(config.dataset)
+    if config.eval_dataset.strip():
+        data.resolve_dataset(config.eval_dataset)
+    if config.model.strip() != DEMO_MODEL:
+        models.resolve_model(config.model)
+
+
+def get_job(run_id: str) -> Job:
+    with connect() as db:
+        job = _job(db.execute("SELECT * FROM jobs WHERE run_id = ?", (run_id,)).fetchone())
+    if job is None:
+        raise UserError(f"There is no job for run '{run_id}'; pick one from the Runs page.")
+    return job
+
+
+def list_jobs(states: tuple[str, ...] | None = None) -> list[Job]:
+    """Jobs, newest first, optionally only those in ``states``."""
+    with connect() as db:
+        rows = db.execute("SELECT * FROM jobs ORDER BY id DESC").fetchall()
+    jobs = [_job(row) for row in rows]
+    return [job for job in jobs if states is None or job.state in states]
+
+
+def queue_position(run_id: str) -> int | None:
+    """1 for the next job to start; None when the job is not queued."""
+    queued = [job.run_id for job in reversed(list_jobs(("queued",)))]
+    return queued.index(run_id) + 1 if run_id in queued else None
+
+
+def request_cancel(run_id: str) -> Job:
+    """Cancel a job: at once when queued, through the runner when started. Calling it twice is harmless."""
+    with connect() as db:
+        db.execute(
+            "UPDATE jobs SET state='cancelled', finished_at=? WHERE run_id=? AND state='queued'", (time.time(), run_id)
+        )
+        db.execute("UPDATE jobs SET cancel_requested=1 WHERE run_id=? AND state IN ('starting','running')", (run_id,))
+    job = get_job(run_id)
+    if job.state == "cancelled" and job.started_at is None:
+        run = runs.get_run(run_id)
+        runs.update_status(run.path, state="cancelled", message="Cancelled before it started.")
+    return job
+
+
+def resume(run_id: str) -> Job:
+    """Queue a failed, interrupted or cancelled run again, to continue from its last sealed checkpoint."""
+    from workbench import checkpoints
+
+    job = get_job(run_id)
+    if job.state not in RESUMABLE_STATES:
+        raise UserError(f"The run {run_id} is {job.state}; only failed, interrupted or cancelled runs can be resumed.")
+    run = runs.get_run(run_id)
+    checkpoint = checkpoints.latest_checkpoint(run.path)
+    if checkpoint is None:
+        raise UserError(f"The run {run_id} has no complete checkpoint to resume from; start it again instead.")
+    (run.path / "resume.json").write_text(json.dumps({"checkpoint": checkpoint.name}), encoding="utf-8")
+    with connect() as db:
+        db.execute(
+            "UPDATE jobs SET state='queued', attempt=attempt+1, cancel_requested=0, pid=NULL, proc_start=NULL, "
+            "exit_code=NULL, error='', started_at=NULL, finished_at=NULL WHERE run_id=?",
+            (run_id,),
+        )
+    runs.update_status(run.path, state="queued", message=f"Queued to resume from {checkpoint.name}.", finished_at=None)
+    return get_job(run_id)
+
+
+def claim_next() -> Job | None:
+    """Atomically move the oldest queued job to 'starting' and return it."""
+    with connect() as db:
+        row = db.execute(
+            "UPDATE jobs SET state='starting', started_at=? WHERE id = "
+            "(SELECT id FROM jobs WHERE state='queued' ORDER BY id LIMIT 1) AND state='queued' RETURNING *",
+            (time.time(),),
+        ).fetchone()
+    return _job(row)
+
+
+def mark_running(run_id: str, pid: int, proc_start: str) -> None:
+    with connect() as db:
+        db.execute("UPDATE jobs SET state='running', pid=?, proc_start=? WHERE run_id=?", (pid, proc_start, run_id))
+
+
+def mark_finished(run_id: str, state: str, exit_code: int | None = None, error: str = "") -> None:
+    with connect() as db:
+        db.execute(
+            "UPDATE jobs SET state=?, finished_at=?, exit_code=?, error=? WHERE run_id=?",
+            (state, time.time(), exit_code, error, run_id),
+        )
+
+
+def _whoami() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""

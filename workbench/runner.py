@@ -1,0 +1,243 @@
+"""The runner: a long-lived process that starts queued jobs, one at a time, each in its own process group.
+
+Start it with ``workbench runner`` (for example from a systemd unit), or let the web app start it on demand with
+``ensure_runner()``. A file lock makes sure only one runner works on a data folder. On start it reconciles the job
+table with the processes that really exist: a training process that is still alive is re-attached, one that is gone
+is recorded as failed or interrupted, never left 'running'.
+"""
+
+import fcntl
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench import failures, jobs, paths, record, runs
+
+
+CANCEL_GRACE_S = float(os.environ.get("WORKBENCH_CANCEL_GRACE_S", "60"))
+FINAL_STATES = ("succeeded", "failed", "cancelled")
+
+
+@dataclass
+class Runner:
+    """Owns the training processes it started and watches those it re-attached to."""
+
+    poll_s: float = 0.5
+    idle_exit_s: float | None = None
+    children: dict[str, subprocess.Popen] = field(default_factory=dict)
+    term_sent_at: dict[str, float] = field(default_factory=dict)
+
+    def run_forever(self) -> int:
+        lock = _try_lock()
+        if lock is None:
+            print("Another runner already works on this data folder; exiting.", flush=True)
+            return 0
+        os.ftruncate(lock, 0)
+        os.write(lock, str(os.getpid()).encode())
+        print(f"Runner {os.getpid()} working on {paths.workbench_home()}", flush=True)
+        self.reconcile()
+        idle_since = time.monotonic()
+        while paths.jobs_db_path().parent.exists():
+            busy = self.tick()
+            idle_since = time.monotonic() if busy else idle_since
+            if self.idle_exit_s is not None and time.monotonic() - idle_since > self.idle_exit_s:
+                break
+            time.sleep(self.poll_s)
+        return 0
+
+    def reconcile(self) -> None:
+        """Bring every started job's row in line with reality, after a runner restart."""
+        for job in jobs.list_jobs(("starting", "running")):
+            if job.pid is None:
+                _requeue(job)
+            elif not job_alive(job):
+                self.finish(job, exit_code=None)
+            else:
+                print(f"Re-attached to run {job.run_id} (pid {job.pid}).", flush=True)
+
+    def tick(self) -> bool:
+        """One pass over the table; returns True while any job is active."""
+        started = jobs.list_jobs(("starting", "running"))
+        for job in started:
+            self.watch(job)
+        if not jobs.list_jobs(("starting", "running")):
+            job = jobs.claim_next()
+            if job is not None:
+                self.start(job)
+        return bool(jobs.list_jobs(jobs.ACTIVE_STATES))
+
+    def start(self, job: jobs.Job) -> None:
+        run_dir = paths.runs_dir() / job.run_id
+        process = spawn_detached(training_command(run_dir), run_dir / paths.LOG_FILE)
+        self.children[job.run_id] = process
+        jobs.mark_running(job.run_id, process.pid, process_start_time(process.pid) or "")
+        print(f"Started run {job.run_id} as pid {process.pid}.", flush=True)
+
+    def watch(self, job: jobs.Job) -> None:
+        process = self.children.get(job.run_id)
+        if process is not None:
+            exit_code = process.poll()
+            if exit_code is not None and not group_members(process.pid):
+                # Done only once the whole group is gone: the trainer may still be saving after its launcher ended.
+                self.children.pop(job.run_id)
+                self.finish(job, exit_code)
+                return
+        elif job.pid is None or not job_alive(job):
+            self.finish(job, exit_code=None)
+            return
+        if job.cancel_requested and job.pid:
+            self.cancel(job)
+
+    def cancel(self, job: jobs.Job) -> None:
+        """SIGTERM first (the trainer stops at the next step and saves); SIGKILL once the grace period is over."""
+        first_sent = self.term_sent_at.get(job.run_id)
+        if first_sent is None:
+            self.term_sent_at[job.run_id] = time.monotonic()
+            _signal_group(job.pid, signal.SIGTERM)
+        elif time.monotonic() - first_sent > CANCEL_GRACE_S:
+            _signal_group(job.pid, signal.SIGKILL)
+
+    def finish(self, job: jobs.Job, exit_code: int | None) -> None:
+        """Record how a job ended, preferring what the training process itself wrote into status.json."""
+        run_dir = paths.runs_dir() / job.run_id
+        status = runs.read_status(run_dir)
+        state, message = status.get("state"), status.get("message", "")
+        if state not in FINAL_STATES:
+            state, failure = failures.classify_exit(_signal_exit(exit_code, run_dir), bool(job.cancel_requested))
+            message = failure.message
+            runs.update_status(run_dir, state=state, message=message, failure=failure.code, finished_at=time.time())
+            record.finish_record(run_dir, state, failure.code)
+        jobs.mark_finished(job.run_id, state, exit_code, message if state != "succeeded" else "")
+        self.term_sent_at.pop(job.run_id, None)
+        print(f"Run {job.run_id} ended: {state}. {message}", flush=True)
+
+
+def training_command(run_dir: Path) -> list[str]:
+    """`accelerate launch` of the training module, so that the same path can later spread a run over several GPUs."""
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes=1", "--num_machines=1"]
+    return [*launch, "--mixed_precision=no", "--dynamo_backend=no", "-m", "workbench.training", str(run_dir)]
+
+
+def _signal_exit(exit_code: int | None, run_dir: Path) -> int | None:
+    """The launcher turns a child killed by a signal into exit code 1; recover the signal from its log line."""
+    if exit_code == 1:
+        match = re.search(r"returned non-zero exit status (-\d+)", runs.tail_log(run_dir, 4000))
+        if match:
+            return int(match.group(1))
+    return exit_code
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _requeue(job: jobs.Job) -> None:
+    with jobs.connect() as db:
+        db.execute("UPDATE jobs SET state='queued', started_at=NULL WHERE run_id=? AND pid IS NULL", (job.run_id,))
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of a process, to tell a live process from a later one that reuses its pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] == "Z":  # a zombie has finished; its exit is only waiting to be collected
+        return None
+    return fields[19]
+
+
+def process_alive(pid: int, start_time: str | None) -> bool:
+    current = process_start_time(pid)
+    return current is not None and (not start_time or current == start_time)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group, read from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def job_alive(job: jobs.Job) -> bool:
+    """A started job is alive while its launcher is (checked against pid reuse) or any process of its group is."""
+    if job.pid is None:
+        return False
+    return process_alive(job.pid, job.proc_start) or bool(group_members(job.pid))
+
+
+def _lock_path() -> Path:
+    return paths.workbench_home() / "runner.lock"
+
+
+def _try_lock() -> int | None:
+    """Take the runner lock for the life of this process; None when another runner holds it."""
+    fd = os.open(_lock_path(), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def runner_running() -> bool:
+    lock = _try_lock()
+    if lock is None:
+        return True
+    os.close(lock)
+    return False
+
+
+def runner_pid() -> int | None:
+    """The pid of the runner working on this data folder, if any."""
+    if not runner_running():
+        return None
+    try:
+        return int(_lock_path().read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def ensure_runner() -> bool:
+    """Start a detached runner when none is running; returns True when one was started."""
+    if runner_running():
+        return False
+    command = [sys.executable, "-m", "workbench.cli", "runner"]
+    idle_exit = os.environ.get("WORKBENCH_RUNNER_IDLE_EXIT")
+    if idle_exit:
+        command += ["--idle-exit", idle_exit]
+    spawn_detached(command, paths.runner_log_path())
+    return True
+
+
+def spawn_detached(command: list[str], log_path: Path) -> subprocess.Popen:
+    """Start a process in its own session and process group (so a group signal reaches all its children),
+    with output appended to ``log_path``."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
