@@ -1,0 +1,45 @@
+"""Plotly figures built from a run's metrics (kept out of the pages so they can be tested on their own)."""
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+
+def loss_figure(metrics: list[dict[str, Any]]) -> go.Figure:
+    """Training loss and, where logged, held-out (eval) loss against the step."""
+    figure = go.Figure()
+    for key, name in (("loss", "training loss"), ("eval_loss", "held-out loss")):
+        points = [(record["step"], record[key]) for record in metrics if key in record]
+        if points:
+            steps, values = zip(*points, strict=True)
+            figure.add_trace(
+                go.Scatter(x=steps, y=values, mode="lines+markers" if len(points) < 40 else "lines", name=name)
+            )
+    figure.update_layout(
+        xaxis_title="step",
+        yaxis_title="loss",
+        height=360,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": 1.1},
+    )
+    return figure
+
+
+def token_length_figure(lengths: list[int], max_length: int) -> go.Figure:
+    """A histogram of token lengths per record, with the training max length drawn as a red line."""
+    figure = go.Figure(go.Histogram(x=lengths, nbinsx=min(60, max(10, len(set(lengths)))), name="records"))
+    figure.add_vline(
+        x=max_length,
+        line={"color": "#dc2626", "dash": "dash", "width": 2},
+        annotation_text=f"max length {max_length}",
+        annotation_position="top right",
+    )
+    figure.update_layout(
+        xaxis_title="tokens per record (chat template applied)",
+        yaxis_title="records",
+        height=320,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        showlegend=False,
+        bargap=0.05,
+    )
+    return figure

@@ -1,0 +1,152 @@
+"""The ``workbench`` command line; it calls the same core functions as the pages.
+
+workbench train CONFIG.yaml [--wait]   queue a run (and follow it with --wait)
+workbench jobs list [--json]           list jobs
+workbench jobs cancel RUN_ID           cancel a job
+workbench jobs resume RUN_ID [--wait]  resume a failed or interrupted run from its last checkpoint
+workbench runner                       run the job runner in the foreground (e.g. under systemd)
+workbench demo build                   build the offline demo model now
+workbench data validate FILE [--model PATH_OR_ID] [--max-length N] [--json]   check a dataset file
+"""
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from workbench import data, jobs, models, runner, runs
+from workbench.config import RunConfig
+from workbench.errors import UserError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description="SFT Workbench command line.")
+    commands = parser.add_subparsers()
+
+    train = commands.add_parser("train", help="Queue a training run from a YAML config.")
+    train.add_argument("config", type=Path, help="A run config YAML file, e.g. examples/demo.yaml.")
+    train.add_argument("--wait", action="store_true", help="Follow progress; exit 0 only if the run succeeds.")
+    train.set_defaults(handler=cmd_train)
+
+    jobs_parser = commands.add_parser("jobs", help="List or cancel jobs.").add_subparsers()
+    listing = jobs_parser.add_parser("list", help="List jobs, newest first.")
+    listing.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
+    listing.set_defaults(handler=cmd_jobs_list)
+    cancel = jobs_parser.add_parser("cancel", help="Cancel a queued or running job.")
+    cancel.add_argument("run_id")
+    cancel.set_defaults(handler=cmd_jobs_cancel)
+    resume = jobs_parser.add_parser(
+        "resume", help="Resume a failed, interrupted or cancelled run from its checkpoint."
+    )
+    resume.add_argument("run_id")
+    resume.add_argument("--wait", action="store_true", help="Follow progress; exit 0 only if the run succeeds.")
+    resume.set_defaults(handler=cmd_jobs_resume)
+
+    run = commands.add_parser("runner", help="Run the job runner in the foreground.")
+    run.add_argument("--idle-exit", type=float, default=None, help="Exit after this many idle seconds.")
+    run.set_defaults(handler=cmd_runner)
+
+    demo = commands.add_parser("demo", help="The built-in demo model.").add_subparsers()
+    demo.add_parser("build", help="Build the demo model now.").set_defaults(handler=cmd_demo_build)
+
+    data_parser = commands.add_parser("data", help="Dataset tools.").add_subparsers()
+    validate = data_parser.add_parser(
+        "validate",
+        help="Check a dataset file (JSONL, JSON, CSV or Parquet). Exit 0: ok, 1: some bad records, 2: unusable.",
+    )
+    validate.add_argument("file", type=Path)
+    validate.add_argument("--model", default="demo", help="Tokenizer and chat template to count with (default: demo).")
+    validate.add_argument(
+        "--max-length", type=int, default=RunConfig().max_length, help="Training max length in tokens."
+    )
+    validate.add_argument("--json", action="store_true", help="Print one JSON object.")
+    validate.set_defaults(handler=cmd_data_validate)
+    return parser
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    job = jobs.submit(RunConfig.load(args.config))
+    runner.ensure_runner()
+    print(f"Queued run {job.run_id}.")
+    return follow(job.run_id) if args.wait else 0
+
+
+def follow(run_id: str, poll_s: float = 1.0) -> int:
+    run = runs.get_run(run_id)
+    last = ""
+    while True:
+        progress = runs.read_progress(run.path)
+        line = f"{progress.state}: step {progress.step}/{progress.max_steps or '?'} {progress.message}"
+        if line != last:
+            print(line, flush=True)
+            last = line
+        if progress.state in runs.FINISHED_STATES and not jobs.get_job(run_id).active:
+            evaluation = runs.read_eval(run.path)
+            if evaluation and evaluation.get("tuned"):
+                base, tuned = evaluation.get("base") or {}, evaluation["tuned"]
+                print(f"Held-out exact match: base {base.get('exact_match', 0):.1%}, tuned {tuned['exact_match']:.1%}")
+            return 0 if progress.state == "succeeded" else 1
+        time.sleep(poll_s)
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    listed = jobs.list_jobs()
+    if args.json:
+        print(json.dumps([asdict(job) for job in listed], indent=1))
+        return 0
+    for job in listed:
+        print(f"{job.run_id:50} {job.state:12} {job.owner}")
+    return 0
+
+
+def cmd_jobs_cancel(args: argparse.Namespace) -> int:
+    job = jobs.request_cancel(args.run_id)
+    print(f"{job.run_id}: {'cancelled' if job.state == 'cancelled' else 'cancel requested'}")
+    return 0
+
+
+def cmd_jobs_resume(args: argparse.Namespace) -> int:
+    job = jobs.resume(args.run_id)
+    runner.ensure_runner()
+    print(f"{job.run_id}: queued to resume (attempt {job.attempt})")
+    return follow(job.run_id) if args.wait else 0
+
+
+def cmd_runner(args: argparse.Namespace) -> int:
+    return runner.Runner(idle_exit_s=args.idle_exit).run_forever()
+
+
+def cmd_demo_build(args: argparse.Namespace) -> int:
+    path = models.ensure_demo_model(progress=lambda fraction, text: print(f"{fraction:4.0%} {text}", flush=True))
+    print(f"Demo model ready at {path}")
+    return 0
+
+
+def cmd_data_validate(args: argparse.Namespace) -> int:
+    from workbench import validation
+
+    report = data.validate_file(args.file, args.model, args.max_length)
+    if args.json:
+        print(json.dumps(validation.report_json(report), ensure_ascii=False))
+    else:
+        print(validation.report_text(report))
+    return validation.exit_code(report)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
