@@ -1,0 +1,25 @@
+"""SFT Workbench: the Streamlit entry point. It only sets up the frame and routes to the pages in pages/."""
+
+import os
+
+import streamlit as st
+
+from workbench import runner
+
+
+st.set_page_config(page_title="SFT Workbench", page_icon=":material/model_training:", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
+        st.Page("pages/datasets.py", title="Datasets", icon=":material/folder_open:"),
+        st.Page("pages/train.py", title="Train", icon=":material/tune:"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:"),
+        st.Page("pages/playground.py", title="Playground", icon=":material/chat:"),
+    ]
+)
+# Training runs in the runner process, never here. Start one unless it is managed elsewhere (e.g. by systemd).
+if os.environ.get("WORKBENCH_START_RUNNER", "1") != "0":
+    runner.ensure_runner()
+navigation.run()

@@ -1,0 +1,39 @@
+"""Home: what the workbench is for, what to do next, and the one-click built-in demo."""
+
+import streamlit as st
+
+from workbench import jobs, presets, runs
+
+
+st.title("SFT Workbench")
+st.write(
+    "Fine-tune a language model on your own conversations: check the data, pick settings, train in the "
+    "background, watch it learn, chat with the result and download the adapter."
+)
+
+steps = st.columns(4)
+steps[0].page_link("pages/data.py", label="1. Check your data", icon=":material/dataset:")
+steps[1].page_link("pages/train.py", label="2. Train", icon=":material/tune:")
+steps[2].page_link("pages/runs.py", label="3. Watch progress", icon=":material/monitoring:")
+steps[3].page_link("pages/playground.py", label="4. Chat and download", icon=":material/chat:")
+
+with st.container(border=True):
+    st.subheader("Try the built-in demo")
+    st.write(
+        "A tiny model that runs offline learns to answer a small question format from the demo dataset. "
+        "Training takes about a minute on a CPU; afterwards the Runs page compares its held-out score with "
+        "the untrained model, and the Playground lets you chat with it."
+    )
+    if st.button("Train the demo model", type="primary", icon=":material/play_arrow:"):
+        job = jobs.submit(presets.demo_config())
+        st.session_state["selected_run"] = job.run_id
+        st.switch_page("pages/runs.py")
+
+recent = runs.list_runs()[:5]
+if recent:
+    st.subheader("Recent runs")
+    for run in recent:
+        progress = runs.read_progress(run.path)
+        st.write(f"**{run.run_id}** · {progress.state} · {run.config.model} · {run.config.method}")
+else:
+    st.caption("No runs yet. Start with the demo, or upload your own data on the Data page.")

@@ -1,0 +1,110 @@
+"""Runs: live progress, the loss chart, held-out scores, cancel and adapter download for each run."""
+
+import streamlit as st
+
+from workbench import charts, checkpoints, export, jobs, runs
+from workbench.errors import UserError
+
+
+st.title("Runs")
+all_runs = runs.list_runs()
+if not all_runs:
+    st.info("No runs yet. Start one from the Train page, or train the demo from Home.", icon=":material/monitoring:")
+    st.stop()
+
+run_ids = [run.run_id for run in all_runs]
+selected = st.session_state.get("selected_run")
+run_id = st.selectbox("Run", run_ids, index=run_ids.index(selected) if selected in run_ids else 0)
+st.session_state["selected_run"] = run_id
+run = runs.get_run(run_id)
+config = run.config
+st.caption(
+    f"Model: {config.model} · method: {config.method} · dataset: {config.dataset} · epochs: {config.num_train_epochs}"
+)
+
+STATE_ICONS = {
+    "queued": ":material/schedule:",
+    "starting": ":material/rocket_launch:",
+    "running": ":material/directions_run:",
+    "succeeded": ":green[:material/check_circle:]",
+    "failed": ":red[:material/error:]",
+    "cancelled": ":material/stop_circle:",
+    "interrupted": ":orange[:material/warning:]",
+}
+
+
+def draw_progress() -> None:
+    progress = runs.read_progress(run.path)
+    position = jobs.queue_position(run.run_id)
+    headline = f"{STATE_ICONS.get(progress.state, ':material/help:')} **{progress.state.capitalize()}**"
+    if position:
+        headline += f" · position {position} in the queue"
+    st.markdown(f"{headline} · {progress.message}")
+    detail = (
+        f"Step {progress.step} of {progress.max_steps or '?'} · epoch {progress.epoch:.2f} of "
+        f"{progress.num_epochs or config.num_train_epochs:g} · elapsed {runs.format_duration(progress.elapsed_s)}"
+    )
+    if progress.state == "running":
+        detail += f" · ETA {runs.format_duration(progress.eta_s)}"
+    st.progress(progress.fraction, text=detail)
+    metrics = runs.read_metrics(run.path)
+    if metrics:
+        st.plotly_chart(charts.loss_figure(metrics), width="stretch")
+    else:
+        st.caption("The loss chart appears after the first training steps.")
+
+
+@st.fragment(run_every=1.0)
+def live_panel() -> None:
+    """Redrawn every second while the job is queued or running; redraws the whole page once it ends."""
+    if not jobs.get_job(run.run_id).active:
+        st.rerun()
+    draw_progress()
+    if st.button("Cancel run", icon=":material/stop:"):
+        jobs.request_cancel(run.run_id)
+        st.toast("Cancel requested; the run stops at its next step and keeps what it trained.")
+
+
+def finished_panel() -> None:
+    draw_progress()
+    state = runs.read_progress(run.path).state
+    evaluation = runs.read_eval(run.path)
+    if evaluation and evaluation.get("tuned"):
+        base, tuned = evaluation.get("base") or {}, evaluation["tuned"]
+        left, right = st.columns(2)
+        left.metric("Held-out exact match, untrained", f"{base.get('exact_match', 0):.0%}")
+        right.metric(
+            "Held-out exact match, trained",
+            f"{tuned['exact_match']:.0%}",
+            delta=f"{tuned['exact_match'] - base.get('exact_match', 0):+.0%}",
+        )
+    if run.has_adapter:
+        try:
+            st.download_button(
+                "Download adapter (.zip)",
+                export.adapter_zip_bytes(run),
+                file_name=export.adapter_zip_name(run),
+                mime="application/zip",
+                icon=":material/download:",
+                type="primary",
+            )
+        except UserError as error:
+            st.error(str(error))
+        st.page_link("pages/playground.py", label="Chat with this model in the Playground", icon=":material/chat:")
+    resumable = state in jobs.RESUMABLE_STATES and checkpoints.latest_checkpoint(run.path, verify=False) is not None
+    if resumable and st.button("Resume from the last checkpoint", icon=":material/replay:"):
+        try:
+            jobs.resume(run.run_id)
+        except UserError as error:
+            st.error(str(error))
+        else:
+            st.rerun()
+    if state in ("failed", "interrupted"):
+        with st.expander("Last lines of the training log"):
+            st.code(runs.tail_log(run.path, 6000) or "(empty)")
+
+
+if jobs.get_job(run.run_id).active:
+    live_panel()
+else:
+    finished_panel()
