@@ -1,0 +1,148 @@
+"""Shared fixtures: an isolated data folder per test, and the demo model built once per test session."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("WORKBENCH_START_RUNNER", "0")  # tests start the runner themselves where they need one
+os.environ.setdefault("WORKBENCH_RUNNER_IDLE_EXIT", "30")  # runners started by tests never outlive them for long
+
+
+@pytest.fixture(scope="session")
+def demo_model_dir(tmp_path_factory):
+    """The built-in demo model, built once for the whole test session."""
+    from workbench.demo import build_demo_model
+
+    return build_demo_model(tmp_path_factory.mktemp("demo-model") / "demo")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An empty workbench data folder for one test; its runner and training processes are stopped afterwards."""
+    folder = tmp_path / "workbench-home"
+    folder.mkdir()
+    monkeypatch.setenv("WORKBENCH_HOME", str(folder))
+    yield folder
+    stop_workbench(folder)
+
+
+def stop_workbench(folder: Path) -> None:
+    """Kill the runner and every training process group left on a data folder, so no test leaks CPU load."""
+    from workbench import jobs, runner
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKBENCH_HOME", str(folder))
+        pid = runner.runner_pid()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+        if (folder / "jobs.sqlite").exists():
+            for job in jobs.list_jobs(("starting", "running")):
+                if job.pid and runner.group_members(job.pid):
+                    os.killpg(job.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def demo_home(home, demo_model_dir):
+    """A data folder where the demo model is already built (linked to the session's copy)."""
+    link_demo_model(home, demo_model_dir)
+    return home
+
+
+def start_runner(home, idle_exit: float = 20.0) -> subprocess.Popen:
+    """A real runner process working on ``home``, as `workbench runner` would start it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "runner", "--idle-exit", str(idle_exit)],
+        env={**os.environ, "WORKBENCH_HOME": str(home)},
+        stdout=open(home / "runner-test.log", "ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2, what: str = "condition"):
+    """Poll until ``predicate()`` is truthy and return its value; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def link_demo_model(home, demo_model_dir) -> None:
+    (home / "models").mkdir(exist_ok=True)
+    (home / "models" / "demo").symlink_to(demo_model_dir, target_is_directory=True)
+
+
+@pytest.fixture
+def runner_process(demo_home):
+    """A runner process on the test's data folder, stopped after the test (``.home`` is that folder)."""
+    process = start_runner(demo_home)
+    process.home = demo_home
+    yield process
+    stop_process(process)
+
+
+@dataclass
+class TrainedRun:
+    home: Path
+    run_id: str
+
+
+@pytest.fixture(scope="session")
+def trained_demo(tmp_path_factory, demo_model_dir):
+    """The default demo run, trained once per session through the real runner, as a user's click would."""
+    from workbench import jobs, presets
+
+    home = tmp_path_factory.mktemp("trained-home")
+    link_demo_model(home, demo_model_dir)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKBENCH_HOME", str(home))
+        job = jobs.submit(presets.demo_config())
+        process = start_runner(home, idle_exit=5)
+        try:
+            wait_for(lambda: not jobs.get_job(job.run_id).active, timeout=400, interval=1, what="the demo run")
+        finally:
+            stop_process(process)
+    return TrainedRun(home, job.run_id)
+
+
+@pytest.fixture
+def trained_home(trained_demo, monkeypatch):
+    """Point the workbench at the data folder holding the trained demo run."""
+    monkeypatch.setenv("WORKBENCH_HOME", str(trained_demo.home))
+    return trained_demo
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium, headless, driven by pip's Playwright (which never downloads a browser of its own)."""
+    from app_server import ARGS, CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield chromium
+        chromium.close()

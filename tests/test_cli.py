@@ -1,0 +1,56 @@
+"""Tests for the `workbench` command line, run as a real subprocess like a user or a systemd unit would."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from workbench.demo import DEMO_TRAIN_FILE
+from workbench.presets import demo_config
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def workbench(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WORKBENCH_HOME": str(home), "WORKBENCH_RUNNER_IDLE_EXIT": "3"}
+    command = [sys.executable, "-m", "workbench.cli", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT)
+
+
+def test_train_wait_follows_the_run_and_exits_zero_on_success(demo_home, tmp_path):
+    config = tmp_path / "quick.yaml"
+    demo_config(dataset=str(DEMO_TRAIN_FILE), num_train_epochs=0.5).save(config)
+    result = workbench(demo_home, "train", str(config), "--wait")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Queued run" in result.stdout and "succeeded: step" in result.stdout
+    listed = json.loads(workbench(demo_home, "jobs", "list", "--json").stdout)
+    assert [job["state"] for job in listed] == ["succeeded"]
+
+
+def test_example_config_is_the_demo_run():
+    from workbench.config import RunConfig
+
+    assert RunConfig.load(ROOT / "examples" / "demo.yaml") == demo_config()
+
+
+def test_cancel_a_queued_job_from_the_command_line(home):
+    from workbench import jobs
+    from workbench.config import RunConfig
+
+    job = jobs.submit(RunConfig())
+    result = workbench(home, "jobs", "cancel", job.run_id)
+    assert result.returncode == 0 and "cancelled" in result.stdout
+    assert jobs.get_job(job.run_id).state == "cancelled"
+
+
+def test_user_errors_are_one_line_without_traceback(home, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("learning_rate: -3\n")
+    result = workbench(home, "train", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: Learning rate: -3.0 is outside the allowed range")
+    assert "Traceback" not in result.stderr
+    missing = workbench(home, "jobs", "resume", "no-such-run")
+    assert missing.returncode == 2 and "no job for run" in missing.stderr

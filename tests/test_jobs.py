@@ -1,0 +1,51 @@
+"""Tests for workbench.jobs: the SQLite job table (submit, claim, queue position, cancel)."""
+
+import pytest
+
+from workbench import jobs, runs
+from workbench.config import RunConfig
+from workbench.errors import UserError
+
+
+def test_submit_queues_and_positions_follow_order(home):
+    first, second = jobs.submit(RunConfig(run_name="a")), jobs.submit(RunConfig(run_name="b"))
+    assert first.state == second.state == "queued"
+    assert jobs.queue_position(first.run_id) == 1 and jobs.queue_position(second.run_id) == 2
+
+
+def test_invalid_config_is_refused_before_anything_is_written(home):
+    with pytest.raises(UserError, match="Learning rate"):
+        jobs.submit(RunConfig(learning_rate=-1))
+    assert jobs.list_jobs() == [] and runs.list_runs() == []
+
+
+def test_claim_takes_the_oldest_once(home):
+    first, second = jobs.submit(RunConfig()), jobs.submit(RunConfig())
+    claimed = jobs.claim_next()
+    assert claimed.run_id == first.run_id and claimed.state == "starting"
+    assert jobs.claim_next().run_id == second.run_id
+    assert jobs.claim_next() is None
+
+
+def test_cancel_is_immediate_when_queued_and_idempotent(home):
+    job = jobs.submit(RunConfig())
+    assert jobs.request_cancel(job.run_id).state == "cancelled"
+    assert jobs.request_cancel(job.run_id).state == "cancelled"
+    assert runs.read_status(runs.get_run(job.run_id).path)["state"] == "cancelled"
+    assert jobs.claim_next() is None
+
+
+def test_cancel_of_a_started_job_is_a_request_for_the_runner(home):
+    job = jobs.submit(RunConfig())
+    jobs.claim_next()
+    jobs.mark_running(job.run_id, pid=12345, proc_start="1")
+    cancelled = jobs.request_cancel(job.run_id)
+    assert cancelled.state == "running" and cancelled.cancel_requested == 1
+
+
+def test_missing_dataset_or_model_folder_is_refused_at_submit(home, tmp_path):
+    with pytest.raises(UserError, match="no dataset file"):
+        jobs.submit(RunConfig(dataset=str(tmp_path / "absent.jsonl")))
+    with pytest.raises(UserError, match="no model folder"):
+        jobs.submit(RunConfig(model=str(tmp_path / "no-such-model")))
+    assert jobs.list_jobs() == []

@@ -1,0 +1,201 @@
+"""Tests for workbench.tokens: token lengths under the chat template, truncation counts, template checks, and the
+"what the model sees" view. They use a tiny BPE tokenizer built here in a second (the demo model's recipe), so they
+need neither the demo model nor the network."""
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from workbench import tokens
+from workbench.errors import UserError
+from workbench.validation import validate
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+CHATML = (
+    "{% for message in messages %}{% if message['role'] == 'assistant' %}"
+    "{{ '<|im_start|>assistant\\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}"
+    "{{ '\\n' }}{% else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+WITHOUT_MARKERS = CHATML.replace("{% generation %}", "").replace("{% endgeneration %}", "")
+WITHOUT_END = (
+    "{% for message in messages %}{{ message['role'] + ': ' }}{% if message['role'] == 'assistant' %}"
+    "{% generation %}{{ message['content'] }}{% endgeneration %}{% else %}{{ message['content'] }}{% endif %}"
+    "{{ '\\n' }}{% endfor %}"
+)
+NO_SYSTEM = (
+    "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}" + CHATML
+)
+
+
+def build_tokenizer(template: str | None):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    bpe = Tokenizer(models.BPE(unk_token=None))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    corpus = [f"question {i} answer {i} the cat sat on the mat hello there" for i in range(200)]
+    trainer = trainers.BpeTrainer(
+        vocab_size=300,
+        show_progress=False,
+        special_tokens=["<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    bpe.train_from_iterator(corpus, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        bos_token="<|endoftext|>",
+        eos_token="<|im_end|>",
+        pad_token="<|pad|>",
+        additional_special_tokens=["<|im_start|>"],
+        chat_template=template,
+    )
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return build_tokenizer(CHATML)
+
+
+def chat(i: int, answer_words: int = 3) -> dict:
+    answer = " ".join(["answer"] * answer_words) + f" {i}"
+    return {"messages": [{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": answer}]}
+
+
+def exact_length(tokenizer, row: dict) -> int:
+    return len(tokenizer.apply_chat_template(row["messages"], tokenize=True, return_dict=True)["input_ids"])
+
+
+@pytest.mark.parametrize(
+    ("template", "codes"),
+    [
+        (CHATML, []),
+        (WITHOUT_MARKERS, ["template_no_generation"]),
+        (WITHOUT_END, ["template_no_end_of_turn"]),
+        (None, ["no_chat_template"]),
+    ],
+)
+def test_template_checks(template, codes):
+    assert [problem.code for problem in tokens.template_problems(build_tokenizer(template))] == codes
+
+
+def test_lengths_are_exact_and_long_rows_are_counted_with_the_answer_tokens_they_lose(tokenizer):
+    rows = [chat(i, answer_words=1 + (i % 7) * 20) for i in range(40)]
+    stats = tokens.token_stats(rows, tokenizer, max_length=60)
+    assert stats.lengths == [exact_length(tokenizer, row) for row in rows] and stats.estimated == 0
+    assert stats.too_long == [i for i, row in enumerate(rows) if exact_length(tokenizer, row) > 60]
+    cut = 0
+    for index in stats.too_long:
+        out = tokenizer.apply_chat_template(
+            rows[index]["messages"], return_dict=True, return_assistant_tokens_mask=True
+        )
+        cut += sum(out["assistant_masks"][60:])
+    assert stats.answer_tokens_cut == cut > 0
+
+
+def test_big_files_estimate_short_rows_but_count_every_long_row_exactly(tokenizer, monkeypatch):
+    monkeypatch.setattr(tokens, "EXACT_ROWS", 50)
+    monkeypatch.setattr(tokens, "SAMPLE_ROWS", 30)
+    rows = [chat(i, answer_words=1 + (i * 37 % 11) * 9) for i in range(400)]
+    stats = tokens.token_stats(rows, tokenizer, max_length=70)
+    exact = [exact_length(tokenizer, row) for row in rows]
+    assert stats.too_long == [i for i, length in enumerate(exact) if length > 70]
+    assert 0 < stats.estimated < len(rows)
+    for index, length in enumerate(exact):
+        assert abs(stats.lengths[index] - length) <= max(3, length * 0.1), "estimates stay close"
+
+
+def test_big_files_whose_sample_the_template_refuses_still_get_estimates(monkeypatch):
+    monkeypatch.setattr(tokens, "EXACT_ROWS", 5)
+    monkeypatch.setattr(tokens, "SAMPLE_ROWS", 3)
+    rows = [{"messages": [{"role": "system", "content": "s"}, *chat(i)["messages"]]} for i in range(20)]
+    stats = tokens.token_stats(rows, build_tokenizer(NO_SYSTEM), max_length=512)
+    assert len(stats.failed) == 3 and stats.estimated == 17
+    assert all(length > 0 for index, length in enumerate(stats.lengths) if index not in stats.failed)
+
+
+def test_report_gets_too_long_warnings_with_lines_and_a_summary(tokenizer):
+    content = (SHARED / "openai_toy_chat_fine_tuning.jsonl").read_bytes()
+    report = validate(content, "toy.jsonl", tokenizer=tokenizer, max_length=512)
+    assert report.too_long == 1 and report.tokens.lengths[-1] > 5000
+    long = [problem for problem in report.problems if problem.code == "too_long"]
+    assert [(problem.line, problem.row) for problem in long] == [(5, 5), (None, None)]
+    assert "answer tokens" in long[1].message and str(report.tokens.answer_tokens_cut) in long[1].message.replace(
+        ",", ""
+    )
+
+
+def test_what_the_model_sees_marks_the_trained_answer_and_the_cut(tokenizer):
+    row = chat(1, answer_words=30)
+    pieces = tokens.what_the_model_sees(row, tokenizer, max_length=20)
+    assert "".join(piece.text for piece in pieces) == tokenizer.apply_chat_template(row["messages"], tokenize=False)
+    trained = "".join(piece.text for piece in pieces if piece.trained)
+    assert trained == row["messages"][1]["content"] + "<|im_end|>"
+    assert [piece.cut for piece in pieces] == [index >= 20 for index in range(len(pieces))]
+    assert any(piece.special for piece in pieces)
+    html = tokens.pieces_html(pieces, 20)
+    assert "max length 20" in html and "line-through" in html
+
+
+def test_rendered_html_escapes_the_records_text(tokenizer):
+    row = {
+        "messages": [{"role": "user", "content": "<script>alert(1)</script>"}, {"role": "assistant", "content": "ok"}]
+    }
+    html = tokens.pieces_html(tokens.what_the_model_sees(row, tokenizer, 512), 512)
+    assert "<script" not in html and "&lt;" in html
+
+
+def test_a_template_that_refuses_a_row_makes_it_an_error_with_its_line():
+    rows = [chat(i) for i in range(10)]
+    rows[3] = {"messages": [{"role": "system", "content": "s"}, *chat(3)["messages"]]}
+    content = "\n".join(json.dumps(row) for row in rows).encode()
+    report = validate(content, "a.jsonl", tokenizer=build_tokenizer(NO_SYSTEM), max_length=512)
+    assert [(problem.line, problem.code) for problem in report.errors] == [(4, "template_error")]
+    assert "System role not supported" in report.errors[0].message and not report.ok
+
+
+def test_templates_that_drop_tool_calls_are_named(tokenizer):
+    content = (SHARED / "llamafactory_glaive_toolcall_en_demo.json").read_bytes()
+    report = validate(content, "glaive.json", tokenizer=tokenizer, max_length=4096)
+    [warning] = [problem for problem in report.problems if problem.code == "template_no_tools"]
+    assert "tool calls of 153 records" in warning.message, "211 calls in 153 of the 300 conversations"
+    assert "tool descriptions of 300 records" in warning.message
+
+
+def test_text_rows_count_the_end_of_text_token(tokenizer):
+    stats = tokens.token_stats([{"text": "hello there"}], tokenizer, max_length=512)
+    assert stats.lengths == [len(tokenizer("hello there", add_special_tokens=False)["input_ids"]) + 1]
+
+
+TEXTS = st.text(max_size=60)
+TURN_ROLES = st.sampled_from(["system", "user", "assistant", "tool"])
+ROWS = st.lists(
+    st.lists(st.fixed_dictionaries({"role": TURN_ROLES, "content": TEXTS}), min_size=1, max_size=4).map(
+        lambda turns: {"messages": turns}
+    )
+    | TEXTS.map(lambda text: {"text": text}),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=ROWS, max_length=st.integers(1, 64))
+def test_token_checks_never_raise(rows, max_length):
+    content = "\n".join(json.dumps(row) for row in rows).encode()
+    for template in (CHATML, NO_SYSTEM):
+        report = validate(content, "data.jsonl", tokenizer=TOKENIZERS[template], max_length=max_length)
+        assert report.tokens is None or len(report.tokens.lengths) == len(report.rows)
+        for row in report.rows:
+            try:
+                tokens.what_the_model_sees(row, TOKENIZERS[template], max_length)
+            except UserError:
+                pass
+
+
+TOKENIZERS = {template: build_tokenizer(template) for template in (CHATML, NO_SYSTEM)}

@@ -1,0 +1,77 @@
+"""Tests for workbench.training: the demo learns its task, QLoRA runs through bitsandbytes, and failures read well."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from workbench import paths, presets, runs
+from workbench.config import RunConfig
+from workbench.demo import DEMO_TRAIN_FILE
+
+
+def run_training(config: RunConfig) -> runs.Run:
+    """Run the training process exactly as the runner does, and wait for it."""
+    run = runs.create_run(config)
+    with open(run.path / paths.LOG_FILE, "ab") as log:
+        subprocess.run(
+            [sys.executable, "-m", "workbench.training", str(run.path)],
+            stdout=log,
+            stderr=log,
+            timeout=600,
+            check=False,
+        )
+    return run
+
+
+def test_demo_run_learns_the_held_out_task(trained_home):
+    run = runs.get_run(trained_home.run_id)
+    status = runs.read_status(run.path)
+    assert status["state"] == "succeeded", runs.tail_log(run.path)
+    scores = runs.read_eval(run.path)
+    base, tuned = scores["base"]["exact_match"], scores["tuned"]["exact_match"]
+    seconds = status["finished_at"] - status["started_at"]
+    print(
+        f"\nDemo held-out exact match: base {base:.1%}, tuned {tuned:.1%} (n={scores['tuned']['n']}), {seconds:.0f} s"
+    )
+    assert base <= 0.10
+    assert tuned >= 0.80
+    assert seconds < 180
+    losses = [record["loss"] for record in runs.read_metrics(run.path) if "loss" in record]
+    assert losses[-1] < losses[0]
+    assert any("eval_loss" in record for record in runs.read_metrics(run.path))
+
+
+def test_qlora_trains_through_bitsandbytes_4bit(demo_home):
+    pytest.importorskip("bitsandbytes")
+    run = run_training(presets.demo_config(method="qlora", dataset=str(DEMO_TRAIN_FILE), num_train_epochs=0.3))
+    log = runs.tail_log(run.path)
+    assert runs.read_status(run.path)["state"] == "succeeded", log
+    assert "for qlora: 4-bit NF4" in log
+    adapter_config = json.loads((run.adapter_dir / "adapter_config.json").read_text())
+    assert adapter_config["peft_type"] == "LORA"
+
+
+def test_full_fine_tuning_saves_a_whole_model(demo_home):
+    run = run_training(presets.demo_config(method="full", dataset=str(DEMO_TRAIN_FILE), num_train_epochs=0.2))
+    assert runs.read_status(run.path)["state"] == "succeeded", runs.tail_log(run.path)
+    assert (run.adapter_dir / "model.safetensors").is_file() and run.has_adapter
+
+
+def test_bad_data_fails_with_a_plain_sentence_naming_the_line(demo_home, tmp_path):
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(DEMO_TRAIN_FILE.read_text().splitlines()[0] + "\n{not json\n")
+    run = run_training(presets.demo_config(dataset=str(broken)))
+    status = runs.read_status(run.path)
+    assert status["state"] == "failed"
+    assert "Line 2" in status["message"] and "Traceback" not in status["message"]
+
+
+def test_unloadable_model_fails_with_a_plain_sentence(demo_home, tmp_path):
+    (tmp_path / "empty-model").mkdir()
+    (tmp_path / "empty-model" / "config.json").write_text("{}")
+    run = run_training(presets.demo_config(model=str(tmp_path / "empty-model"), dataset=str(DEMO_TRAIN_FILE)))
+    status = runs.read_status(run.path)
+    assert status["state"] == "failed"
+    assert "could not be loaded" in status["message"] or "stopped with an error" in status["message"]
