@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 
+# Four real SFT files from public projects (see datasets/README.md), one of them deliberately flawed.
+REAL_DATASETS = Path(__file__).resolve().parent / "datasets"
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -134,6 +137,34 @@ def trained_home(trained_demo, monkeypatch):
     """Point the workbench at the data folder holding the trained demo run."""
     monkeypatch.setenv("WORKBENCH_HOME", str(trained_demo.home))
     return trained_demo
+
+
+@pytest.fixture(scope="session")
+def llama_7b():
+    """The shape of Llama-2-7B, from its config.json values (no weights)."""
+    from model_shapes import LLAMA2_7B
+
+    from workbench.model_facts import facts_from_config
+
+    return facts_from_config(LLAMA2_7B)
+
+
+@pytest.fixture
+def app_servers():
+    """Start the app as `make run` does (``start(home, start_runner=True) -> (process, url)``); every server started
+    is stopped after the test, even when the test fails half-way."""
+    from app_server import start_server
+
+    started = []
+
+    def start(home: Path, start_runner: bool = True) -> tuple[subprocess.Popen, str]:
+        server, url = start_server(home, start_runner)
+        started.append(server)
+        return server, url
+
+    yield start
+    for server in started:
+        stop_process(server)
 
 
 @pytest.fixture

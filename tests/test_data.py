@@ -3,14 +3,13 @@
 import io
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from conftest import REAL_DATASETS
 
 from workbench import data, dataset_store
 
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 GOOD = json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]})
 
 
@@ -67,14 +66,14 @@ def test_utf8_bom_is_accepted():
 
 
 def test_flawed_openai_example_file_is_caught():
-    report = data.validate_chat_jsonl((SHARED / "openai_toy_chat_fine_tuning.jsonl").read_bytes())
+    report = data.validate_chat_jsonl((REAL_DATASETS / "openai_toy_chat_fine_tuning.jsonl").read_bytes())
     assert len(report.rows) == 4, "most of the file is usable"
     assert [(problem.line, problem.code) for problem in report.errors] == [(4, "no_user")]
     assert [problem.code for problem in report.problems if problem.severity == "warning"] == ["few_rows"]
 
 
 def test_alpaca_demo_is_read_as_alpaca_and_its_duplicates_are_found():
-    report = data.validate((SHARED / "llamafactory_alpaca_en_demo.json").read_bytes(), "alpaca_en_demo.json")
+    report = data.validate((REAL_DATASETS / "llamafactory_alpaca_en_demo.json").read_bytes(), "alpaca_en_demo.json")
     assert (report.kind, report.format, report.total, len(report.rows), report.ok) == (
         "json",
         "alpaca",
@@ -88,7 +87,7 @@ def test_alpaca_demo_is_read_as_alpaca_and_its_duplicates_are_found():
 
 
 def test_glaive_tool_calls_are_mapped_to_openai_roles():
-    report = data.validate((SHARED / "llamafactory_glaive_toolcall_en_demo.json").read_bytes(), "glaive.json")
+    report = data.validate((REAL_DATASETS / "llamafactory_glaive_toolcall_en_demo.json").read_bytes(), "glaive.json")
     assert (report.format, len(report.rows), report.ok) == ("sharegpt", 300, True)
     assert codes(report) == {"duplicate": 35, "near_duplicate": 4}
     first = report.rows[0]
@@ -102,7 +101,7 @@ def test_glaive_tool_calls_are_mapped_to_openai_roles():
 
 
 def test_identity_placeholders_are_flagged_on_every_affected_row():
-    report = data.validate((SHARED / "llamafactory_identity.json").read_bytes(), "identity.json")
+    report = data.validate((REAL_DATASETS / "llamafactory_identity.json").read_bytes(), "identity.json")
     assert (report.format, len(report.rows), report.ok) == ("alpaca", 91, True)
     assert codes(report) == {"placeholder": 85}
     assert "{{name}}" in report.problems[0].message and report.problems[0].row == 1
@@ -204,17 +203,17 @@ def test_validate_file_never_raises(tmp_path, monkeypatch):
     assert report.problems[0].code == "model_unavailable" and "no-model" in report.problems[0].message
 
 
-@pytest.mark.parametrize("name", sorted(path.name for path in SHARED.glob("*.json*")))
+@pytest.mark.parametrize("name", sorted(path.name for path in REAL_DATASETS.glob("*.json*")))
 def test_rows_of_every_real_dataset_make_a_datasets_table_as_the_trainer_builds_it(name):
     from datasets import Dataset
 
-    rows = data.validate((SHARED / name).read_bytes(), name).rows
+    rows = data.validate((REAL_DATASETS / name).read_bytes(), name).rows
     table = Dataset.from_list(rows)
     assert len(table) == len(rows) and table[0]["messages"][0]["content"] == rows[0]["messages"][0]["content"]
 
 
 def test_page_lines_fold_many_warnings_of_a_kind_and_escape_markdown():
-    report = data.validate((SHARED / "llamafactory_identity.json").read_bytes(), "identity.json")
+    report = data.validate((REAL_DATASETS / "llamafactory_identity.json").read_bytes(), "identity.json")
     from workbench.validation import problem_lines
 
     assert problem_lines(report, 50) == [

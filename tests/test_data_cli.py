@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REAL_DATASETS
 from test_tokens import CHATML, build_tokenizer
 
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets"
 KEYS = {"ok", "format", "total", "rows", "duplicates", "too_long", "problems"}
 PROBLEM_KEYS = {"line", "row", "severity", "code", "message"}
 
@@ -34,7 +34,7 @@ def validate(home: Path, *args: str) -> tuple[int, str, str]:
 
 def test_json_contract_on_the_flawed_openai_file(home, tiny_model):
     code, out, err = validate(
-        home, str(SHARED / "openai_toy_chat_fine_tuning.jsonl"), "--model", str(tiny_model), "--json"
+        home, str(REAL_DATASETS / "openai_toy_chat_fine_tuning.jsonl"), "--model", str(tiny_model), "--json"
     )
     result = json.loads(out)
     assert code == 1 and "Traceback" not in err
@@ -51,13 +51,13 @@ def test_json_contract_on_the_flawed_openai_file(home, tiny_model):
 
 
 def test_max_length_changes_what_counts_as_too_long(home, tiny_model):
-    file = str(SHARED / "openai_toy_chat_fine_tuning.jsonl")
+    file = str(REAL_DATASETS / "openai_toy_chat_fine_tuning.jsonl")
     code, out, _ = validate(home, file, "--model", str(tiny_model), "--max-length", "131072", "--json")
     assert code == 1 and json.loads(out)["too_long"] == 0
 
 
 def test_records_of_a_json_file_have_no_line_but_a_record_number(home, tiny_model):
-    file = str(SHARED / "llamafactory_identity.json")
+    file = str(REAL_DATASETS / "llamafactory_identity.json")
     code, out, _ = validate(home, file, "--model", str(tiny_model), "--max-length", "4096", "--json")
     result = json.loads(out)
     assert code == 0 and result["ok"] and result["format"] == "alpaca" and result["rows"] == 91
@@ -79,7 +79,7 @@ def test_exit_code_2_when_the_file_cannot_be_used(home, tmp_path, tiny_model):
 
 
 def test_plain_output_is_readable(home, tiny_model):
-    code, out, _ = validate(home, str(SHARED / "openai_toy_chat_fine_tuning.jsonl"), "--model", str(tiny_model))
+    code, out, _ = validate(home, str(REAL_DATASETS / "openai_toy_chat_fine_tuning.jsonl"), "--model", str(tiny_model))
     assert code == 1
     summary = "4 of 5 records are usable; 1 has errors. Fix them in the file and upload it again, or save a cleaned "
     assert out.splitlines()[:3] == [
@@ -90,7 +90,7 @@ def test_plain_output_is_readable(home, tiny_model):
 
 
 def test_without_model_the_demo_tokenizer_is_used(demo_home):
-    code, out, _ = validate(demo_home, str(SHARED / "llamafactory_alpaca_en_demo.json"), "--json")
+    code, out, _ = validate(demo_home, str(REAL_DATASETS / "llamafactory_alpaca_en_demo.json"), "--json")
     result = json.loads(out)
     assert code == 0 and result["ok"] and result["duplicates"] == 14
     assert result["too_long"] > 0, "the demo model's small vocabulary makes long answers long in tokens"

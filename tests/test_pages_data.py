@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import REAL_DATASETS
 from streamlit.testing.v1 import AppTest
 from test_tokens import CHATML, build_tokenizer
 
@@ -16,7 +17,6 @@ from workbench import dataset_store
 
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 BAD_FILE = b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}\n{oops\n'
 
 
@@ -91,7 +91,7 @@ def test_data_page_keeps_a_good_upload_for_training(home, tiny_model):
     ],
 )
 def test_each_real_dataset_uploads_and_previews(home, tiny_model, file_name, layout):
-    app = upload(open_page("pages/data.py", tiny_model), file_name, (SHARED / file_name).read_bytes())
+    app = upload(open_page("pages/data.py", tiny_model), file_name, (REAL_DATASETS / file_name).read_bytes())
     assert f"Read as {layout}." in texts(app) and "Turns by role: " in texts(app)
     assert {"user", "assistant"} <= {message.name for message in app.chat_message}
     [chart] = app.get("plotly_chart")
@@ -103,7 +103,7 @@ def test_tool_calls_are_previewed_as_code(home, tiny_model):
     app = upload(
         open_page("pages/data.py", tiny_model),
         "glaive.json",
-        (SHARED / "llamafactory_glaive_toolcall_en_demo.json").read_bytes(),
+        (REAL_DATASETS / "llamafactory_glaive_toolcall_en_demo.json").read_bytes(),
     )
     assert any("search_recipes" in block.value for block in app.code)
     assert "leaves out the tool calls" in texts(app)

@@ -3,9 +3,9 @@
 need neither the demo model nor the network."""
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import REAL_DATASETS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +14,6 @@ from workbench.errors import UserError
 from workbench.validation import validate
 
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 CHATML = (
     "{% for message in messages %}{% if message['role'] == 'assistant' %}"
     "{{ '<|im_start|>assistant\\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}"
@@ -120,7 +119,7 @@ def test_big_files_whose_sample_the_template_refuses_still_get_estimates(monkeyp
 
 
 def test_report_gets_too_long_warnings_with_lines_and_a_summary(tokenizer):
-    content = (SHARED / "openai_toy_chat_fine_tuning.jsonl").read_bytes()
+    content = (REAL_DATASETS / "openai_toy_chat_fine_tuning.jsonl").read_bytes()
     report = validate(content, "toy.jsonl", tokenizer=tokenizer, max_length=512)
     assert report.too_long == 1 and report.tokens.lengths[-1] > 5000
     long = [problem for problem in report.problems if problem.code == "too_long"]
@@ -160,7 +159,7 @@ def test_a_template_that_refuses_a_row_makes_it_an_error_with_its_line():
 
 
 def test_templates_that_drop_tool_calls_are_named(tokenizer):
-    content = (SHARED / "llamafactory_glaive_toolcall_en_demo.json").read_bytes()
+    content = (REAL_DATASETS / "llamafactory_glaive_toolcall_en_demo.json").read_bytes()
     report = validate(content, "glaive.json", tokenizer=tokenizer, max_length=4096)
     [warning] = [problem for problem in report.problems if problem.code == "template_no_tools"]
     assert "tool calls of 153 records" in warning.message, "211 calls in 153 of the 300 conversations"
