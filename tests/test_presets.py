@@ -7,8 +7,8 @@ import pytest
 
 from workbench import presets
 from workbench.config import METHODS, RunConfig
+from workbench.costs import optimizer_steps
 from workbench.errors import UserError
-from workbench.preflight import optimizer_steps
 from workbench.presets import ADVANCED_FIELDS, BASIC_FIELDS, PRESETS, auto_epochs, preset_config, preset_description
 
 

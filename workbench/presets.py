@@ -2,31 +2,22 @@
 
 The presets ("Quick pilot", "Balanced", "Thorough") fill in every training setting from the dataset's size, the way
 OpenAI's fine-tuning picks its defaults, so that a first run needs only a model, a dataset and a click. The fields a
-non-engineer should not need are listed in ``ADVANCED_FIELDS``, for the form to keep behind an "Advanced" toggle.
+non-engineer should not need are listed in ``ADVANCED_FIELDS`` (every section of the config but "basic"), for the
+form to keep behind an "Advanced" toggle.
 """
 
 import dataclasses
 import math
 from dataclasses import dataclass
 
-from workbench.config import DEMO_DATASET, DEMO_MODEL, RunConfig
+from workbench.config import DEMO_DATASET, DEMO_MODEL, RunConfig, form_fields
+from workbench.costs import optimizer_steps
 from workbench.errors import UserError
-from workbench.preflight import optimizer_steps
 
 
 PRESETS = ("Quick pilot", "Balanced", "Thorough")
-BASIC_FIELDS: tuple[str, ...] = (
-    "run_name",
-    "model",
-    "dataset",
-    "eval_dataset",
-    "method",
-    "num_train_epochs",
-    "max_length",
-)
-ADVANCED_FIELDS: tuple[str, ...] = tuple(
-    spec.name for spec in dataclasses.fields(RunConfig) if spec.name not in BASIC_FIELDS
-)
+BASIC_FIELDS: tuple[str, ...] = tuple(spec.name for spec in form_fields("basic"))
+ADVANCED_FIELDS: tuple[str, ...] = tuple(spec.name for spec in form_fields() if spec.group != "basic")
 LEARNING_RATES = {"qlora": 2e-4, "lora": 2e-4, "full": 1e-5, "freeze": 5e-5}
 BATCH_SHARE = 0.002  # OpenAI: the batch size defaults to about 0.2 % of the training examples
 MIN_EFFECTIVE_BATCH, MAX_EFFECTIVE_BATCH = 8, 32
