@@ -50,7 +50,7 @@ def test_user_errors_are_one_line_without_traceback(home, tmp_path):
     bad.write_text("learning_rate: -3\n")
     result = workbench(home, "train", str(bad))
     assert result.returncode == 2
-    assert result.stderr.startswith("error: Learning rate: -3.0 is outside the allowed range")
+    assert result.stderr.startswith("error: Learning rate (learning_rate): -3.0 is outside the allowed range")
     assert "Traceback" not in result.stderr
     missing = workbench(home, "jobs", "resume", "no-such-run")
     assert missing.returncode == 2 and "no job for run" in missing.stderr

@@ -12,15 +12,15 @@ def test_defaults_are_valid():
 
 def test_out_of_range_values_name_the_field():
     problems = RunConfig(learning_rate=5.0, per_device_train_batch_size=0, method="magic").validate()
-    assert any(problem.startswith("Learning rate:") for problem in problems)
-    assert any(problem.startswith("Per device train batch size:") for problem in problems)
+    assert any(problem.startswith("Learning rate (learning_rate):") for problem in problems)
+    assert any(problem.startswith("Batch size (per_device_train_batch_size):") for problem in problems)
     assert any("'magic' is not one of qlora, lora, full" in problem for problem in problems)
 
 
 def test_check_raises_one_user_error_with_every_problem():
     with pytest.raises(UserError) as caught:
         RunConfig(model=" ", lora_r=0).check()
-    assert "Model:" in str(caught.value) and "Lora r:" in str(caught.value)
+    assert "Model:" in str(caught.value) and "LoRA rank (lora_r):" in str(caught.value)
 
 
 def test_yaml_round_trip_keeps_every_value(tmp_path):
@@ -42,8 +42,8 @@ def test_yaml_values_are_coerced_to_field_types():
     ("text", "expected"),
     [
         ("epochs: 3\n", "Unknown setting(s) epochs"),
-        ("lora_r: many\n", "Lora r: 'many' is not a valid int"),
-        ("lora_r: 2.5\n", "Lora r: '2.5' is not a valid int"),
+        ("lora_r: many\n", "LoRA rank (lora_r): 'many' is not a valid int"),
+        ("lora_r: 2.5\n", "LoRA rank (lora_r): '2.5' is not a valid int"),
         ("- a\n- b\n", "must be a YAML mapping"),
         ("model: [unclosed\n", "not valid YAML"),
     ],

@@ -28,97 +28,205 @@ DEMO_MODEL = "demo"
 DEMO_DATASET = "demo"
 
 
-def _field(default: Any, help: str, **bounds: Any) -> Any:
-    return field(default=default, metadata={"help": help, **bounds})
+# Sections of the form; the Train page shows the "basic" ones always and the others behind an "Advanced" toggle.
+GROUPS = ("basic", "adapter", "schedule", "batching", "evaluation", "other")
+GROUP_TITLES = {
+    "basic": "Basics",
+    "adapter": "Adapter (LoRA and layer freezing)",
+    "schedule": "Learning-rate schedule",
+    "batching": "Batches and sequences",
+    "evaluation": "Evaluation and checkpoints",
+    "other": "Precision and reproducibility",
+}
+
+
+def _field(default: Any, label: str, group: str, help: str, **bounds: Any) -> Any:
+    return field(default=default, metadata={"label": label, "group": group, "help": help, **bounds})
 
 
 @dataclass
 class RunConfig:
     """Everything needed to start one SFT run; see each field's ``help``."""
 
-    run_name: str = _field("", "A short name to find the run again. Left empty, one is made from the model and time.")
+    run_name: str = _field(
+        "", "Run name", "basic", "A short name to find the run again. Left empty, one is made from the model and time."
+    )
     model: str = _field(
         DEMO_MODEL,
+        "Model",
+        "basic",
         "The base model: 'demo' for the built-in demo model, a local Hugging Face model folder, "
         "or a hub id such as Qwen/Qwen2.5-0.5B-Instruct when the server has network.",
     )
     dataset: str = _field(
-        DEMO_DATASET, "The training data: 'demo' for the built-in demo set, or the path of a chat JSONL file."
+        DEMO_DATASET,
+        "Dataset",
+        "basic",
+        "The training data: 'demo' for the built-in demo set, or the path of a JSONL, JSON, CSV or Parquet file.",
     )
     eval_dataset: str = _field(
         "",
-        "Optional held-out chat JSONL used for evaluation loss and exact-match scoring. "
+        "Evaluation file",
+        "evaluation",
+        "Optional held-out file used for evaluation loss and exact-match scoring. "
         "With the demo dataset, its held-out split is used when this is empty.",
     )
     method: str = _field(
         "lora",
+        "Method",
+        "basic",
         "QLoRA loads the base model in 4 bits (NF4, double quantisation) and trains a small adapter (least GPU "
         "memory); LoRA trains an adapter on a 16/32-bit base; full fine-tuning updates every weight (most memory); "
         "'freeze' trains only the last N transformer layers.",
         choices=METHODS,
     )
     freeze_trainable_layers: int = _field(
-        2, "With the 'freeze' method: how many of the last transformer layers are trained.", min=1, max=1000
+        2,
+        "Layers to train (freeze)",
+        "adapter",
+        "With the 'freeze' method: how many of the last transformer layers are trained.",
+        min=1,
+        max=1000,
     )
-    num_train_epochs: float = _field(3.0, "How many times training reads the whole dataset.", min=0.01, max=100.0)
-    max_steps: int = _field(0, "Stop after this many optimizer steps; 0 means use the epochs.", min=0, max=10_000_000)
+    num_train_epochs: float = _field(
+        3.0, "Epochs", "basic", "How many times training reads the whole dataset.", min=0.01, max=100.0
+    )
+    max_steps: int = _field(
+        0,
+        "Max steps",
+        "schedule",
+        "Stop after this many optimizer steps; 0 means use the epochs.",
+        min=0,
+        max=10_000_000,
+    )
     learning_rate: float = _field(
-        2e-4, "Step size of the optimizer. LoRA usually wants 1e-4 to 5e-4, full fine-tuning 1e-5.", min=1e-7, max=1.0
+        2e-4,
+        "Learning rate",
+        "basic",
+        "Step size of the optimizer. LoRA usually wants 1e-4 to 5e-4, full fine-tuning 1e-5.",
+        min=1e-7,
+        max=1.0,
     )
-    lr_scheduler_type: str = _field("linear", "How the learning rate changes over training.", choices=SCHEDULERS)
+    lr_scheduler_type: str = _field(
+        "linear", "Scheduler", "schedule", "How the learning rate changes over training.", choices=SCHEDULERS
+    )
     warmup_ratio: float = _field(
-        0.0, "Fraction of steps spent ramping the learning rate up from zero.", min=0.0, max=0.5
+        0.0,
+        "Warm-up share",
+        "schedule",
+        "Fraction of steps spent ramping the learning rate up from zero.",
+        min=0.0,
+        max=0.5,
     )
     per_device_train_batch_size: int = _field(
-        8, "Conversations per training step. Lower it if the GPU runs out of memory.", min=1, max=1024
+        8,
+        "Batch size",
+        "basic",
+        "Conversations per training step. Lower it if the GPU runs out of memory.",
+        min=1,
+        max=1024,
     )
     gradient_accumulation_steps: int = _field(
         1,
+        "Gradient accumulation",
+        "batching",
         "Add up the gradients of this many batches before each update: a larger effective batch without more memory.",
         min=1,
         max=1024,
     )
     weight_decay: float = _field(
-        0.0, "Pulls weights towards zero to fight overfitting; 0 to 0.1 is typical.", min=0.0, max=1.0
+        0.0,
+        "Weight decay",
+        "schedule",
+        "Pulls weights towards zero to fight overfitting; 0 to 0.1 is typical.",
+        min=0.0,
+        max=1.0,
     )
     max_length: int = _field(
-        512, "Longest conversation in tokens; longer ones are cut at this point.", min=16, max=131072
+        512,
+        "Max length (tokens)",
+        "basic",
+        "Longest conversation in tokens; longer ones are cut at this point.",
+        min=16,
+        max=131072,
     )
-    lora_r: int = _field(16, "LoRA rank: the adapter's capacity. 8 to 64 is typical.", min=1, max=1024)
-    lora_alpha: int = _field(32, "LoRA scaling; usually twice the rank.", min=1, max=4096)
-    lora_dropout: float = _field(0.0, "Dropout inside the adapter; 0.05 helps on small datasets.", min=0.0, max=0.9)
+    lora_r: int = _field(
+        16, "LoRA rank", "adapter", "LoRA rank: the adapter's capacity. 8 to 64 is typical.", min=1, max=1024
+    )
+    lora_alpha: int = _field(32, "LoRA alpha", "adapter", "LoRA scaling; usually twice the rank.", min=1, max=4096)
+    lora_dropout: float = _field(
+        0.0, "LoRA dropout", "adapter", "Dropout inside the adapter; 0.05 helps on small datasets.", min=0.0, max=0.9
+    )
     target_modules: str = _field(
-        "all-linear", "Layers that get an adapter: 'all-linear', or a comma-separated list such as q_proj,v_proj."
+        "all-linear",
+        "Target modules",
+        "adapter",
+        "Layers that get an adapter: 'all-linear', or a comma-separated list such as q_proj,v_proj.",
     )
     assistant_only_loss: bool = _field(
         True,
+        "Learn from answers only",
+        "batching",
         "Learn only from the assistant's answers, not from the prompts (needs a template with generation markers).",
     )
-    packing: bool = _field(False, "Pack several short conversations into one sequence: faster on short data.")
+    packing: bool = _field(
+        False, "Packing", "batching", "Pack several short conversations into one sequence: faster on short data."
+    )
     validation_fraction: float = _field(
-        0.0, "Share of the training data held out for evaluation when no evaluation file is given.", min=0.0, max=0.5
+        0.0,
+        "Validation share",
+        "evaluation",
+        "Share of the training data held out for evaluation when no evaluation file is given.",
+        min=0.0,
+        max=0.5,
     )
     eval_steps: int = _field(
-        0, "Evaluate on the held-out data every N steps; 0 picks about 10 evaluations.", min=0, max=10**7
+        0,
+        "Evaluate every N steps",
+        "evaluation",
+        "Evaluate on the held-out data every N steps; 0 picks about 10 evaluations.",
+        min=0,
+        max=10**7,
     )
     save_steps: int = _field(
         0,
+        "Checkpoint every N steps",
+        "evaluation",
         "Save a checkpoint every N steps, to resume from after a failure; 0 picks about 4 checkpoints.",
         min=0,
         max=10**7,
     )
     early_stopping_patience: int = _field(
-        0, "Stop when the held-out loss has not improved for this many evaluations; 0 turns it off.", min=0, max=1000
+        0,
+        "Early-stopping patience",
+        "evaluation",
+        "Stop when the held-out loss has not improved for this many evaluations; 0 turns it off.",
+        min=0,
+        max=1000,
     )
     gradient_checkpointing: bool = _field(
-        False, "Recompute activations instead of storing them: much less GPU memory, about 20-30% slower."
+        False,
+        "Gradient checkpointing",
+        "batching",
+        "Recompute activations instead of storing them: much less GPU memory, about 20-30% slower.",
     )
     precision: str = _field(
-        "auto", "Number format for training: auto picks bf16 on GPUs that support it, else fp32.", choices=PRECISIONS
+        "auto",
+        "Precision",
+        "other",
+        "Number format for training: auto picks bf16 on GPUs that support it, else fp32.",
+        choices=PRECISIONS,
     )
-    seed: int = _field(0, "Random seed, for runs you can repeat.", min=0, max=2**31 - 1)
-    logging_steps: int = _field(1, "Record the loss every N steps.", min=1, max=10000)
-    max_new_tokens_eval: int = _field(16, "Longest answer generated when scoring the held-out set.", min=1, max=4096)
+    seed: int = _field(0, "Seed", "other", "Random seed, for runs you can repeat.", min=0, max=2**31 - 1)
+    logging_steps: int = _field(1, "Log every N steps", "other", "Record the loss every N steps.", min=1, max=10000)
+    max_new_tokens_eval: int = _field(
+        16,
+        "Answer length for scoring",
+        "evaluation",
+        "Longest answer generated when scoring the held-out set.",
+        min=1,
+        max=4096,
+    )
 
     def validate(self) -> list[str]:
         """Return one plain sentence per invalid field; an empty list means the config is usable."""
@@ -175,6 +283,45 @@ class RunConfig:
         Path(path).write_text(self.to_yaml(), encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class FieldSpec:
+    """How the form shows one RunConfig field: its widget kind, label, section, help and bounds or choices."""
+
+    name: str
+    kind: str  # "int" | "float" | "bool" | "choice" | "text"
+    label: str
+    group: str
+    help: str
+    default: Any
+    low: Any = None
+    high: Any = None
+    choices: tuple[str, ...] = ()
+
+
+def form_fields(group: str | None = None) -> list[FieldSpec]:
+    """Every field (or those of one section) in declaration order, as the form draws them."""
+    specs = [_form_field(spec) for spec in dataclasses.fields(RunConfig)]
+    return [spec for spec in specs if group is None or spec.group == group]
+
+
+def _form_field(spec: dataclasses.Field) -> FieldSpec:
+    meta = spec.metadata
+    kind = (
+        "choice" if meta.get("choices") else {bool: "bool", int: "int", float: "float"}.get(type(spec.default), "text")
+    )
+    return FieldSpec(
+        spec.name,
+        kind,
+        meta["label"],
+        meta["group"],
+        meta["help"],
+        spec.default,
+        meta.get("min"),
+        meta.get("max"),
+        tuple(meta.get("choices", ())),
+    )
+
+
 def field_help(name: str) -> str:
     """The help text of one RunConfig field, for form tooltips."""
     return _spec(name).metadata["help"]
@@ -191,7 +338,8 @@ def _spec(name: str) -> dataclasses.Field:
 
 
 def _label(spec: dataclasses.Field) -> str:
-    return spec.name.replace("_", " ").capitalize()
+    """The field as the form shows it, with its YAML key for people who edit config files."""
+    return f"{spec.metadata['label']} ({spec.name})"
 
 
 def _check_field(spec: dataclasses.Field, value: Any) -> list[str]:
