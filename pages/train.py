@@ -1,10 +1,18 @@
-"""Train: pick the model, data and settings, then queue the run for the background runner."""
+"""Train: pick the model, data and a preset, check memory and time before Start, then queue the run."""
+
+from typing import Any
 
 import streamlit as st
 
-from workbench import jobs, models, presets
-from workbench.config import DEMO_DATASET, DEMO_MODEL, METHOD_LABELS, METHODS, RunConfig, field_bounds, field_help
+from pages import _form as form
+from pages._preflight import draw_preflight
+from workbench import data, jobs, models, presets
+from workbench.config import DEMO_DATASET, DEMO_MODEL, GROUPS, METHOD_LABELS, METHODS, RunConfig, field_help
 from workbench.errors import UserError
+
+
+SOURCES = ("Built-in demo model", "Local folder or hub id")
+BASIC = ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "max_length")
 
 
 @st.cache_resource
@@ -12,68 +20,128 @@ def detect_device() -> models.DeviceInfo:
     return models.device_info()
 
 
-def number(label: str, name: str, default: float, **kwargs: object) -> float:
-    low, high = field_bounds(name)
-    return st.number_input(
-        label, min_value=low, max_value=high, value=default, help=field_help(name), key=name, **kwargs
-    )
+@st.cache_data(show_spinner="Counting the records…", max_entries=16)
+def rows_in(dataset: str) -> int:
+    return data.row_count(dataset)
+
+
+def apply_preset() -> None:
+    """Fill every training setting from the chosen preset and the dataset's size (nothing when none is chosen)."""
+    name = st.session_state.get("train_preset")
+    if name in presets.PRESETS:
+        try:
+            base = form.config()
+            chosen = presets.preset_config(name, base, rows_in(base.dataset), detect_device().cuda)
+        except UserError as error:
+            st.session_state["train_notice"] = str(error)
+        else:
+            form.set_values(chosen.to_dict())
+
+
+def change(field: str, value: Any) -> None:
+    """A change of model, data or method; the preset, if one is chosen, adapts the other settings to it."""
+    form.set_values({field: value})
+    apply_preset()
+
+
+def load_yaml() -> None:
+    upload = st.session_state.get("train_yaml")
+    if upload is not None:
+        try:
+            form.set_values(RunConfig.from_yaml(upload.getvalue().decode("utf-8", "replace")).to_dict())
+            st.session_state["train_preset"] = None
+        except UserError as error:
+            st.session_state["train_notice"] = f"{upload.name}: {error}"
+
+
+def take_handoff() -> None:
+    """A dataset chosen on the Data or Datasets page becomes the training data, with the Balanced preset."""
+    handed = st.session_state.get("train_dataset")
+    if handed and handed != st.session_state.get("train_dataset_taken"):
+        st.session_state["train_dataset_taken"] = handed
+        form.set_values({"dataset": handed, "run_name": ""})
+        st.session_state["train_preset"] = "Balanced"
+        apply_preset()
 
 
 st.title("Train")
 device = detect_device()
-method, reason = models.default_method(device)
-defaults = presets.demo_config()
+default_method, reason = models.default_method(device)
 st.caption(f"Training device: {device.name}. {reason}")
+st.session_state.setdefault(form.VALUES, presets.demo_config(method=default_method).to_dict())
+take_handoff()
+values = form.values()
+if notice := st.session_state.pop("train_notice", None):
+    st.error(notice)
 
-uploaded = st.session_state.get("train_dataset")
-with st.form("train_form"):
-    model_choice = st.radio("Model", ["Built-in demo model", "Local folder or hub id"], horizontal=True)
-    model_ref = st.text_input(
-        "Model folder or hub id", placeholder="/models/Qwen2.5-0.5B-Instruct", help=field_help("model")
+st.subheader("1. Model and data")
+source = SOURCES[0] if values["model"] == DEMO_MODEL else SOURCES[1]
+pick_source = lambda label: change("model", DEMO_MODEL if label == SOURCES[0] else "")  # noqa: E731
+st.radio("Model", SOURCES, horizontal=True, **form.synced("train_model_source", source, pick_source))
+if values["model"] != DEMO_MODEL:
+    st.text_input(
+        "Model folder or hub id",
+        placeholder="/models/Qwen2.5-0.5B-Instruct",
+        help=field_help("model"),
+        **form.synced("train_model_path", values["model"], lambda text: change("model", text.strip())),
     )
-    dataset_options = ["Built-in demo dataset"] + (
-        [f"Uploaded: {st.session_state['train_dataset_label']}"] if uploaded else []
-    )
-    dataset_choice = st.radio("Dataset", dataset_options, index=len(dataset_options) - 1, horizontal=True)
-    chosen_method = st.radio(
-        "Method",
-        METHODS,
-        index=METHODS.index(method),
-        format_func=METHOD_LABELS.get,
-        horizontal=True,
-        help=field_help("method"),
-    )
-    left, middle, right = st.columns(3)
-    with left:
-        epochs = number("Epochs", "num_train_epochs", float(defaults.num_train_epochs), step=1.0)
-        learning_rate = number("Learning rate", "learning_rate", defaults.learning_rate, format="%.1e", step=1e-4)
-    with middle:
-        batch_size = number("Batch size", "per_device_train_batch_size", defaults.per_device_train_batch_size)
-        max_length = number("Max length (tokens)", "max_length", defaults.max_length, step=64)
-    with right:
-        lora_r = number("LoRA rank", "lora_r", defaults.lora_r)
-        lora_alpha = number("LoRA alpha", "lora_alpha", defaults.lora_alpha)
-    submitted = st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:")
+choices = data.training_choices(values["dataset"] if values["dataset"] != DEMO_DATASET else None)
+label = next(label for label, reference in choices.items() if reference == values["dataset"])
+st.selectbox(
+    "Dataset",
+    list(choices),
+    help=field_help("dataset"),
+    **form.synced("train_dataset_pick", label, lambda picked: change("dataset", choices[picked])),
+)
+st.radio(
+    "Method",
+    METHODS,
+    format_func=METHOD_LABELS.get,
+    horizontal=True,
+    help=field_help("method"),
+    **form.synced("train_method", values["method"], lambda picked: change("method", picked)),
+)
 
-if submitted:
-    use_demo_model = model_choice == "Built-in demo model"
-    use_demo_data = dataset_choice.startswith("Built-in")
-    base = defaults if use_demo_model and use_demo_data else RunConfig()
-    values = {
-        **base.to_dict(),
-        "run_name": "" if not use_demo_model else base.run_name,
-        "model": DEMO_MODEL if use_demo_model else model_ref.strip(),
-        "dataset": DEMO_DATASET if use_demo_data else uploaded,
-        "method": chosen_method,
-        "num_train_epochs": epochs,
-        "learning_rate": learning_rate,
-        "per_device_train_batch_size": batch_size,
-        "max_length": max_length,
-        "lora_r": lora_r,
-        "lora_alpha": lora_alpha,
-    }
+st.subheader("2. How much training")
+st.segmented_control(
+    "Preset",
+    presets.PRESETS,
+    key="train_preset",
+    on_change=apply_preset,
+    help="Fills in every setting from the size of your dataset; you can still change any of them below.",
+)
+if (preset := st.session_state.get("train_preset")) in presets.PRESETS:
+    st.caption(presets.preset_description(preset))
+elif values["model"] == DEMO_MODEL and values["dataset"] == DEMO_DATASET:
+    st.caption("The demo uses its own tested recipe; picking a preset replaces it.")
+for column, name in zip(st.columns(len(BASIC)), BASIC, strict=True):
+    form.draw_named(name, column)
+if st.toggle("Advanced settings", key="train_advanced"):
+    for group in GROUPS[1:]:
+        form.draw_group(group)
+
+try:
+    config = form.config()
+    problems = config.validate()
+except UserError as error:
+    config, problems = None, [str(error)]
+
+st.subheader("3. Pre-flight check")
+verdict = draw_preflight(config, device) if config is not None and not problems else None
+for problem in problems:
+    st.error(problem)
+with st.expander("Settings as YAML: download them, or load a file", icon=":material/description:"):
+    if config is not None:
+        st.download_button("Download these settings (.yaml)", config.to_yaml(), "run.yaml", "application/yaml")
+    st.file_uploader("Load settings from a YAML file", type=["yaml", "yml"], key="train_yaml", on_change=load_yaml)
+
+st.subheader("4. Start")
+form.draw_named("run_name")
+anyway = verdict == "red" and st.checkbox("Start anyway, even though the check says it would fail")
+blocked = config is None or bool(problems) or (verdict == "red" and not anyway)
+if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=blocked):
     try:
-        job = jobs.submit(RunConfig.from_dict(values))
+        job = jobs.submit(config)
     except UserError as error:
         st.error(str(error))
     else:

@@ -39,26 +39,6 @@ def test_home_says_what_to_do_and_offers_the_demo(demo_home):
     assert job.state == "queued" and runs.get_run(job.run_id).config.model == "demo"
 
 
-def test_train_page_explains_the_method_and_queues_a_run(demo_home):
-    app = open_page("pages/train.py")
-    assert "No CUDA GPU was found, so LoRA is preselected" in texts(app)
-    app.number_input(key="num_train_epochs").set_value(2.0)
-    next(button for button in app.button if button.label == "Start training").click().run()
-    [job] = jobs.list_jobs()
-    config = runs.get_run(job.run_id).config
-    assert config.num_train_epochs == 2.0 and config.method == "lora" and config.dataset == "demo"
-
-
-def test_train_page_refuses_a_missing_model_folder_in_plain_words(demo_home):
-    app = open_page("pages/train.py")
-    app.radio[0].set_value("Local folder or hub id")
-    app.text_input[0].set_value("/srv/models/absent")
-    next(button for button in app.button if button.label == "Start training").click().run()
-    assert not app.exception
-    assert "There is no model folder at /srv/models/absent" in texts(app)
-    assert jobs.list_jobs() == []
-
-
 def test_runs_and_playground_have_clear_empty_states(home):
     assert "No runs yet" in texts(open_page("pages/runs.py"))
     assert "No trained model yet" in texts(open_page("pages/playground.py"))

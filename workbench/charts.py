@@ -43,3 +43,38 @@ def token_length_figure(lengths: list[int], max_length: int) -> go.Figure:
         bargap=0.05,
     )
     return figure
+
+
+MEMORY_COLOURS = {"weights": "#2563eb", "training state": "#7c3aed", "activations": "#f59e0b", "overhead": "#94a3b8"}
+
+
+def memory_figure(breakdown: dict[str, float], available_gb: float | None) -> go.Figure:
+    """One stacked bar of the estimated peak memory by part, with the memory free right now drawn as a line."""
+    figure = go.Figure()
+    for part, gigabytes in breakdown.items():
+        figure.add_trace(
+            go.Bar(
+                x=[gigabytes],
+                y=["estimated peak"],
+                orientation="h",
+                name=part,
+                marker_color=MEMORY_COLOURS.get(part),
+                hovertemplate=f"{part}: %{{x:.2f}} GB<extra></extra>",
+            )
+        )
+    if available_gb is not None:
+        figure.add_vline(
+            x=max(available_gb, 0.0),
+            line={"color": "#dc2626", "dash": "dash", "width": 2},
+            annotation_text=f"free now {available_gb:.1f} GB",
+            annotation_position="top",
+        )
+    figure.update_layout(
+        barmode="stack",
+        xaxis_title="GB",
+        height=170,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": -0.6},
+        yaxis={"showticklabels": False},
+    )
+    return figure

@@ -36,7 +36,9 @@ __all__ = [
     "load_rows",
     "read_dataset",
     "resolve_dataset",
+    "row_count",
     "save_upload",
+    "training_choices",
     "validate",
     "validate_chat_jsonl",
     "validate_file",
@@ -109,3 +111,25 @@ def eval_rows_for(dataset: str, eval_dataset: str) -> list[dict[str, Any]]:
     if version is not None and version.validation_path is not None:
         return load_rows(str(version.validation_path))
     return []
+
+
+def training_choices(extra: str | None = None) -> dict[str, str]:
+    """What the Train page offers as training data, label -> dataset reference: the demo, then every version in
+    the library (newest first), then ``extra`` (a file picked elsewhere) when it is not one of them."""
+    demo_rows = resolve_dataset(DEMO_DATASET).read_text(encoding="utf-8").count("\n")
+    choices = {f"Built-in demo dataset ({demo_rows} conversations)": DEMO_DATASET}
+    for versions in dataset_store.list_datasets():
+        for version in reversed(versions):
+            held_out = f" + {version.validation_rows} validation" if version.validation_rows else ""
+            choices[f"{version.label} ({version.rows} records{held_out})"] = str(version.path)
+    if extra and extra not in choices.values():
+        choices[f"File: {Path(extra).name}"] = extra
+    return choices
+
+
+def row_count(dataset: str) -> int:
+    """How many usable training records a dataset has (from the library's record when it is a version)."""
+    version = dataset_store.version_for_path(resolve_dataset(dataset))
+    if version is not None and dataset.strip() != DEMO_DATASET:
+        return version.rows
+    return len(read_dataset(resolve_dataset(dataset)).rows)

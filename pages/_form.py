@@ -1,0 +1,69 @@
+"""Widgets for the Train page's settings, one per RunConfig field, drawn from the config's own labels and bounds.
+
+The settings being edited live in ``st.session_state["train_values"]`` (a dict of RunConfig fields), not in the
+widgets: Streamlit forgets the value of a widget that is not drawn (the advanced settings are hidden by default), and
+a preset, a one-click fix or an imported YAML file must be able to change any field. Each widget copies its new value
+into that dict when the user changes it.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from workbench.config import GROUP_TITLES, METHOD_LABELS, FieldSpec, RunConfig, form_fields
+
+
+VALUES = "train_values"
+
+
+def values() -> dict[str, Any]:
+    """The settings being edited (every RunConfig field)."""
+    return st.session_state.setdefault(VALUES, RunConfig().to_dict())
+
+
+def set_values(changes: dict[str, Any]) -> None:
+    values().update(changes)
+
+
+def config() -> RunConfig:
+    """The settings as a RunConfig; raises UserError naming a field whose value does not fit its type."""
+    return RunConfig.from_dict(values())
+
+
+def synced(key: str, current: Any, store: Callable[[Any], None]) -> dict[str, Any]:
+    """Widget arguments that show ``current`` and hand a change the user makes to ``store`` (before the rerun)."""
+    st.session_state[key] = current
+    return {"key": key, "on_change": lambda: store(st.session_state[key])}
+
+
+def draw(spec: FieldSpec, container: Any = st) -> None:
+    """One widget for one field, kept in sync with ``values()``."""
+    keep = synced(f"train_field_{spec.name}", values()[spec.name], lambda value: set_values({spec.name: value}))
+    common = {"label": spec.label, "help": spec.help, **keep}
+    if spec.kind == "bool":
+        container.toggle(**common)
+    elif spec.kind == "choice":
+        container.selectbox(options=spec.choices, format_func=lambda value: METHOD_LABELS.get(value, value), **common)
+    elif spec.kind == "int":
+        container.number_input(min_value=spec.low, max_value=spec.high, step=1, **common)
+    elif spec.kind == "float":
+        tiny = spec.low is not None and 0 < spec.low < 1e-3  # the learning rate: show it as 2.0e-04
+        container.number_input(min_value=spec.low, max_value=spec.high, format="%.1e" if tiny else "%.2f", **common)
+    else:
+        container.text_input(**common)
+
+
+def draw_named(name: str, container: Any = st) -> None:
+    draw(next(spec for spec in form_fields() if spec.name == name), container)
+
+
+def draw_group(group: str, skip: tuple[str, ...] = ()) -> None:
+    """Every field of one section of the config, three to a row, under the section's title."""
+    specs = [spec for spec in form_fields(group) if spec.name not in skip]
+    if not specs:
+        return
+    st.markdown(f"**{GROUP_TITLES[group]}**")
+    for start in range(0, len(specs), 3):
+        for column, spec in zip(st.columns(3), specs[start : start + 3], strict=False):
+            draw(spec, column)

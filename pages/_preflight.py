@@ -1,0 +1,70 @@
+"""The Train page's pre-flight panel: verdict, memory chart, time and disk, and one-click fixes."""
+
+import streamlit as st
+
+from pages import _form as form
+from workbench import charts, data, preflight
+from workbench.config import RunConfig
+from workbench.errors import UserError
+from workbench.models import DeviceInfo
+
+
+SHOW = {"green": st.success, "amber": st.warning, "red": st.error}
+ICONS = {"green": ":material/check_circle:", "amber": ":material/warning:", "red": ":material/block:"}
+
+
+@st.cache_data(show_spinner="Counting tokens under the model's chat template…", max_entries=8)
+def lengths(model: str, dataset: str, eval_dataset: str, stamp: tuple) -> preflight.DatasetLengths:
+    """Token lengths per conversation; ``stamp`` (file sizes and times) makes a changed file count again."""
+    return preflight.dataset_lengths(model, dataset, eval_dataset)
+
+
+def _stamp(*datasets: str) -> tuple:
+    stamps = []
+    for reference in datasets:
+        if reference.strip():
+            stat = data.resolve_dataset(reference).stat()
+            stamps.append((reference, stat.st_size, stat.st_mtime_ns))
+    return tuple(stamps)
+
+
+def draw_preflight(config: RunConfig, device: DeviceInfo) -> str | None:
+    """Draw the check for ``config``; returns its verdict, or None when the check could not be made."""
+    try:
+        counted = lengths(
+            config.model, config.dataset, config.eval_dataset, _stamp(config.dataset, config.eval_dataset)
+        )
+        result = preflight.check(config, device, counted)
+    except UserError as error:
+        st.warning(f"The pre-flight check could not run: {error}", icon=":material/help:")
+        return None
+    SHOW[result.verdict](
+        f"**{preflight.VERDICT_TEXT[result.verdict]}**  \n" + "  \n".join(result.reasons), icon=ICONS[result.verdict]
+    )
+    memory, time, steps, disk = st.columns(4)
+    free = f"of {result.available_gb:.1f} GB free" if result.available_gb is not None else "free memory unknown"
+    memory.metric("Peak memory", f"{result.peak_memory_gb:.1f} GB", free, delta_color="off")
+    time.metric(
+        "Time",
+        preflight.format_duration(result.est_seconds),
+        f"{result.steps:,} steps",
+        delta_color="off",
+        help=f"The estimate {result.throughput_note}.",
+    )
+    steps.metric(
+        "Tokens per epoch",
+        f"{result.tokens_per_epoch:,}",
+        f"{result.steps_per_epoch:,} steps per epoch",
+        delta_color="off",
+    )
+    disk.metric("Disk", f"{result.disk_needed_gb:.1f} GB", f"of {result.free_disk_gb:.0f} GB free", delta_color="off")
+    st.plotly_chart(charts.memory_figure(result.memory_breakdown, result.available_gb), width="stretch")
+    for index, fix in enumerate(result.fixes):
+        st.button(
+            f"{fix.label}: about {fix.peak_memory_gb:.1f} GB",
+            key=f"train_fix_{index}",
+            icon=":material/auto_fix_high:",
+            on_click=form.set_values,
+            args=(fix.changes,),
+        )
+    return result.verdict
