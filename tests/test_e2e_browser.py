@@ -11,8 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from app_server import needs_chromium, start_server
-from conftest import stop_process, wait_for
+from app_server import needs_chromium
+from conftest import wait_for
 
 from workbench.demo import DEMO_TRAIN_FILE
 
@@ -23,10 +23,8 @@ pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 @pytest.fixture
-def app_url(demo_home):
-    server, url = start_server(demo_home)
-    yield url
-    stop_process(server)
+def app_url(demo_home, app_servers):
+    return app_servers(demo_home)[1]
 
 
 def test_upload_train_watch_download_and_chat(app_url, browser, tmp_path):
@@ -68,13 +66,13 @@ def test_upload_train_watch_download_and_chat(app_url, browser, tmp_path):
     second_tab.screenshot(path=str(tmp_path / "playground.png"))
 
 
-def test_run_survives_closing_the_browser_and_killing_the_web_server(demo_home, browser):
+def test_run_survives_closing_the_browser_and_killing_the_web_server(demo_home, browser, app_servers):
     from playwright.sync_api import expect
 
     from workbench import jobs, runs
     from workbench.presets import demo_config
 
-    server, url = start_server(demo_home)
+    server, url = app_servers(demo_home)
     job = jobs.submit(demo_config(dataset=str(DEMO_TRAIN_FILE), num_train_epochs=3))
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(f"{url}/runs")
@@ -86,14 +84,11 @@ def test_run_survives_closing_the_browser_and_killing_the_web_server(demo_home, 
     step = runs.read_progress(run.path).step
     wait_for(lambda: runs.read_progress(run.path).step > step, timeout=60, what="training to go on without the app")
 
-    restarted, url = start_server(demo_home)
-    try:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(f"{url}/runs")
-        expect(page.get_by_role("combobox", name="Run")).to_have_value(job.run_id, timeout=60_000)
-        expect(page.get_by_text("Succeeded")).to_be_visible(timeout=LONG)
-    finally:
-        stop_process(restarted)
+    _, url = app_servers(demo_home)
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{url}/runs")
+    expect(page.get_by_role("combobox", name="Run")).to_have_value(job.run_id, timeout=60_000)
+    expect(page.get_by_text("Succeeded")).to_be_visible(timeout=LONG)
     finished = wait_for(lambda: not jobs.get_job(job.run_id).active and jobs.get_job(job.run_id), what="the job row")
     assert finished.state == "succeeded" and finished.attempt == 1
     assert (run.path / "train.log").read_text().count("Run finished") == 1, "one training process, never a second copy"

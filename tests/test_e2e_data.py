@@ -8,8 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from app_server import needs_chromium, start_server
-from conftest import stop_process
+from app_server import needs_chromium
 
 from workbench import dataset_store
 
@@ -20,11 +19,9 @@ pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 @pytest.fixture
-def app_url(demo_home):
+def app_url(demo_home, app_servers):
     """The app on a free port; no runner, since this flow never trains."""
-    server, url = start_server(demo_home, start_runner=False)
-    yield url
-    stop_process(server)
+    return app_servers(demo_home, start_runner=False)[1]
 
 
 def flawed_file(folder: Path) -> Path:
