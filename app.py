@@ -4,10 +4,12 @@ import os
 
 import streamlit as st
 
-from workbench import runner
+from workbench import people, runner
 
 
 st.set_page_config(page_title="SFT Workbench", page_icon=":material/model_training:", layout="wide")
+# The name an authenticating proxy passes, so that jobs and dataset versions say who made them.
+st.session_state["user"] = people.user_from_headers(st.context.headers)
 
 navigation = st.navigation(
     [

@@ -88,7 +88,9 @@ def save_section(report: validation.DataReport, name: str, content: bytes) -> No
     long = 0 < report.too_long < len(report.rows) and st.checkbox(f"Also drop the {report.too_long} too-long records")
     if st.button("Save as a new dataset version", type="primary"):
         try:
-            st.session_state["data_saved"] = dataset_store.save_cleaned(name, content, report, dups, long)
+            st.session_state["data_saved"] = dataset_store.save_cleaned(
+                name, content, report, dups, long, st.session_state.get("user")
+            )
         except UserError as error:
             st.error(str(error))
     saved = st.session_state.get("data_saved")
@@ -132,7 +134,7 @@ if report.mapping is not None and st.button("Change the column mapping"):
     st.rerun()
 if report.ok:
     st.success(report.loaded_message(name))
-    add_original = lambda: dataset_store.create_dataset(name, content, report)  # noqa: E731 - on click only
+    add_original = lambda: dataset_store.create_dataset(name, content, report, st.session_state.get("user"))  # noqa: E731 - on click only
     use_for_training("Use this dataset for training", add_original, name)
 else:
     (st.warning if report.usable else st.error)(report.summary())

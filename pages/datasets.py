@@ -62,7 +62,9 @@ def validation_section(version: dataset_store.Version, report: validation.DataRe
 
 def save(base: dataset_store.Version, train: list, held_out: list, split: dict) -> None:
     note = dataset_store.split_note(base, len(held_out), split, len(validation.overlapping(train, held_out)))
-    saved = dataset_store.save_version(base, train, note, validation_rows=held_out, split=split)
+    saved = dataset_store.save_version(
+        base, train, note, validation_rows=held_out, split=split, owner=st.session_state.get("user")
+    )
     st.session_state["datasets_next"] = saved.version  # selected on the rerun, before the widget exists
     st.rerun()
 

@@ -141,7 +141,7 @@ anyway = verdict == "red" and st.checkbox("Start anyway, even though the check s
 blocked = config is None or bool(problems) or (verdict == "red" and not anyway)
 if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=blocked):
     try:
-        job = jobs.submit(config)
+        job = jobs.submit(config, owner=st.session_state.get("user"))
     except UserError as error:
         st.error(str(error))
     else:

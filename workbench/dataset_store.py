@@ -13,7 +13,6 @@ exclusive create, so two people saving at once get different numbers). The admin
 (``WORKBENCH_DATASETS_DIR``) whose files users may pick, and a size limit (``WORKBENCH_MAX_DATASET_MB``).
 """
 
-import getpass
 import hashlib
 import json
 import os
@@ -24,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench import paths
+from workbench import paths, people
 from workbench.errors import UserError
 from workbench.problems import plural
 
@@ -68,14 +67,6 @@ class Version:
     @property
     def label(self) -> str:
         return f"{self.name} v{self.version}"
-
-
-def current_user() -> str:
-    """Who is saving: ``WORKBENCH_USER`` when set (e.g. by a login proxy), else the server's user name."""
-    try:
-        return os.environ.get("WORKBENCH_USER") or getpass.getuser()
-    except (KeyError, OSError):
-        return ""
 
 
 def max_dataset_bytes() -> int:
@@ -251,7 +242,7 @@ def _add_version(
         version=number,
         file=f"v{number}.data{suffix}",
         sha256=hashlib.sha256(content).hexdigest(),
-        owner=owner if owner is not None else current_user(),
+        owner=owner if owner is not None else people.server_user(),
         created_at=time.time(),
         **info,
     )
@@ -319,14 +310,19 @@ def _load_meta(path: Path) -> Version | None:
 
 
 def save_cleaned(
-    file_name: str, content: bytes, report: Any, drop_duplicates: bool = True, drop_too_long: bool = False
+    file_name: str,
+    content: bytes,
+    report: Any,
+    drop_duplicates: bool = True,
+    drop_too_long: bool = False,
+    owner: str | None = None,
 ) -> Version:
     """Keep the original as version 1 and, when cleaning changes anything, save the cleaned rows as a new version."""
-    original = create_dataset(file_name, content, report)
+    original = create_dataset(file_name, content, report, owner)
     rows = clean_rows(report, drop_duplicates, drop_too_long)
     if report.ok and len(rows) == len(report.rows):
         return original
-    return save_version(original, rows, cleaning_note(report, len(rows)))
+    return save_version(original, rows, cleaning_note(report, len(rows)), owner=owner)
 
 
 def clean_rows(report: Any, drop_duplicates: bool = True, drop_too_long: bool = False) -> list[dict[str, Any]]:

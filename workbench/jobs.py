@@ -5,7 +5,6 @@ claims queued jobs and records how they end. States: queued, starting, running, 
 interrupted.
 """
 
-import getpass
 import json
 import sqlite3
 import time
@@ -13,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from workbench import paths, runs
+from workbench import paths, people, runs
 from workbench.config import DEMO_MODEL, RunConfig
 from workbench.errors import UserError
 
@@ -83,7 +82,7 @@ def submit(config: RunConfig, owner: str | None = None) -> Job:
     """Validate the config and its inputs, create its run directory and queue it."""
     config.check()
     check_inputs(config)
-    owner = owner or _whoami()
+    owner = owner or people.server_user()
     run = runs.create_run(config)
     runs.update_status(run.path, owner=owner)
     with connect() as db:
@@ -185,10 +184,3 @@ def mark_finished(run_id: str, state: str, exit_code: int | None = None, error: 
             "UPDATE jobs SET state=?, finished_at=?, exit_code=?, error=? WHERE run_id=?",
             (state, time.time(), exit_code, error, run_id),
         )
-
-
-def _whoami() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""

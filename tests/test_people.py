@@ -1,0 +1,20 @@
+"""Tests for workbench.people: the user named by an authenticating proxy, else WORKBENCH_USER, else the OS user."""
+
+import getpass
+
+from workbench import people
+
+
+def test_a_proxy_header_names_the_user(monkeypatch):
+    monkeypatch.delenv("WORKBENCH_USER", raising=False)
+    assert people.user_from_headers({"X-Forwarded-User": "maria@example.org"}) == "maria@example.org"
+    assert people.user_from_headers({"x-remote-user": " tom "}) == "tom"
+
+
+def test_without_a_usable_header_the_server_user_is_used(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_USER", "team-gpu")
+    assert people.user_from_headers({}) == "team-gpu"
+    assert people.user_from_headers({"X-Forwarded-User": "<script>alert(1)</script>"}) == "team-gpu"
+    assert people.user_from_headers({"X-Forwarded-User": "../../etc/passwd"}) == "team-gpu"
+    monkeypatch.delenv("WORKBENCH_USER")
+    assert people.server_user() == getpass.getuser()
