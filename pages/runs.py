@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from workbench import charts, checkpoints, export, jobs, runs
+from workbench import charts, checkpoints, export, jobs, record, runs
 from workbench.errors import UserError
 
 
@@ -54,10 +54,15 @@ def draw_progress() -> None:
         st.caption("The loss chart appears after the first training steps.")
 
 
+def finished() -> bool:
+    """The training process wrote its final state (the runner may still be tidying up), or the job has ended."""
+    return runs.read_progress(run.path).state in runs.FINISHED_STATES or not jobs.get_job(run.run_id).active
+
+
 @st.fragment(run_every=1.0)
 def live_panel() -> None:
     """Redrawn every second while the job is queued or running; redraws the whole page once it ends."""
-    if not jobs.get_job(run.run_id).active:
+    if finished():
         st.rerun()
     draw_progress()
     if st.button("Cancel run", icon=":material/stop:"):
@@ -102,9 +107,12 @@ def finished_panel() -> None:
     if state in ("failed", "interrupted"):
         with st.expander("Last lines of the training log"):
             st.code(runs.tail_log(run.path, 6000) or "(empty)")
+    if facts := record.record_facts(record.read_record(run.path)):
+        with st.expander("Run record: who, on what, with which versions", icon=":material/receipt_long:"):
+            st.dataframe([{"": label, "value": value} for label, value in facts], hide_index=True, width="stretch")
 
 
-if jobs.get_job(run.run_id).active:
-    live_panel()
-else:
+if finished():
     finished_panel()
+else:
+    live_panel()

@@ -53,6 +53,7 @@ def test_runs_page_shows_scores_chart_and_download_for_a_finished_run(trained_ho
     names = [trace["name"] for trace in json.loads(chart.proto.spec)["data"]]
     assert names == ["training loss", "held-out loss"]
     assert app.get("download_button"), "the adapter download is offered"
+    assert "Run record: who, on what, with which versions" in [expander.label for expander in app.expander]
 
 
 def test_runs_page_shows_queue_position_for_a_waiting_run(demo_home):

@@ -1,6 +1,5 @@
 """The run record: what ran, on what, for whom, and for how long, saved as run.json in the run directory."""
 
-import getpass
 import hashlib
 import json
 import platform
@@ -8,6 +7,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from workbench import people
 
 
 PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes")
@@ -43,7 +44,7 @@ def start_record(
         "device": device_name,
         "gpu": cuda,
         "started_by": owner,
-        "process_user": _whoami(),
+        "process_user": people.server_user(),
         "started_at": time.time(),
     }
     _write(run_dir, record)
@@ -75,8 +76,27 @@ def _write(run_dir: Path, record: dict[str, Any]) -> None:
     tmp.replace(run_dir / RECORD_FILE)
 
 
-def _whoami() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
+def record_facts(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The run record as (label, value) lines a person can read; empty for a run that never started training."""
+    if not record:
+        return []
+    dataset = record.get("dataset", {})
+    facts = [
+        ("Started by", record.get("started_by") or record.get("process_user") or "unknown"),
+        ("Device", record.get("device", "unknown")),
+        ("Started", _when(record.get("started_at"))),
+        ("Finished", _when(record.get("finished_at"))),
+        ("Hours", f"{record['hours']:.3f}" if "hours" in record else "still running"),
+        ("GPU-hours", f"{record.get('gpu_hours', 0.0):.3f}"),
+        ("Dataset", f"{dataset.get('path', '?')} ({dataset.get('rows', '?')} rows)"),
+        ("Dataset SHA-256", dataset.get("sha256", "?")),
+        ("Python", record.get("python", "?")),
+        *((name, version) for name, version in record.get("packages", {}).items()),
+    ]
+    for retry in record.get("retries", []):
+        facts.append(("Retried", f"after step {retry.get('after_step', '?')}: {retry.get('change', '?')}"))
+    return facts
+
+
+def _when(timestamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else "not yet"
