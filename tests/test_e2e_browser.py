@@ -6,6 +6,7 @@ and chat with the result. Nothing is mocked: the app starts its own runner, whic
 
 import io
 import json
+import re
 import signal
 import zipfile
 from pathlib import Path
@@ -41,7 +42,10 @@ def test_upload_train_watch_download_and_chat(app_url, browser, tmp_path):
     expect(page.get_by_text("Loaded 64 conversations from my_conversations.jsonl")).to_be_visible(timeout=60_000)
     page.get_by_role("button", name="Use this dataset for training").click()
 
-    expect(page.get_by_text("Uploaded: my_conversations.jsonl")).to_be_visible(timeout=60_000)
+    dataset = page.get_by_role("combobox", name="Dataset")
+    expect(dataset).to_have_value(re.compile(r"^my_conversations v1 \(64 records\)"), timeout=60_000)
+    expect(page.get_by_text("The recommended start", exact=False)).to_be_visible()  # the Balanced preset
+    expect(page.get_by_text("Ready to start.")).to_be_visible(timeout=60_000)
     page.get_by_role("button", name="Start training").click()
     expect(page.get_by_text("Step", exact=False).first).to_be_visible(timeout=60_000)
 
