@@ -16,7 +16,7 @@ TORCH_SPEC ?= torch==2.13.0
 endif
 TORCH_INDEX ?=
 
-.PHONY: run test lint e2e clean
+.PHONY: run test lint screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+screenshots: $(VENV)/.installed
+	$(PY) docs/screenshots.py
 
 clean:
 	rm -rf .pytest_tmp .ruff_cache
