@@ -57,10 +57,13 @@ def main() -> None:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
             )
-            page = browser.new_page(viewport={"width": 1280, "height": 1500})
+            page = browser.new_page(viewport={"width": 1280, "height": 1800})
             page.goto(f"{url}/train")
             expect(page.get_by_text("Ready to start.")).to_be_visible(timeout=WAIT_MS)
+            expect(page.locator(".js-plotly-plot")).to_be_visible(timeout=WAIT_MS)
+            time.sleep(2)  # let plotly finish drawing
             page.screenshot(path=str(ROOT / "docs" / "train.png"))
+            page.set_viewport_size({"width": 1280, "height": 1300})
             page.goto(url)
             page.get_by_role("button", name="Train the demo model").click()
             expect(page.get_by_text("Succeeded")).to_be_visible(timeout=WAIT_MS)

@@ -41,23 +41,25 @@ def draw_preflight(config: RunConfig, device: DeviceInfo) -> str | None:
     SHOW[result.verdict](
         f"**{preflight.VERDICT_TEXT[result.verdict]}**  \n" + "  \n".join(result.reasons), icon=ICONS[result.verdict]
     )
-    memory, time, steps, disk = st.columns(4)
     free = f"of {result.available_gb:.1f} GB free" if result.available_gb is not None else "free memory unknown"
-    memory.metric("Peak memory", f"{result.peak_memory_gb:.1f} GB", free, delta_color="off")
-    time.metric(
-        "Time",
-        preflight.format_duration(result.est_seconds),
-        f"{result.steps:,} steps",
-        delta_color="off",
-        help=f"The estimate {result.throughput_note}.",
-    )
-    steps.metric(
-        "Tokens per epoch",
-        f"{result.tokens_per_epoch:,}",
-        f"{result.steps_per_epoch:,} steps per epoch",
-        delta_color="off",
-    )
-    disk.metric("Disk", f"{result.disk_needed_gb:.1f} GB", f"of {result.free_disk_gb:.0f} GB free", delta_color="off")
+    figures = [
+        ("Peak memory", f"{result.peak_memory_gb:.1f} GB", free, "Weights, training state, activations and overhead."),
+        (
+            "Time",
+            preflight.format_duration(result.est_seconds),
+            f"{result.steps:,} steps",
+            f"The estimate {result.throughput_note}.",
+        ),
+        ("Tokens per epoch", f"{result.tokens_per_epoch:,}", f"{result.steps_per_epoch:,} steps per epoch", None),
+        (
+            "Disk",
+            f"{result.disk_needed_gb:.1f} GB",
+            f"of {result.free_disk_gb:.0f} GB free",
+            "Adapter and checkpoints.",
+        ),
+    ]
+    for column, (label, value, detail, help_text) in zip(st.columns(4), figures, strict=True):
+        column.metric(label, value, detail, delta_color="off", delta_arrow="off", help=help_text)
     st.plotly_chart(charts.memory_figure(result.memory_breakdown, result.available_gb), width="stretch")
     for index, fix in enumerate(result.fixes):
         st.button(
