@@ -1,6 +1,8 @@
 """Shared fixtures: an isolated data folder per test, and the demo model built once per test session."""
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,7 +50,7 @@ def stop_workbench(folder: Path) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WORKBENCH_HOME", str(folder))
         pid = runner.runner_pid()
-        if pid:
+        if pid and pid != os.getpid():  # a test may run a Runner in a thread of this very process
             os.kill(pid, signal.SIGKILL)
         if (folder / "jobs.sqlite").exists():
             for job in jobs.list_jobs(("starting", "running")):
@@ -137,6 +139,18 @@ def trained_home(trained_demo, monkeypatch):
     """Point the workbench at the data folder holding the trained demo run."""
     monkeypatch.setenv("WORKBENCH_HOME", str(trained_demo.home))
     return trained_demo
+
+
+@pytest.fixture
+def big_model(demo_model_dir, tmp_path):
+    """A folder with Llama-2-7B's config.json and the demo tokenizer: pre-flight reads shapes, never weights."""
+    folder = tmp_path / "llama-2-7b"
+    folder.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        shutil.copy(demo_model_dir / name, folder / name)
+    shape = {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32}
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama", "vocab_size": 32000, **shape}))
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 from conftest import start_runner, stop_process, wait_for
 
 from workbench import jobs, paths, presets, runs
+from workbench.config import RunConfig
 from workbench.demo import DEMO_TRAIN_FILE
 from workbench.runner import Runner, process_start_time
 
@@ -51,7 +53,7 @@ def test_cancel_stops_at_the_next_step_and_keeps_the_adapter(runner_process):
 
 def test_a_killed_runner_is_replaced_and_the_job_is_reattached_not_duplicated(demo_home):
     job = jobs.submit(short_config(num_train_epochs=6))
-    first_runner = start_runner(demo_home)
+    first_runner, second_runner = start_runner(demo_home), None
     try:
         pid = wait_for(lambda: jobs.get_job(job.run_id).pid, what="the job to start")
         first_runner.send_signal(signal.SIGKILL)
@@ -62,8 +64,9 @@ def test_a_killed_runner_is_replaced_and_the_job_is_reattached_not_duplicated(de
         assert ended.state == "succeeded" and ended.pid == pid
         assert "Re-attached" in (demo_home / "runner-test.log").read_text()
     finally:
-        stop_process(first_runner)
-        stop_process(second_runner)
+        for runner in (first_runner, second_runner):
+            if runner is not None:
+                stop_process(runner)
 
 
 def test_reconcile_marks_a_vanished_process_interrupted_and_requeues_an_unstarted_claim(demo_home):
@@ -91,3 +94,48 @@ def test_only_one_runner_works_on_a_data_folder(runner_process, demo_home):
         check=True,
     )
     assert "Another runner already works" in second.stdout
+
+
+def run_in_thread(runner: Runner) -> threading.Thread:
+    thread = threading.Thread(target=runner.run_forever, daemon=True)
+    thread.start()
+    return thread
+
+
+def overlapped(a: jobs.Job, b: jobs.Job) -> bool:
+    return a.started_at < b.finished_at and b.started_at < a.finished_at
+
+
+def test_jobs_share_a_gpu_only_when_the_estimate_fits_the_free_memory(demo_home):
+    # There is no CUDA device here: the one thing replaced is the GPU's free-memory reading (nvidia-smi); the jobs
+    # themselves really train, in their own processes, on the CPU.
+    first = jobs.submit(short_config(num_train_epochs=4), peak_gb=10.0)
+    second = jobs.submit(short_config(num_train_epochs=4), peak_gb=10.0)  # 10 GB x 1.2 + 2 GB = 14 GB <= 15 GB
+    unestimated = jobs.submit(short_config())
+    thread = run_in_thread(Runner(poll_s=0.2, idle_exit_s=2, free_gpu_gb=lambda: 15.0))
+    wait_for(lambda: jobs.get_job(second.run_id).state == "running", timeout=120, what="the second job to start")
+    assert jobs.get_job(first.run_id).state == "running", "the second job started beside the first"
+    assert runs.read_progress(runs.get_run(first.run_id).path).step >= 1, "only once the first had taken its memory"
+    assert jobs.get_job(unestimated.run_id).state == "queued", "a job without an estimate waits to run alone"
+    thread.join(300)
+    done = [jobs.get_job(job.run_id) for job in (first, second, unestimated)]
+    assert [job.state for job in done] == ["succeeded"] * 3
+    assert overlapped(done[0], done[1]) and not overlapped(done[2], done[0]) and not overlapped(done[2], done[1])
+
+
+def test_a_job_whose_estimate_does_not_fit_waits_for_the_gpu(demo_home):
+    # As above, only the free-memory reading of the (absent) GPU is replaced: 13 GB is less than 10 x 1.2 + 2.
+    first = jobs.submit(short_config(), peak_gb=10.0)
+    second = jobs.submit(short_config(), peak_gb=10.0)
+    run_in_thread(Runner(poll_s=0.2, idle_exit_s=2, free_gpu_gb=lambda: 13.0)).join(300)
+    done = [jobs.get_job(job.run_id) for job in (first, second)]
+    assert [job.state for job in done] == ["succeeded"] * 2 and not overlapped(*done)
+    assert jobs.reserved_gb() == 0.0
+
+
+def test_queued_estimates_count_as_reserved_memory_for_later_jobs(home):
+    jobs.submit(RunConfig(), peak_gb=6.0)
+    middle = jobs.submit(RunConfig(), peak_gb=3.5)
+    jobs.submit(RunConfig())
+    assert jobs.reserved_gb() == 9.5
+    assert jobs.reserved_gb(before_run_id=middle.run_id) == 6.0

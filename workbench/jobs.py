@@ -33,9 +33,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     exit_code INTEGER,
     error TEXT NOT NULL DEFAULT '',
-    attempt INTEGER NOT NULL DEFAULT 1
+    attempt INTEGER NOT NULL DEFAULT 1,
+    peak_gb REAL
 )
 """
+# Columns added after the first release, for job databases created before them.
+ADDED_COLUMNS = {"peak_gb": "REAL"}
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Job:
     exit_code: int | None
     error: str
     attempt: int
+    peak_gb: float | None = None  # the pre-flight estimate of peak memory; None when none was made
 
     @property
     def active(self) -> bool:
@@ -69,17 +73,29 @@ def connect() -> Iterator[sqlite3.Connection]:
     try:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(SCHEMA)
+        _add_missing_columns(connection)
         yield connection
     finally:
         connection.close()
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    present = {row["name"] for row in connection.execute("PRAGMA table_info(jobs)")}
+    for name, kind in ADDED_COLUMNS.items():
+        if name not in present:
+            connection.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
 
 
 def _job(row: sqlite3.Row | None) -> Job | None:
     return Job(**dict(row)) if row is not None else None
 
 
-def submit(config: RunConfig, owner: str | None = None) -> Job:
-    """Validate the config and its inputs, create its run directory and queue it."""
+def submit(config: RunConfig, owner: str | None = None, peak_gb: float | None = None) -> Job:
+    """Validate the config and its inputs, create its run directory and queue it.
+
+    ``peak_gb`` is the pre-flight estimate of the run's peak GPU memory: with it, the runner may start the run on a
+    GPU that another run is using, when the memory free there allows it; without it, the run waits its turn alone.
+    """
     config.check()
     check_inputs(config)
     owner = owner or people.server_user()
@@ -87,8 +103,8 @@ def submit(config: RunConfig, owner: str | None = None) -> Job:
     runs.update_status(run.path, owner=owner)
     with connect() as db:
         db.execute(
-            "INSERT INTO jobs (run_id, state, owner, created_at) VALUES (?, 'queued', ?, ?)",
-            (run.run_id, owner, time.time()),
+            "INSERT INTO jobs (run_id, state, owner, created_at, peak_gb) VALUES (?, 'queued', ?, ?, ?)",
+            (run.run_id, owner, time.time(), peak_gb),
         )
     return get_job(run.run_id)
 
@@ -126,6 +142,15 @@ def queue_position(run_id: str) -> int | None:
     return queued.index(run_id) + 1 if run_id in queued else None
 
 
+def reserved_gb(before_run_id: str | None = None) -> float:
+    """GPU memory the queued jobs (those ahead of ``before_run_id``, if given) will take once they start."""
+    queued = list(reversed(list_jobs(("queued",))))
+    if before_run_id is not None:
+        ids = [job.run_id for job in queued]
+        queued = queued[: ids.index(before_run_id)] if before_run_id in ids else queued
+    return round(sum(job.peak_gb or 0.0 for job in queued), 2)
+
+
 def request_cancel(run_id: str) -> Job:
     """Cancel a job: at once when queued, through the runner when started. Calling it twice is harmless."""
     with connect() as db:
@@ -160,6 +185,12 @@ def resume(run_id: str) -> Job:
         )
     runs.update_status(run.path, state="queued", message=f"Queued to resume from {checkpoint.name}.", finished_at=None)
     return get_job(run_id)
+
+
+def next_queued() -> Job | None:
+    """The job ``claim_next`` would start, without claiming it."""
+    queued = list_jobs(("queued",))
+    return queued[-1] if queued else None
 
 
 def claim_next() -> Job | None:

@@ -4,6 +4,10 @@ Start it with ``workbench runner`` (for example from a systemd unit), or let the
 ``ensure_runner()``. A file lock makes sure only one runner works on a data folder. On start it reconciles the job
 table with the processes that really exist: a training process that is still alive is re-attached, one that is gone
 is recorded as failed or interrupted, never left 'running'.
+
+Jobs run one at a time, except on a GPU: there the next job may start beside running ones when its pre-flight
+estimate of peak memory (with a safety margin) fits in the memory free on the GPU right now, and every running job has
+finished its first step (so its memory is already taken). A job without an estimate always waits to run alone.
 """
 
 import fcntl
@@ -13,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +26,8 @@ from workbench import failures, jobs, paths, record, runs
 
 CANCEL_GRACE_S = float(os.environ.get("WORKBENCH_CANCEL_GRACE_S", "60"))
 FINAL_STATES = ("succeeded", "failed", "cancelled")
+SHARE_MARGIN = 1.2  # the pre-flight estimate is an estimate: ask for 20% more than it says
+SHARE_HEADROOM_GB = 2.0  # and leave this much free besides
 
 
 @dataclass
@@ -29,6 +36,7 @@ class Runner:
 
     poll_s: float = 0.5
     idle_exit_s: float | None = None
+    free_gpu_gb: Callable[[], float | None] = field(default=lambda: gpu_free_gb())
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
     term_sent_at: dict[str, float] = field(default_factory=dict)
 
@@ -37,18 +45,25 @@ class Runner:
         if lock is None:
             print("Another runner already works on this data folder; exiting.", flush=True)
             return 0
-        os.ftruncate(lock, 0)
-        os.write(lock, str(os.getpid()).encode())
-        print(f"Runner {os.getpid()} working on {paths.workbench_home()}", flush=True)
-        self.reconcile()
+        try:
+            os.ftruncate(lock, 0)
+            os.write(lock, str(os.getpid()).encode())
+            print(f"Runner {os.getpid()} working on {paths.workbench_home()}", flush=True)
+            self.reconcile()
+            self.loop()
+        finally:
+            os.close(lock)
+        return 0
+
+    def loop(self) -> None:
+        """Tick until the data folder disappears or, with ``idle_exit_s``, until idle that long."""
         idle_since = time.monotonic()
         while paths.jobs_db_path().parent.exists():
             busy = self.tick()
             idle_since = time.monotonic() if busy else idle_since
             if self.idle_exit_s is not None and time.monotonic() - idle_since > self.idle_exit_s:
-                break
+                return
             time.sleep(self.poll_s)
-        return 0
 
     def reconcile(self) -> None:
         """Bring every started job's row in line with reality, after a runner restart."""
@@ -65,11 +80,25 @@ class Runner:
         started = jobs.list_jobs(("starting", "running"))
         for job in started:
             self.watch(job)
-        if not jobs.list_jobs(("starting", "running")):
+        started = jobs.list_jobs(("starting", "running"))
+        waiting = jobs.next_queued()
+        if waiting is not None and (not started or self.fits_beside(waiting, started)):
             job = jobs.claim_next()
             if job is not None:
                 self.start(job)
         return bool(jobs.list_jobs(jobs.ACTIVE_STATES))
+
+    def fits_beside(self, waiting: jobs.Job, started: list[jobs.Job]) -> bool:
+        """True when ``waiting`` may start now on the GPU the ``started`` jobs are using (see the module docstring)."""
+        if waiting.peak_gb is None or any(job.state != "running" for job in started):
+            return False
+        if any(runs.read_progress(paths.runs_dir() / job.run_id).step < 1 for job in started):
+            return False
+        free = self.free_gpu_gb()
+        fits = free is not None and waiting.peak_gb * SHARE_MARGIN + SHARE_HEADROOM_GB <= free
+        if fits:
+            print(f"Run {waiting.run_id} needs about {waiting.peak_gb:.1f} GB; {free:.1f} GB are free.", flush=True)
+        return fits
 
     def start(self, job: jobs.Job) -> None:
         run_dir = paths.runs_dir() / job.run_id
@@ -121,6 +150,21 @@ def training_command(run_dir: Path) -> list[str]:
     """`accelerate launch` of the training module, so that the same path can later spread a run over several GPUs."""
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes=1", "--num_machines=1"]
     return [*launch, "--mixed_precision=no", "--dynamo_backend=no", "-m", "workbench.training", str(run_dir)]
+
+
+def gpu_free_gb() -> float | None:
+    """Memory free on GPU 0 right now, all processes counted, from nvidia-smi; None without an NVIDIA GPU."""
+    try:
+        output = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits", "--id=0"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+        return float(output.strip().splitlines()[0]) / 1024
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
 
 
 def _signal_exit(exit_code: int | None, run_dir: Path) -> int | None:
