@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from workbench.config import GROUP_TITLES, METHOD_LABELS, FieldSpec, RunConfig, form_fields
+from workbench.errors import UserError
 
 
 VALUES = "train_values"
@@ -29,6 +30,17 @@ def set_values(changes: dict[str, Any]) -> None:
 def config() -> RunConfig:
     """The settings as a RunConfig; raises UserError naming a field whose value does not fit its type."""
     return RunConfig.from_dict(values())
+
+
+def load_yaml(uploader_key: str) -> None:
+    """Replace every setting with those of the YAML file just uploaded; a bad file changes nothing and says why."""
+    upload = st.session_state.get(uploader_key)
+    if upload is not None:
+        try:
+            set_values(RunConfig.from_yaml(upload.getvalue().decode("utf-8", "replace")).to_dict())
+            st.session_state["train_preset"] = None
+        except UserError as error:
+            st.session_state["train_notice"] = f"{upload.name}: {error}"
 
 
 def synced(key: str, current: Any, store: Callable[[Any], None]) -> dict[str, Any]:

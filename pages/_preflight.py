@@ -28,8 +28,8 @@ def _stamp(*datasets: str) -> tuple:
     return tuple(stamps)
 
 
-def draw_preflight(config: RunConfig, device: DeviceInfo) -> str | None:
-    """Draw the check for ``config``; returns its verdict, or None when the check could not be made."""
+def draw_preflight(config: RunConfig, device: DeviceInfo) -> preflight.Preflight | None:
+    """Draw the check for ``config``; returns it, or None when the check could not be made."""
     try:
         counted = lengths(
             config.model, config.dataset, config.eval_dataset, _stamp(config.dataset, config.eval_dataset)
@@ -69,4 +69,4 @@ def draw_preflight(config: RunConfig, device: DeviceInfo) -> str | None:
             on_click=form.set_values,
             args=(fix.changes,),
         )
-    return result.verdict
+    return result

@@ -7,7 +7,7 @@ import streamlit as st
 from pages import _form as form
 from pages._preflight import draw_preflight
 from workbench import data, jobs, models, presets
-from workbench.config import DEMO_DATASET, DEMO_MODEL, GROUPS, METHOD_LABELS, METHODS, RunConfig, field_help
+from workbench.config import DEMO_DATASET, DEMO_MODEL, GROUPS, METHOD_LABELS, METHODS, field_help
 from workbench.errors import UserError
 
 
@@ -39,19 +39,9 @@ def apply_preset() -> None:
 
 
 def change(field: str, value: Any) -> None:
-    """A change of model, data or method; the preset, if one is chosen, adapts the other settings to it."""
+    """A change of model, data or method: the chosen preset (if any) adapts the other settings to it."""
     form.set_values({field: value})
     apply_preset()
-
-
-def load_yaml() -> None:
-    upload = st.session_state.get("train_yaml")
-    if upload is not None:
-        try:
-            form.set_values(RunConfig.from_yaml(upload.getvalue().decode("utf-8", "replace")).to_dict())
-            st.session_state["train_preset"] = None
-        except UserError as error:
-            st.session_state["train_notice"] = f"{upload.name}: {error}"
 
 
 def take_handoff() -> None:
@@ -127,13 +117,20 @@ except UserError as error:
     config, problems = None, [str(error)]
 
 st.subheader("3. Pre-flight check")
-verdict = draw_preflight(config, device) if config is not None and not problems else None
+checked = draw_preflight(config, device) if config is not None and not problems else None
+verdict = checked.verdict if checked is not None else None
 for problem in problems:
     st.error(problem)
 with st.expander("Settings as YAML: download them, or load a file", icon=":material/description:"):
     if config is not None:
         st.download_button("Download these settings (.yaml)", config.to_yaml(), "run.yaml", "application/yaml")
-    st.file_uploader("Load settings from a YAML file", type=["yaml", "yml"], key="train_yaml", on_change=load_yaml)
+    st.file_uploader(
+        "Load settings from a YAML file",
+        type=["yaml", "yml"],
+        key="train_yaml",
+        on_change=form.load_yaml,
+        args=("train_yaml",),
+    )
 
 st.subheader("4. Start")
 form.draw_named("run_name")
@@ -141,7 +138,8 @@ anyway = verdict == "red" and st.checkbox("Start anyway, even though the check s
 blocked = config is None or bool(problems) or (verdict == "red" and not anyway)
 if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=blocked):
     try:
-        job = jobs.submit(config, owner=st.session_state.get("user"))
+        peak = checked.peak_memory_gb if checked else None  # lets the runner share a GPU when this fits beside others
+        job = jobs.submit(config, owner=st.session_state.get("user"), peak_gb=peak)
     except UserError as error:
         st.error(str(error))
     else:

@@ -29,6 +29,20 @@ def test_train_wait_follows_the_run_and_exits_zero_on_success(demo_home, tmp_pat
     assert [job["state"] for job in listed] == ["succeeded"]
 
 
+def test_train_runs_the_pre_flight_check_and_refuses_a_red_run_unless_forced(demo_home, big_model, tmp_path):
+    config = tmp_path / "too-big.yaml"
+    demo_config(model=str(big_model), method="full", max_length=512).save(config)
+    refused = workbench(demo_home, "train", str(config))
+    assert refused.returncode == 2 and "Verdict: RED." in refused.stdout
+    assert "add --force" in refused.stderr
+    assert json.loads(workbench(demo_home, "jobs", "list", "--json").stdout) == []
+    forced = workbench(demo_home, "train", str(config), "--force")
+    assert forced.returncode == 0 and "Queued run" in forced.stdout
+    [job] = json.loads(workbench(demo_home, "jobs", "list", "--json").stdout)
+    assert job["peak_gb"] > 24, "the estimate travels with the job, for the runner's GPU sharing"
+    workbench(demo_home, "jobs", "cancel", job["run_id"])
+
+
 def test_example_config_is_the_demo_run():
     from workbench.config import RunConfig
 

@@ -1,9 +1,7 @@
 """AppTest of the Train page: presets from the dataset's size, advanced settings, YAML, pre-flight fixes, Start."""
 
 import json
-import shutil
 
-import pytest
 from test_pages import open_page, texts
 
 from workbench import dataset_store, jobs, runs, validation
@@ -22,18 +20,6 @@ def click(app, label: str):
 
 def values(app) -> dict:
     return app.session_state["train_values"]
-
-
-@pytest.fixture
-def big_model(demo_model_dir, tmp_path):
-    """A folder with Llama-2-7B's config.json and the demo tokenizer: pre-flight reads shapes, never weights."""
-    folder = tmp_path / "llama-2-7b"
-    folder.mkdir()
-    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-        shutil.copy(demo_model_dir / name, folder / name)
-    shape = {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32}
-    (folder / "config.json").write_text(json.dumps({"model_type": "llama", "vocab_size": 32000, **shape}))
-    return folder
 
 
 def test_the_demo_is_ready_to_start_with_a_green_check(demo_home):

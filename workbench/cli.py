@@ -1,6 +1,6 @@
 """The ``workbench`` command line; it calls the same core functions as the pages.
 
-workbench train CONFIG.yaml [--wait]   queue a run (and follow it with --wait)
+workbench train CONFIG.yaml [--wait] [--force]   check and queue a run (and follow it with --wait)
 workbench jobs list [--json]           list jobs
 workbench jobs cancel RUN_ID           cancel a job
 workbench jobs resume RUN_ID [--wait]  resume a failed or interrupted run from its last checkpoint
@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from workbench import data, jobs, models, runner, runs
+from workbench import data, jobs, models, preflight, runner, runs
 from workbench.config import RunConfig
 from workbench.errors import UserError
 
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="Queue a training run from a YAML config.")
     train.add_argument("config", type=Path, help="A run config YAML file, e.g. examples/demo.yaml.")
     train.add_argument("--wait", action="store_true", help="Follow progress; exit 0 only if the run succeeds.")
+    train.add_argument("--force", action="store_true", help="Queue the run even when the pre-flight check says red.")
     train.set_defaults(handler=cmd_train)
 
     jobs_parser = commands.add_parser("jobs", help="List or cancel jobs.").add_subparsers()
@@ -80,10 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    job = jobs.submit(RunConfig.load(args.config))
+    config = RunConfig.load(args.config).check()
+    checked = run_preflight(config)
+    if checked is not None and checked.verdict == "red" and not args.force:
+        raise UserError("The pre-flight check says this run would fail; apply a fix above, or add --force.")
+    job = jobs.submit(config, peak_gb=checked.peak_memory_gb if checked else None)
     runner.ensure_runner()
     print(f"Queued run {job.run_id}.")
     return follow(job.run_id) if args.wait else 0
+
+
+def run_preflight(config: RunConfig) -> preflight.Preflight | None:
+    """Print the same pre-flight check the Train page shows; None when it cannot be made (the run may still work)."""
+    try:
+        checked = preflight.check(config, models.device_info())
+    except UserError as error:
+        print(f"Pre-flight check skipped: {error}")
+        return None
+    print(preflight.format_summary(checked))
+    return checked
 
 
 def follow(run_id: str, poll_s: float = 1.0) -> int:

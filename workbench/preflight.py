@@ -53,14 +53,20 @@ def dataset_lengths(model: str, dataset: str, eval_dataset: str = "") -> Dataset
 
 
 def check(config: RunConfig, device: DeviceLike, lengths: DatasetLengths | None = None) -> "Preflight":
-    """The pre-flight verdict for ``config`` on ``device``, reading the model, data and disk as they are now."""
-    from workbench import paths
+    """The pre-flight verdict for ``config`` on ``device``, reading the model, data, disk and queue as they are now.
+
+    On a GPU, the memory that queued jobs with an estimate will take is set aside: the runner may start them beside
+    this one.
+    """
+    from workbench import jobs, paths
     from workbench.costs import free_disk_gb
     from workbench.model_facts import model_facts
 
     lengths = lengths or dataset_lengths(config.model, config.dataset, config.eval_dataset)
     facts = model_facts(config.model)
-    return estimate(config, facts, lengths.train, device, free_disk_gb(paths.runs_dir()), 0.0, lengths.evaluation)
+    reserved = jobs.reserved_gb() if device.cuda else 0.0
+    disk = free_disk_gb(paths.runs_dir())
+    return estimate(config, facts, lengths.train, device, disk, reserved, lengths.evaluation)
 
 
 @dataclass(frozen=True)
