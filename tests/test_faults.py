@@ -71,11 +71,13 @@ def test_disk_full_fails_with_a_plain_sentence(runner_process, monkeypatch):
     assert status["message"].startswith("The disk is full")
 
 
-def test_runner_restart_after_everything_leaves_no_row_running(demo_home):
-    lost = jobs.submit(quick(num_train_epochs=30))
+def test_runner_restart_after_everything_leaves_no_row_running_and_the_lost_run_resumes(demo_home):
+    lost = jobs.submit(quick(num_train_epochs=3, save_steps=4))
     queued = jobs.submit(quick())
     process = start_runner(demo_home)
     pid = wait_for(lambda: jobs.get_job(lost.run_id).pid, what="the job to start")
+    lost_dir = runs.get_run(lost.run_id).path
+    wait_for(lambda: runs.read_status(lost_dir).get("last_checkpoint"), timeout=180, what="a first checkpoint")
     process.send_signal(signal.SIGKILL)
     process.wait(10)
     os.killpg(pid, signal.SIGKILL)
@@ -85,7 +87,10 @@ def test_runner_restart_after_everything_leaves_no_row_running(demo_home):
     try:
         assert wait_for(lambda: ended(lost.run_id), timeout=60).state == "interrupted"
         assert wait_for(lambda: ended(queued.run_id), timeout=240).state == "succeeded"
+        assert not jobs.list_jobs(("starting", "running"))
+        assert json.loads((lost_dir / "status.json").read_text())["state"] == "interrupted"
+        jobs.resume(lost.run_id)
+        assert wait_for(lambda: ended(lost.run_id), timeout=240).state == "succeeded", runs.tail_log(lost_dir)
     finally:
         stop_process(restarted)
-    assert not jobs.list_jobs(("starting", "running"))
-    assert json.loads((runs.get_run(lost.run_id).path / "status.json").read_text())["state"] == "interrupted"
+    assert "Resuming from checkpoint-" in (lost_dir / "train.log").read_text()

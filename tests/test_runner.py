@@ -51,6 +51,21 @@ def test_cancel_stops_at_the_next_step_and_keeps_the_adapter(runner_process):
     assert jobs.request_cancel(job.run_id).state == "cancelled", "cancelling again changes nothing"
 
 
+def test_a_cancelled_run_resumes_from_where_it_stopped_to_completion(runner_process):
+    job = jobs.submit(short_config(num_train_epochs=3))
+    run = runs.get_run(job.run_id)
+    wait_for(lambda: runs.read_progress(run.path).step >= 3, timeout=120, what="training steps")
+    jobs.request_cancel(job.run_id)
+    assert wait_for(lambda: finished(job.run_id), timeout=60, what="the cancel").state == "cancelled"
+    stopped_at = runs.read_progress(run.path).step
+    assert runs.read_status(run.path)["last_checkpoint"] == f"checkpoint-{stopped_at}", "a checkpoint where it stopped"
+    jobs.resume(job.run_id)
+    assert wait_for(lambda: finished(job.run_id), timeout=180, what="the resumed run").state == "succeeded"
+    logged = [record["step"] for record in runs.read_metrics(run.path) if "loss" in record]
+    assert logged.count(1) == 1 and logged[-1] == runs.read_progress(run.path).max_steps
+    assert f"Resuming from checkpoint-{stopped_at}" in (run.path / paths.LOG_FILE).read_text()
+
+
 def test_a_killed_runner_is_replaced_and_the_job_is_reattached_not_duplicated(demo_home):
     job = jobs.submit(short_config(num_train_epochs=6))
     first_runner, second_runner = start_runner(demo_home), None

@@ -27,6 +27,7 @@ class RunDirectoryCallback(TrainerCallback):
         self._write_progress(state, args)
         if self.stop_requested.is_set():
             control.should_training_stop = True
+            control.should_save = True  # a checkpoint of where it stopped, so the cancelled run can be resumed
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         values = {key: value for key, value in (logs or {}).items() if isinstance(value, int | float)}
