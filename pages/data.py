@@ -88,9 +88,8 @@ def save_section(report: validation.DataReport, name: str, content: bytes) -> No
     long = 0 < report.too_long < len(report.rows) and st.checkbox(f"Also drop the {report.too_long} too-long records")
     if st.button("Save as a new dataset version", type="primary"):
         try:
-            st.session_state["data_saved"] = dataset_store.save_cleaned(
-                name, content, report, dups, long, st.session_state.get("user")
-            )
+            by = st.session_state.get("user")
+            st.session_state["data_saved"] = dataset_store.save_cleaned(name, content, report, dups, long, by)
         except UserError as error:
             st.error(str(error))
     saved = st.session_state.get("data_saved")
