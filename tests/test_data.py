@@ -210,24 +210,3 @@ def test_rows_of_every_real_dataset_make_a_datasets_table_as_the_trainer_builds_
     rows = data.validate((REAL_DATASETS / name).read_bytes(), name).rows
     table = Dataset.from_list(rows)
     assert len(table) == len(rows) and table[0]["messages"][0]["content"] == rows[0]["messages"][0]["content"]
-
-
-def test_page_lines_fold_many_warnings_of_a_kind_and_escape_markdown():
-    report = data.validate((REAL_DATASETS / "llamafactory_identity.json").read_bytes(), "identity.json")
-    from workbench.validation import problem_lines
-
-    assert problem_lines(report, 50) == [
-        (
-            ":orange[●] 85 records contain an unfilled \\{\\{placeholder\\}\\}; replace it with the real value: "
-            "records 1, 2, 3, 4, 5 and 80 more."
-        )
-    ]
-    few = data.validate(lines(chat_line(1), chat_line(1), "[1]"))
-    assert problem_lines(few, 50) == [
-        ':red[●] Line 3: Each record must be a JSON object like \\{"messages": \\[...\\]\\}, not a list.',
-        (
-            ":orange[●] Line 2: The same conversation already appears on line 1; repeats make the model over-learn "
-            "it, so remove the copy (Clean on the Data page does it)."
-        ),
-        ":orange[●] Only 2 usable conversations; at least 10 are advised, 50 or more work better.",
-    ]

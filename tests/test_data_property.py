@@ -5,7 +5,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbench import validation
+from workbench import reports, validation
 from workbench.problems import CODES
 
 
@@ -43,12 +43,12 @@ def check_promises(report: validation.DataReport) -> None:
     for problem in report.problems:
         assert CODES[problem.code] == problem.severity
         assert problem.message and str(problem)
-    assert validation.exit_code(report) in (0, 1, 2)
-    assert validation.exit_code(report) == 0 or not report.ok
-    json.dumps(validation.report_json(report))
+    assert reports.exit_code(report) in (0, 1, 2)
+    assert reports.exit_code(report) == 0 or not report.ok
+    json.dumps(reports.report_json(report))
     report.summary()
-    validation.report_text(report)
-    validation.problems_csv(report)
+    reports.report_text(report)
+    reports.problems_csv(report)
     for row in report.rows:
         assert ("messages" in row) != ("text" in row)
         for turn in row.get("messages", ()):

@@ -154,14 +154,14 @@ def cmd_demo_build(args: argparse.Namespace) -> int:
 
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
-    from workbench import validation
+    from workbench import reports
 
     report = data.validate_file(args.file, args.model, args.max_length)
     if args.json:
-        print(json.dumps(validation.report_json(report), ensure_ascii=False))
+        print(json.dumps(reports.report_json(report), ensure_ascii=False))
     else:
-        print(validation.report_text(report))
-    return validation.exit_code(report)
+        print(reports.report_text(report))
+    return reports.exit_code(report)
 
 
 if __name__ == "__main__":
