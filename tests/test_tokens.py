@@ -9,7 +9,7 @@ from conftest import REAL_DATASETS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbench import tokens
+from workbench import model_view, tokens
 from workbench.errors import UserError
 from workbench.validation import validate
 
@@ -129,26 +129,6 @@ def test_report_gets_too_long_warnings_with_lines_and_a_summary(tokenizer):
     )
 
 
-def test_what_the_model_sees_marks_the_trained_answer_and_the_cut(tokenizer):
-    row = chat(1, answer_words=30)
-    pieces = tokens.what_the_model_sees(row, tokenizer, max_length=20)
-    assert "".join(piece.text for piece in pieces) == tokenizer.apply_chat_template(row["messages"], tokenize=False)
-    trained = "".join(piece.text for piece in pieces if piece.trained)
-    assert trained == row["messages"][1]["content"] + "<|im_end|>"
-    assert [piece.cut for piece in pieces] == [index >= 20 for index in range(len(pieces))]
-    assert any(piece.special for piece in pieces)
-    html = tokens.pieces_html(pieces, 20)
-    assert "max length 20" in html and "line-through" in html
-
-
-def test_rendered_html_escapes_the_records_text(tokenizer):
-    row = {
-        "messages": [{"role": "user", "content": "<script>alert(1)</script>"}, {"role": "assistant", "content": "ok"}]
-    }
-    html = tokens.pieces_html(tokens.what_the_model_sees(row, tokenizer, 512), 512)
-    assert "<script" not in html and "&lt;" in html
-
-
 def test_a_template_that_refuses_a_row_makes_it_an_error_with_its_line():
     rows = [chat(i) for i in range(10)]
     rows[3] = {"messages": [{"role": "system", "content": "s"}, *chat(3)["messages"]]}
@@ -192,7 +172,7 @@ def test_token_checks_never_raise(rows, max_length):
         assert report.tokens is None or len(report.tokens.lengths) == len(report.rows)
         for row in report.rows:
             try:
-                tokens.what_the_model_sees(row, TOKENIZERS[template], max_length)
+                model_view.what_the_model_sees(row, TOKENIZERS[template], max_length)
             except UserError:
                 pass
 
