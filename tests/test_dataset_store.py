@@ -95,24 +95,6 @@ def test_split_is_seeded_and_keeps_the_file_order():
         dataset_store.split_rows(rows, 0.0, seed=1)
 
 
-def test_server_folder_lists_data_files_and_refuses_paths_outside(tmp_path, monkeypatch):
-    folder = tmp_path / "shared"
-    (folder / "team").mkdir(parents=True)
-    (folder / "team" / "faq.csv").write_text("prompt,completion\na,b\n")
-    (folder / "chats.jsonl").write_text(chat(1))
-    (folder / ".hidden.jsonl").write_text(chat(1))
-    (folder / "notes.docx").write_text("x")
-    (tmp_path / "secret.jsonl").write_text("secret")
-    (folder / "link.jsonl").symlink_to(tmp_path / "secret.jsonl")
-    assert dataset_store.list_server_files() == [] and dataset_store.server_folder() is None
-    monkeypatch.setenv("WORKBENCH_DATASETS_DIR", str(folder))
-    assert dataset_store.list_server_files() == ["chats.jsonl", "team/faq.csv"]
-    assert dataset_store.read_server_file("team/faq.csv").startswith(b"prompt")
-    for sneaky in ("../secret.jsonl", "link.jsonl", str(tmp_path / "secret.jsonl"), "missing.jsonl"):
-        with pytest.raises(UserError, match="pick one from the list"):
-            dataset_store.read_server_file(sneaky)
-
-
 def test_size_limit_is_configurable_and_explained(home, monkeypatch):
     monkeypatch.setenv("WORKBENCH_MAX_DATASET_MB", "0.0001")
     with pytest.raises(UserError) as error:

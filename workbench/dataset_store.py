@@ -9,8 +9,8 @@ Layout under the data folder's ``datasets/`` (``workbench.paths.uploads_dir``)::
     library/<dataset>/v2.meta.json       metadata: content hash, row count, format, who, when, how it was made
 
 Versions are never rewritten: files are made read-only and each new version takes the next number (claimed with an
-exclusive create, so two people saving at once get different numbers). The admin can also name a server folder
-(``WORKBENCH_DATASETS_DIR``) whose files users may pick, and a size limit (``WORKBENCH_MAX_DATASET_MB``).
+exclusive create, so two people saving at once get different numbers). The admin can set a size limit
+(``WORKBENCH_MAX_DATASET_MB``); ``workbench.server_folder`` offers the files of a folder the admin opened.
 """
 
 import hashlib
@@ -30,7 +30,6 @@ from workbench.problems import plural
 
 SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv", ".tsv", ".parquet", ".txt")
 DEFAULT_MAX_MB = 200.0
-MAX_SERVER_FILES = 500
 VERSION_FILE = re.compile(r"^v(\d+)\.(data|validation)\.")
 
 
@@ -119,52 +118,6 @@ def _write_atomically(target: Path, content: bytes, read_only: bool = False) -> 
     if read_only:
         tmp.chmod(0o444)
     tmp.replace(target)
-
-
-# --- the admin's server folder ---------------------------------------------------------------------------------
-
-
-def server_folder() -> Path | None:
-    """The folder an admin opened for picking files (``WORKBENCH_DATASETS_DIR``), if any."""
-    folder = os.environ.get("WORKBENCH_DATASETS_DIR", "").strip()
-    return Path(folder).expanduser().resolve() if folder and Path(folder).expanduser().is_dir() else None
-
-
-def list_server_files() -> list[str]:
-    """Data files in the server folder, as paths relative to it (hidden files and folders left out)."""
-    folder = server_folder()
-    if folder is None:
-        return []
-    found = []
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts) or path.suffix.lower() not in SUFFIXES:
-            continue
-        if path.is_file() and _inside(path, folder):
-            found.append(relative.as_posix())
-        if len(found) >= MAX_SERVER_FILES:
-            break
-    return found
-
-
-def read_server_file(relative: str) -> bytes:
-    """The bytes of a file picked from the server folder; refuses anything outside it."""
-    folder = server_folder()
-    if folder is None:
-        raise UserError("No server folder is configured; ask the admin to set WORKBENCH_DATASETS_DIR.")
-    path = folder / relative
-    if not _inside(path, folder) or not path.is_file():
-        raise UserError(f"There is no file {relative!r} in the server folder; pick one from the list.")
-    check_size(path.stat().st_size)
-    return path.read_bytes()
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder)
-    except ValueError:
-        return False
-    return True
 
 
 # --- versions --------------------------------------------------------------------------------------------------
