@@ -19,7 +19,7 @@ from workbench import dataset_store, tokens
 from workbench.config import DEMO_DATASET
 from workbench.dataset_store import save_upload
 from workbench.errors import UserError
-from workbench.formats import ColumnMapping
+from workbench.mapping import ColumnMapping
 from workbench.problems import Problem
 from workbench.turns import ROLES
 from workbench.validation import MIN_ROWS, DataReport, failed_report, validate, validate_chat_jsonl

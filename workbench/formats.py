@@ -14,12 +14,12 @@ Every layout except ``text`` becomes ``{"messages": [{"role", "content"}, ...]}`
 ``{"text": ...}``. Assistant turns that call tools also carry ``tool_calls`` (OpenAI shape, ``arguments`` as JSON
 text) and a row with tool schemas carries ``tools`` as JSON text, which TRL's SFTTrainer parses back. Keeping both as
 text gives every row the same Arrow types, so ``datasets.Dataset.from_list`` accepts rows with different tools.
-When no layout fits (say a CSV with ``question``/``answer`` columns), a ``ColumnMapping`` says which field is which.
+When no layout fits (say a CSV with ``question``/``answer`` columns), a ``workbench.mapping.ColumnMapping`` says which
+field is which.
 """
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from workbench.problems import Problem, problem
@@ -70,65 +70,6 @@ SHAREGPT_ROLES = {
     "tool": "tool",
     "function": "tool",
 }
-# Column names a mapping suggestion recognises (the user confirms the suggestion on the page).
-ALIASES = {
-    "prompt": ("prompt", "question", "query", "input", "instruction", "user", "human", "q", "request", "source"),
-    "completion": ("completion", "answer", "response", "output", "assistant", "gpt", "a", "reply", "target"),
-    "system": ("system", "system_prompt", "system_message"),
-    "text": ("text", "content", "document", "body", "sentence", "passage"),
-}
-
-
-@dataclass(frozen=True)
-class ColumnMapping:
-    """Which field of each record holds what, for data whose layout is not recognised by its field names.
-
-    Args:
-        prompt (`str`, *optional*): the field with the user's message.
-        completion (`str`, *optional*): the field with the assistant's answer.
-        system (`str`, *optional*): the field with a system prompt.
-        text (`str`, *optional*): the field with plain text (then prompt and completion stay empty).
-    """
-
-    prompt: str = ""
-    completion: str = ""
-    system: str = ""
-    text: str = ""
-
-    @property
-    def format(self) -> str:
-        return "text" if self.text else "prompt_completion"
-
-    @property
-    def complete(self) -> bool:
-        return bool(self.text) or bool(self.prompt and self.completion and self.prompt != self.completion)
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> "ColumnMapping | None":
-        if not values:
-            return None
-        return cls(**{key: str(values.get(key) or "") for key in ("prompt", "completion", "system", "text")})
-
-    def apply(self, value: Any) -> Any:
-        """The record with its fields renamed to the ``prompt_completion`` or ``text`` layout."""
-        if not isinstance(value, dict):
-            return value
-        if self.text:
-            return {"text": value.get(self.text)} if self.text in value else {}
-        renamed = {key: value[column] for key, column in self._pairs() if column in value}
-        if self.system and isinstance(renamed.get("system"), str) and not renamed["system"].strip():
-            del renamed["system"]
-        return renamed
-
-    def _pairs(self) -> list[tuple[str, str]]:
-        return [
-            (key, column)
-            for key, column in (("prompt", self.prompt), ("completion", self.completion), ("system", self.system))
-            if column
-        ]
 
 
 def classify(value: Any) -> str | None:
@@ -168,21 +109,6 @@ def field_names(values: list[Any], limit: int = 1000) -> list[str]:
         if isinstance(value, dict):
             names.update(dict.fromkeys(str(key) for key in value))
     return list(names)
-
-
-def suggest_mapping(columns: list[str]) -> ColumnMapping | None:
-    """A guess at which columns hold the prompt and the answer (or the text), from common column names."""
-    lowered = {column.lower().strip(): column for column in columns}
-
-    def pick(role: str, taken: tuple[str, ...] = ()) -> str:
-        return next((lowered[a] for a in ALIASES[role] if a in lowered and lowered[a] not in taken), "")
-
-    prompt = pick("prompt")
-    completion = pick("completion", (prompt,))
-    if prompt and completion:
-        return ColumnMapping(prompt, completion, pick("system", (prompt, completion)))
-    text = pick("text")
-    return ColumnMapping(text=text) if text else None
 
 
 def normalise(value: Any, fmt: str, row: int, line: int | None) -> tuple[dict[str, Any] | None, Problem | None]:
