@@ -5,10 +5,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from workbench import charts, dataset_store, tokens, validation
+from workbench import charts, dataset_store, reports, server_folder, tokens, validation
 from workbench.config import RunConfig
 from workbench.errors import UserError
-from workbench.formats import ColumnMapping
+from workbench.mapping import ColumnMapping
 
 
 SHOWN_PROBLEMS = 50
@@ -24,7 +24,7 @@ def check(content: bytes, name: str, mapping: dict | None, model: str, max_lengt
 
 
 def choose_file() -> tuple[str, bytes] | None:
-    sources = ["Upload a file"] + (["Pick from the server folder"] if dataset_store.server_folder() else [])
+    sources = ["Upload a file"] + (["Pick from the server folder"] if server_folder.root() else [])
     source = st.radio("Source", sources, horizontal=True, key="data_source", label_visibility="collapsed")
     if source == "Upload a file":
         upload = st.file_uploader("Dataset file: JSONL, JSON, CSV or Parquet", key="data_upload")
@@ -32,8 +32,8 @@ def choose_file() -> tuple[str, bytes] | None:
             return None
         dataset_store.save_upload(upload.name, upload.getvalue())  # kept on disk as it arrived
         return upload.name, upload.getvalue()
-    picked = st.selectbox("File in the server folder", dataset_store.list_server_files(), key="data_server_file")
-    return (picked, dataset_store.read_server_file(picked)) if picked else None
+    picked = st.selectbox("File in the server folder", server_folder.list_files(), key="data_server_file")
+    return (picked, server_folder.read_file(picked)) if picked else None
 
 
 def mapping_form(report: validation.DataReport, digest: str) -> None:
@@ -50,10 +50,10 @@ def mapping_form(report: validation.DataReport, digest: str) -> None:
 
 
 def show_problems(report: validation.DataReport) -> None:
-    for line in validation.problem_lines(report, SHOWN_PROBLEMS):
+    for line in reports.problem_lines(report, SHOWN_PROBLEMS):
         st.markdown(line)
     if report.problems:
-        st.download_button("Download the list of problems (CSV)", validation.problems_csv(report), "problems.csv")
+        st.download_button("Download the list of problems (CSV)", reports.problems_csv(report), "problems.csv")
 
 
 def show_overview(report: validation.DataReport, max_length: int) -> None:
@@ -64,7 +64,7 @@ def show_overview(report: validation.DataReport, max_length: int) -> None:
         st.warning(message)
     if report.tokens is not None:
         st.plotly_chart(charts.token_length_figure(report.tokens.counted(), max_length), width="stretch")
-        st.caption(validation.token_caption(report))
+        st.caption(reports.token_caption(report))
 
 
 def show_preview(report: validation.DataReport) -> None:
@@ -78,7 +78,7 @@ def show_preview(report: validation.DataReport) -> None:
                     if turn["content"]:
                         st.write(turn["content"])
                     for call in turn.get("tool_calls", ()):
-                        st.code(validation.describe_call(call), language="json")
+                        st.code(reports.describe_call(call), language="json")
 
 
 def save_section(report: validation.DataReport, name: str, content: bytes) -> None:
@@ -138,7 +138,7 @@ if report.ok:
 else:
     (st.warning if report.usable else st.error)(report.summary())
 if report.format:
-    st.caption(f"Read as {validation.describe_format(report)}.")
+    st.caption(f"Read as {reports.describe_format(report)}.")
 show_problems(report)
 if report.rows:
     overview, preview, clean = st.tabs(["Overview", "Preview", "Clean and save"])

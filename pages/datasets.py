@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from workbench import data, dataset_store, tokens, validation
+from workbench import data, dataset_store, model_view, reports, tokens, validation
 from workbench.config import RunConfig
 from workbench.errors import UserError
 
@@ -26,11 +26,11 @@ def show_model_view(report: validation.DataReport, model: str, max_length: int) 
         st.warning(message)
     number = st.number_input("Record to show", 1, len(report.rows), 1, key="datasets_seen_row")
     try:
-        pieces = tokens.what_the_model_sees(report.rows[int(number) - 1], tokens.load_tokenizer(model), max_length)
+        pieces = model_view.what_the_model_sees(report.rows[int(number) - 1], tokens.load_tokenizer(model), max_length)
     except UserError as error:
         st.error(str(error))
         return
-    st.html(tokens.LEGEND + tokens.pieces_html(pieces, max_length))
+    st.html(model_view.LEGEND + model_view.pieces_html(pieces, max_length))
     cut = max(0, len(pieces) - max_length)
     st.caption(f"{len(pieces)} tokens; training learns from {sum(p.trained for p in pieces)} of them; {cut} are cut.")
 
@@ -54,7 +54,7 @@ def validation_section(version: dataset_store.Version, report: validation.DataRe
     checked = validation.validate(upload.getvalue(), upload.name)
     overlap = validation.overlap_problems(report, checked)
     (st.success if checked.ok else st.warning if checked.usable else st.error)(checked.summary())
-    for line in validation.problem_lines(checked, 20) + [f":orange[●] {item}" for item in overlap[:20]]:
+    for line in reports.problem_lines(checked, 20) + [f":orange[●] {item}" for item in overlap[:20]]:
         st.markdown(line)
     if st.button("Save a new version with this validation file", type="primary", disabled=not checked.usable):
         save(version, report.rows, checked.rows, {"file": dataset_store.label_of(upload.name)})
@@ -98,7 +98,7 @@ except UserError as error:
     st.stop()
 
 (st.success if report.ok else st.warning)(f"{version.label}: {report.summary()}")
-for line in validation.problem_lines(report, 20):
+for line in reports.problem_lines(report, 20):
     st.markdown(line)
 left, right = st.columns(2)
 left.download_button("Download this version", version.path.read_bytes(), f"{version.name}-v{version.version}.jsonl")
