@@ -1,0 +1,25 @@
+"""Tests for workbench.charts: the figures carry the data they are drawn from, and the reference lines."""
+
+from workbench import charts
+
+
+def test_loss_figure_has_a_training_and_a_held_out_trace():
+    metrics = [{"step": 1, "loss": 3.0}, {"step": 2, "loss": 2.5, "eval_loss": 2.8}, {"step": 3, "loss": 2.0}]
+    figure = charts.loss_figure(metrics)
+    traces = {trace.name: (list(trace.x), list(trace.y)) for trace in figure.data}
+    assert traces == {"training loss": ([1, 2, 3], [3.0, 2.5, 2.0]), "held-out loss": ([2], [2.8])}
+    assert charts.loss_figure([]).data == ()
+
+
+def test_token_length_histogram_marks_the_max_length():
+    figure = charts.token_length_figure([10, 20, 30, 900], 512)
+    assert list(figure.data[0].x) == [10, 20, 30, 900]
+    assert figure.layout.shapes[0].x0 == 512 and "max length 512" in figure.layout.annotations[0].text
+
+
+def test_memory_figure_stacks_the_parts_against_the_free_memory():
+    parts = {"weights": 3.9, "training state": 0.2, "activations": 1.1, "overhead": 1.0}
+    figure = charts.memory_figure(parts, available_gb=7.5)
+    assert [(trace.name, trace.x[0]) for trace in figure.data] == list(parts.items())
+    assert figure.layout.barmode == "stack" and figure.layout.shapes[0].x0 == 7.5
+    assert charts.memory_figure(parts, None).layout.shapes == ()
