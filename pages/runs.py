@@ -85,8 +85,9 @@ def finished_panel() -> None:
         )
     if run.has_adapter:
         try:
+            whole = not (run.adapter_dir / "adapter_config.json").is_file()  # full and freeze save every weight
             st.download_button(
-                "Download adapter (.zip)",
+                "Download the trained model (.zip)" if whole else "Download adapter (.zip)",
                 export.adapter_zip_bytes(run),
                 file_name=export.adapter_zip_name(run),
                 mime="application/zip",

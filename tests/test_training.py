@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from workbench import paths, presets, runs
+from workbench import chat, paths, presets, runs
 from workbench.config import RunConfig
 from workbench.demo import DEMO_TRAIN_FILE
 
@@ -53,10 +53,14 @@ def test_qlora_trains_through_bitsandbytes_4bit(demo_home):
     assert adapter_config["peft_type"] == "LORA"
 
 
-def test_full_fine_tuning_saves_a_whole_model(demo_home):
-    run = run_training(presets.demo_config(method="full", dataset=str(DEMO_TRAIN_FILE), num_train_epochs=0.2))
+@pytest.mark.parametrize("method", ["full", "freeze"])
+def test_full_and_freeze_save_a_whole_model_that_the_playground_loads(demo_home, method):
+    run = run_training(presets.demo_config(method=method, dataset=str(DEMO_TRAIN_FILE), num_train_epochs=0.2))
     assert runs.read_status(run.path)["state"] == "succeeded", runs.tail_log(run.path)
     assert (run.adapter_dir / "model.safetensors").is_file() and run.has_adapter
+    tuned = chat.load_tuned(run)
+    assert not hasattr(tuned.model, "peft_config")
+    assert "".join(chat.stream_reply(tuned, [{"role": "user", "content": "Which city is mentioned? Hi"}], 4))
 
 
 def test_bad_data_fails_with_a_plain_sentence_naming_the_line(demo_home, tmp_path):

@@ -32,12 +32,13 @@ def load_base(config: RunConfig) -> ChatModel:
 
 
 def load_tuned(run: Run) -> ChatModel:
-    """The run's result: the base model with the trained adapter on top (or the fully fine-tuned model)."""
+    """The run's result: the base model with the trained adapter on top, or the whole trained model (full
+    fine-tuning and 'freeze' save every weight)."""
     if not run.has_adapter:
         raise UserError(f"The run {run.run_id} has no trained adapter yet; wait for it to finish or pick another run.")
     tokenizer = models.load_tokenizer(str(run.adapter_dir))
     cuda = models.device_info().cuda
-    if run.config.method == "full":
+    if not (run.adapter_dir / "adapter_config.json").is_file():
         model = models.load_model(str(run.adapter_dir), "full", cuda)
     else:
         from peft import PeftModel
