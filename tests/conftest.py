@@ -96,6 +96,14 @@ def wait_for(predicate, timeout: float = 120.0, interval: float = 0.2, what: str
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def dead_pid() -> int:
+    """The pid of a process that has already ended: a job row can point at it without any test signalling a real
+    process (the teardown signals the process groups of 'running' rows)."""
+    code = "import os; print(os.getpid())"
+    ended = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(ended.stdout)
+
+
 def link_demo_model(home, demo_model_dir) -> None:
     (home / "models").mkdir(exist_ok=True)
     (home / "models" / "demo").symlink_to(demo_model_dir, target_is_directory=True)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 
-from conftest import start_runner, stop_process, wait_for
+from conftest import dead_pid, start_runner, stop_process, wait_for
 
 from workbench import jobs, paths, presets, runs
 from workbench.config import RunConfig
@@ -122,15 +122,16 @@ def overlapped(a: jobs.Job, b: jobs.Job) -> bool:
 
 
 def test_jobs_share_a_gpu_only_when_the_estimate_fits_the_free_memory(demo_home):
-    # There is no CUDA device here: the one thing replaced is the GPU's free-memory reading (nvidia-smi); the jobs
+    # There is no CUDA device here: the one thing replaced is the GPU's memory reading (nvidia-smi); the jobs
     # themselves really train, in their own processes, on the CPU.
     first = jobs.submit(short_config(num_train_epochs=4), peak_gb=10.0)
-    second = jobs.submit(short_config(num_train_epochs=4), peak_gb=10.0)  # 10 GB x 1.2 + 2 GB = 14 GB <= 15 GB
+    second = jobs.submit(short_config(num_train_epochs=4), peak_gb=10.0)  # 10 GB x 1.2 + 2 GB = 14 GB <= 15 GB free
     unestimated = jobs.submit(short_config())
-    thread = run_in_thread(Runner(poll_s=0.2, idle_exit_s=2, free_gpu_gb=lambda: 15.0))
+    thread = run_in_thread(Runner(poll_s=0.2, idle_exit_s=2, gpu_memory=lambda: (15.0, 80.0)))
     wait_for(lambda: jobs.get_job(second.run_id).state == "running", timeout=120, what="the second job to start")
     assert jobs.get_job(first.run_id).state == "running", "the second job started beside the first"
-    assert runs.read_progress(runs.get_run(first.run_id).path).step >= 1, "only once the first had taken its memory"
+    first_status = runs.read_status(runs.get_run(first.run_id).path)
+    assert first_status["steps_this_attempt"] >= 1, "only once the first had taken its memory"
     assert jobs.get_job(unestimated.run_id).state == "queued", "a job without an estimate waits to run alone"
     thread.join(300)
     done = [jobs.get_job(job.run_id) for job in (first, second, unestimated)]
@@ -139,18 +140,35 @@ def test_jobs_share_a_gpu_only_when_the_estimate_fits_the_free_memory(demo_home)
 
 
 def test_a_job_whose_estimate_does_not_fit_waits_for_the_gpu(demo_home):
-    # As above, only the free-memory reading of the (absent) GPU is replaced: 13 GB is less than 10 x 1.2 + 2.
+    # As above, only the memory reading of the (absent) GPU is replaced: 13 GB free is less than 10 x 1.2 + 2.
     first = jobs.submit(short_config(), peak_gb=10.0)
     second = jobs.submit(short_config(), peak_gb=10.0)
-    run_in_thread(Runner(poll_s=0.2, idle_exit_s=2, free_gpu_gb=lambda: 13.0)).join(300)
+    run_in_thread(Runner(poll_s=0.2, idle_exit_s=2, gpu_memory=lambda: (13.0, 80.0))).join(300)
     done = [jobs.get_job(job.run_id) for job in (first, second)]
     assert [job.state for job in done] == ["succeeded"] * 2 and not overlapped(*done)
-    assert jobs.reserved_gb() == 0.0
 
 
-def test_queued_estimates_count_as_reserved_memory_for_later_jobs(home):
-    jobs.submit(RunConfig(), peak_gb=6.0)
-    middle = jobs.submit(RunConfig(), peak_gb=3.5)
-    jobs.submit(RunConfig())
-    assert jobs.reserved_gb() == 9.5
-    assert jobs.reserved_gb(before_run_id=middle.run_id) == 6.0
+def test_running_estimates_are_summed_for_pre_flight(home):
+    first = jobs.submit(RunConfig(), peak_gb=6.0)
+    jobs.submit(RunConfig(), peak_gb=3.5)
+    assert jobs.running_estimate_gb() == (0, 0.0), "queued jobs hold no memory yet"
+    jobs.claim_next()
+    jobs.mark_running(first.run_id, dead_pid(), "0")
+    assert jobs.running_estimate_gb() == (1, 6.0)
+
+
+def test_the_checked_job_is_the_one_claimed_and_all_estimates_must_fit_the_whole_gpu(demo_home):
+    first = jobs.submit(RunConfig(), peak_gb=30.0)
+    second = jobs.submit(RunConfig(), peak_gb=30.0)
+    jobs.request_cancel(first.run_id)
+    assert jobs.claim(first.id) is None, "a job no longer queued is not claimed"
+    assert jobs.claim(second.id).state == "starting"
+    jobs.mark_running(second.run_id, dead_pid(), "0")
+    runs.update_status(runs.get_run(second.run_id).path, steps_this_attempt=1)
+    waiting = jobs.submit(RunConfig(), peak_gb=30.0)
+    started = jobs.list_jobs(("running",))
+    # Only the (absent) GPU's memory reading is replaced: plenty free now, but 2 x 30 GB x 1.2 + 2 GB > 70 GB in all.
+    assert not Runner(gpu_memory=lambda: (50.0, 70.0)).fits_beside(jobs.get_job(waiting.run_id), started)
+    assert Runner(gpu_memory=lambda: (50.0, 80.0)).fits_beside(jobs.get_job(waiting.run_id), started)
+    runs.update_status(runs.get_run(second.run_id).path, steps_this_attempt=0)  # e.g. just resumed
+    assert not Runner(gpu_memory=lambda: (50.0, 80.0)).fits_beside(jobs.get_job(waiting.run_id), started)

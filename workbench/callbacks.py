@@ -19,12 +19,15 @@ class RunDirectoryCallback(TrainerCallback):
         self.stop_requested = stop_requested
         self.min_interval_s = min_interval_s
         self._last_write = 0.0
+        self._steps_here = 0  # steps this trainer took; a resumed run starts at a higher global step
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._steps_here = 0
         self._write_progress(state, args, force=True)
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self._write_progress(state, args)
+        self._steps_here += 1
+        self._write_progress(state, args, force=self._steps_here == 1)
         if self.stop_requested.is_set():
             control.should_training_stop = True
             control.should_save = True  # a checkpoint of where it stopped, so the cancelled run can be resumed
@@ -55,4 +58,5 @@ class RunDirectoryCallback(TrainerCallback):
             max_steps=state.max_steps,
             epoch=round(state.epoch or 0.0, 3),
             num_epochs=args.num_train_epochs,
+            steps_this_attempt=self._steps_here,  # the runner shares a GPU only once this is 1 or more
         )

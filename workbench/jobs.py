@@ -83,7 +83,11 @@ def _add_missing_columns(connection: sqlite3.Connection) -> None:
     present = {row["name"] for row in connection.execute("PRAGMA table_info(jobs)")}
     for name, kind in ADDED_COLUMNS.items():
         if name not in present:
-            connection.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+            try:
+                connection.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+            except sqlite3.OperationalError as error:
+                if "duplicate column" not in str(error):  # another process added it a moment ago: fine
+                    raise
 
 
 def _job(row: sqlite3.Row | None) -> Job | None:
@@ -120,9 +124,14 @@ def check_inputs(config: RunConfig) -> None:
         models.resolve_model(config.model)
 
 
-def get_job(run_id: str) -> Job:
+def find_job(run_id: str) -> Job | None:
+    """The job of a run, or None for a run that never got one (its submission failed half-way)."""
     with connect() as db:
-        job = _job(db.execute("SELECT * FROM jobs WHERE run_id = ?", (run_id,)).fetchone())
+        return _job(db.execute("SELECT * FROM jobs WHERE run_id = ?", (run_id,)).fetchone())
+
+
+def get_job(run_id: str) -> Job:
+    job = find_job(run_id)
     if job is None:
         raise UserError(f"There is no job for run '{run_id}'; pick one from the Runs page.")
     return job
@@ -142,13 +151,10 @@ def queue_position(run_id: str) -> int | None:
     return queued.index(run_id) + 1 if run_id in queued else None
 
 
-def reserved_gb(before_run_id: str | None = None) -> float:
-    """GPU memory the queued jobs (those ahead of ``before_run_id``, if given) will take once they start."""
-    queued = list(reversed(list_jobs(("queued",))))
-    if before_run_id is not None:
-        ids = [job.run_id for job in queued]
-        queued = queued[: ids.index(before_run_id)] if before_run_id in ids else queued
-    return round(sum(job.peak_gb or 0.0 for job in queued), 2)
+def running_estimate_gb() -> tuple[int, float]:
+    """How many jobs are running now, and the sum of their peak-memory estimates (0 for those without one)."""
+    started = list_jobs(("starting", "running"))
+    return len(started), round(sum(job.peak_gb or 0.0 for job in started), 2)
 
 
 def request_cancel(run_id: str) -> Job:
@@ -195,11 +201,16 @@ def next_queued() -> Job | None:
 
 def claim_next() -> Job | None:
     """Atomically move the oldest queued job to 'starting' and return it."""
+    waiting = next_queued()
+    return claim(waiting.id) if waiting is not None else None
+
+
+def claim(job_id: int) -> Job | None:
+    """Atomically move this job to 'starting' if it is still queued; None when it no longer is."""
     with connect() as db:
         row = db.execute(
-            "UPDATE jobs SET state='starting', started_at=? WHERE id = "
-            "(SELECT id FROM jobs WHERE state='queued' ORDER BY id LIMIT 1) AND state='queued' RETURNING *",
-            (time.time(),),
+            "UPDATE jobs SET state='starting', started_at=? WHERE id=? AND state='queued' RETURNING *",
+            (time.time(), job_id),
         ).fetchone()
     return _job(row)
 

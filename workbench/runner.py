@@ -5,9 +5,11 @@ Start it with ``workbench runner`` (for example from a systemd unit), or let the
 table with the processes that really exist: a training process that is still alive is re-attached, one that is gone
 is recorded as failed or interrupted, never left 'running'.
 
-Jobs run one at a time, except on a GPU: there the next job may start beside running ones when its pre-flight
-estimate of peak memory (with a safety margin) fits in the memory free on the GPU right now, and every running job has
-finished its first step (so its memory is already taken). A job without an estimate always waits to run alone.
+Jobs run one at a time, except on a GPU: there the next job may start beside running ones when every one of them has
+a pre-flight estimate of its peak memory and has finished its first step in its current attempt (so its memory is
+taken), the next job's estimate (with a safety margin) fits in the memory free on the GPU right now, and all their
+estimates together fit in the GPU (a running job may not have reached its peak yet). A job without an estimate
+always runs alone.
 """
 
 import fcntl
@@ -36,7 +38,7 @@ class Runner:
 
     poll_s: float = 0.5
     idle_exit_s: float | None = None
-    free_gpu_gb: Callable[[], float | None] = field(default=lambda: gpu_free_gb())
+    gpu_memory: Callable[[], tuple[float, float] | None] = field(default=lambda: gpu_memory_gb())
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
     term_sent_at: dict[str, float] = field(default_factory=dict)
 
@@ -83,19 +85,25 @@ class Runner:
         started = jobs.list_jobs(("starting", "running"))
         waiting = jobs.next_queued()
         if waiting is not None and (not started or self.fits_beside(waiting, started)):
-            job = jobs.claim_next()
+            job = jobs.claim(waiting.id)  # exactly the job that was checked, if it is still queued
             if job is not None:
                 self.start(job)
         return bool(jobs.list_jobs(jobs.ACTIVE_STATES))
 
     def fits_beside(self, waiting: jobs.Job, started: list[jobs.Job]) -> bool:
         """True when ``waiting`` may start now on the GPU the ``started`` jobs are using (see the module docstring)."""
-        if waiting.peak_gb is None or any(job.state != "running" for job in started):
+        everyone = [waiting, *started]
+        if any(job.peak_gb is None for job in everyone) or any(job.state != "running" for job in started):
             return False
-        if any(runs.read_progress(paths.runs_dir() / job.run_id).step < 1 for job in started):
+        if any(runs.read_status(paths.runs_dir() / job.run_id).get("steps_this_attempt", 0) < 1 for job in started):
             return False
-        free = self.free_gpu_gb()
-        fits = free is not None and waiting.peak_gb * SHARE_MARGIN + SHARE_HEADROOM_GB <= free
+        memory = self.gpu_memory()
+        if memory is None:
+            return False
+        free, total = memory
+        needed = waiting.peak_gb * SHARE_MARGIN + SHARE_HEADROOM_GB
+        together = sum(job.peak_gb for job in everyone) * SHARE_MARGIN + SHARE_HEADROOM_GB
+        fits = needed <= free and together <= total
         if fits:
             print(f"Run {waiting.run_id} needs about {waiting.peak_gb:.1f} GB; {free:.1f} GB are free.", flush=True)
         return fits
@@ -152,17 +160,18 @@ def training_command(run_dir: Path) -> list[str]:
     return [*launch, "--mixed_precision=no", "--dynamo_backend=no", "-m", "workbench.training", str(run_dir)]
 
 
-def gpu_free_gb() -> float | None:
-    """Memory free on GPU 0 right now, all processes counted, from nvidia-smi; None without an NVIDIA GPU."""
+def gpu_memory_gb() -> tuple[float, float] | None:
+    """(free, total) memory of GPU 0 right now, all processes counted, from nvidia-smi; None without an NVIDIA GPU."""
     try:
         output = subprocess.run(
-            ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits", "--id=0"],
+            ["nvidia-smi", "--query-gpu=memory.free,memory.total", "--format=csv,noheader,nounits", "--id=0"],
             capture_output=True,
             text=True,
             timeout=10,
             check=True,
         ).stdout
-        return float(output.strip().splitlines()[0]) / 1024
+        free, total = (float(value) / 1024 for value in output.strip().splitlines()[0].split(","))
+        return free, total
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         return None
 
