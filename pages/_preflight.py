@@ -39,7 +39,7 @@ def draw_preflight(config: RunConfig, device: DeviceInfo) -> preflight.Preflight
         st.warning(f"The pre-flight check could not run: {error}", icon=":material/help:")
         return None
     SHOW[result.verdict](
-        f"**{preflight.VERDICT_TEXT[result.verdict]}**  \n" + "  \n".join(result.reasons), icon=ICONS[result.verdict]
+        f"**{preflight.verdict_text(result)}**  \n" + "  \n".join(result.reasons), icon=ICONS[result.verdict]
     )
     free = f"of {result.available_gb:.1f} GB free" if result.available_gb is not None else "free memory unknown"
     figures = [

@@ -7,6 +7,7 @@ loads weights.
 import dataclasses
 
 import pytest
+from conftest import dead_pid
 from model_shapes import A100, CPU, PLENTY_OF_DISK, RTX_4090, config, memory
 
 from workbench import costs, preflight
@@ -112,6 +113,10 @@ def test_too_little_disk_is_red_and_full_fine_tuning_needs_more_disk(llama_7b):
     lengths = [500] * 1000
     lora = estimate(config(method="qlora"), llama_7b, lengths, A100, free_disk_gb=0.1)
     assert lora.verdict == "red" and any("disk" in reason for reason in lora.reasons)
+    assert (
+        lora.fixes == []
+        and preflight.verdict_text(lora) == "This run would fail as it is; change what the notes below name."
+    )
     full = estimate(config(method="full"), llama_7b, lengths, A100, PLENTY_OF_DISK)
     assert full.disk_needed_gb > 3 * 12.5 > lora.disk_needed_gb  # checkpoints hold weights and Adam moments
 
@@ -148,6 +153,13 @@ def test_tokens_per_epoch_cut_at_max_length_and_held_out_rows_removed(llama_7b):
     held = estimate(config(max_length=1000, validation_fraction=0.1), llama_7b, [100] * 100, A100, 99)
     assert held.tokens_per_epoch == 90 * 100
     assert any("longer than the max length" in reason for reason in result.reasons)
+
+
+def test_a_separate_evaluation_set_means_nothing_is_held_out_of_the_training_rows(llama_7b):
+    values = config(max_length=1000, validation_fraction=0.1)
+    split_here = estimate(values, llama_7b, [100] * 100, A100, 99)
+    separate = estimate(values, llama_7b, [100] * 100, A100, 99, eval_token_lengths=[100] * 20)
+    assert split_here.tokens_per_epoch == 90 * 100 and separate.tokens_per_epoch == 100 * 100
 
 
 def test_packing_gives_fewer_steps(llama_7b):
@@ -194,3 +206,19 @@ def test_summary_is_plain_text_with_the_verdict_numbers_and_fixes(llama_7b):
 )
 def test_durations_read_naturally(seconds, text):
     assert preflight.format_duration(seconds) == text
+
+
+def test_check_counts_memory_held_by_running_runs_as_free_on_a_gpu(demo_home):
+    # A GPU is only described here (no CUDA device exists on this machine): 80 GB in all, 10 GB free right now.
+    from workbench import jobs, presets
+
+    h100 = DeviceInfo(cuda=True, name="NVIDIA H100 80GB HBM3", total_gb=80.0, free_gb=10.0)
+    config = presets.demo_config()
+    alone = preflight.check(config, h100)
+    running = jobs.submit(config, peak_gb=50.0)
+    jobs.claim_next()
+    jobs.mark_running(running.run_id, dead_pid(), "0")
+    shared = preflight.check(config, h100)
+    assert alone.available_gb == 10.0 and shared.available_gb == 60.0
+    assert "Runs of this workbench (1 run) hold about 50.0 GB" in shared.reasons[1]
+    assert preflight.check(config, CPU).available_gb == CPU.free_gb, "on a CPU nothing is added"

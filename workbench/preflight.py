@@ -27,6 +27,7 @@ from workbench.costs import (
     throughput_note,
 )
 from workbench.model_facts import ModelFacts, trainable_params
+from workbench.problems import plural
 
 
 AMBER_MEMORY_FRACTION = 0.85  # more of the free memory than this is a tight fit
@@ -55,8 +56,8 @@ def dataset_lengths(model: str, dataset: str, eval_dataset: str = "") -> Dataset
 def check(config: RunConfig, device: DeviceLike, lengths: DatasetLengths | None = None) -> "Preflight":
     """The pre-flight verdict for ``config`` on ``device``, reading the model, data, disk and queue as they are now.
 
-    On a GPU, the memory that queued jobs with an estimate will take is set aside: the runner may start them beside
-    this one.
+    On a GPU, memory that this workbench's running jobs hold counts as free (up to the GPU's size): a run that does not
+    fit beside them waits in the queue until they end, then has that memory (see ``workbench.runner``).
     """
     from workbench import jobs, paths
     from workbench.costs import free_disk_gb
@@ -64,9 +65,29 @@ def check(config: RunConfig, device: DeviceLike, lengths: DatasetLengths | None 
 
     lengths = lengths or dataset_lengths(config.model, config.dataset, config.eval_dataset)
     facts = model_facts(config.model)
-    reserved = jobs.reserved_gb() if device.cuda else 0.0
+    running, held_gb = jobs.running_estimate_gb() if device.cuda else (0, 0.0)
+    if held_gb and device.free_gb is not None:
+        free = min(device.free_gb + held_gb, device.total_gb or float("inf"))
+        device = DeviceView(device.cuda, device.name, device.total_gb, free)
     disk = free_disk_gb(paths.runs_dir())
-    return estimate(config, facts, lengths.train, device, disk, reserved, lengths.evaluation)
+    result = estimate(config, facts, lengths.train, device, disk, 0.0, lengths.evaluation)
+    if held_gb:
+        result.reasons.insert(
+            1,
+            f"Runs of this workbench ({plural(running, 'run')}) hold about {held_gb:.1f} GB of the GPU now; that "
+            "memory counts as free here, since this run waits in the queue until it fits.",
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    """A device as pre-flight sees it, with the free memory it may count on."""
+
+    cuda: bool
+    name: str
+    total_gb: float | None
+    free_gb: float | None
 
 
 @dataclass(frozen=True)
@@ -296,13 +317,20 @@ VERDICT_TEXT = {
 }
 
 
+def verdict_text(preflight: Preflight) -> str:
+    """The verdict in one sentence; a red one points at the fixes only when there are some."""
+    if preflight.verdict == "red" and not preflight.fixes:
+        return "This run would fail as it is; change what the notes below name."
+    return VERDICT_TEXT[preflight.verdict]
+
+
 def format_summary(preflight: Preflight) -> str:
     """A short plain-text report of the pre-flight check, one fact per line."""
     memory = f"Memory: about {preflight.peak_memory_gb:.1f} GB needed"
     if preflight.available_gb is not None:
         memory += f", {preflight.available_gb:.1f} GB free"
     lines = [
-        f"Verdict: {preflight.verdict.upper()}. {VERDICT_TEXT[preflight.verdict]}",
+        f"Verdict: {preflight.verdict.upper()}. {verdict_text(preflight)}",
         memory + ".",
         _time_line(preflight),
         f"Disk: about {preflight.disk_needed_gb:.1f} GB needed, {preflight.free_disk_gb:.1f} GB free.",
