@@ -100,6 +100,20 @@ def test_held_out_share_and_early_stopping_depend_on_the_data():
     assert preset_config("Quick pilot", BASE, 5_000, cuda=True).early_stopping_patience == 0
 
 
+def test_a_version_with_its_own_validation_split_holds_nothing_more_out(home):
+    from workbench import dataset_store, validation
+
+    rows = [
+        {"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}
+        for i in range(200)
+    ]
+    content = dataset_store.rows_to_jsonl(rows)
+    original = dataset_store.create_dataset("chats.jsonl", content, validation.validate(content, "chats.jsonl"))
+    split = dataset_store.save_version(original, rows[:180], "split", validation_rows=rows[180:])
+    config = preset_config("Balanced", dataclasses.replace(BASE, dataset=str(split.path)), 180, cuda=True)
+    assert config.validation_fraction == 0.0 and config.early_stopping_patience == 3
+
+
 def test_checkpoints_fall_on_evaluations_and_evaluations_fit_the_run():
     for name in PRESETS:
         for n_rows in SIZES:

@@ -218,11 +218,12 @@ def held_out_rows(config: RunConfig, n_rows: int) -> int:
     return min(n_rows - 1, math.ceil(n_rows * config.validation_fraction)) if n_rows > 1 else 0
 
 
-def _train_lengths(config: RunConfig, token_lengths: list[int]) -> tuple[list[int], list[int]]:
-    """(training, held-out) token lengths, cut at max_length, in a fixed shuffled order."""
+def _train_lengths(config: RunConfig, token_lengths: list[int], separate_eval: bool) -> tuple[list[int], list[int]]:
+    """(training, held-out) token lengths, cut at max_length, in a fixed shuffled order; nothing is held out when
+    the evaluation rows come from elsewhere (as in training)."""
     lengths = [max(1, min(length, config.max_length)) for length in token_lengths]
     random.Random(config.seed).shuffle(lengths)
-    held = held_out_rows(config, len(lengths))
+    held = 0 if separate_eval else held_out_rows(config, len(lengths))
     return lengths[held:], lengths[:held]
 
 
@@ -249,7 +250,7 @@ class Schedule:
 
 def schedule(config: RunConfig, token_lengths: list[int], eval_token_lengths: list[int] | None = None) -> Schedule:
     """Steps and tokens of the run, from the token length of every training conversation."""
-    train, held = _train_lengths(config, token_lengths)
+    train, held = _train_lengths(config, token_lengths, eval_token_lengths is not None)
     evaluated = held if eval_token_lengths is None else [min(n, config.max_length) for n in eval_token_lengths]
     rows, padded_per_epoch = _rows_and_padded_tokens(config, train)
     batch, accumulation = config.per_device_train_batch_size, config.gradient_accumulation_steps

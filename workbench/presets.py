@@ -9,7 +9,9 @@ form to keep behind an "Advanced" toggle.
 import dataclasses
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
+from workbench import dataset_store
 from workbench.config import DEMO_DATASET, DEMO_MODEL, RunConfig, form_fields
 from workbench.costs import optimizer_steps
 from workbench.errors import UserError
@@ -140,7 +142,7 @@ def preset_config(name: str, base: RunConfig, n_rows: int, cuda: bool) -> RunCon
     """
     recipe = _recipe(name)
     n_rows = max(n_rows, 1)
-    has_eval_file = bool(base.eval_dataset.strip()) or base.dataset == DEMO_DATASET
+    has_eval_file = bool(base.eval_dataset.strip()) or base.dataset == DEMO_DATASET or _has_validation_split(base)
     holdout = _validation_fraction(recipe, n_rows, has_eval_file)
     n_train = n_rows - math.ceil(n_rows * holdout)
     micro, accumulation = _batch(n_train, cuda)
@@ -167,6 +169,12 @@ def preset_config(name: str, base: RunConfig, n_rows: int, cuda: bool) -> RunCon
         early_stopping_patience=recipe.patience if can_stop_early else 0,
         gradient_checkpointing=cuda,
     )
+
+
+def _has_validation_split(config: RunConfig) -> bool:
+    """True for a library version saved with its own validation records (training evaluates on those)."""
+    version = dataset_store.version_for_path(Path(config.dataset).expanduser())
+    return version is not None and version.validation_path is not None
 
 
 def _recipe(name: str) -> Recipe:
