@@ -37,7 +37,8 @@ def load_yaml(uploader_key: str) -> None:
     upload = st.session_state.get(uploader_key)
     if upload is not None:
         try:
-            set_values(RunConfig.from_yaml(upload.getvalue().decode("utf-8", "replace")).to_dict())
+            loaded = RunConfig.from_yaml(upload.getvalue().decode("utf-8", "replace")).check()  # all fields valid
+            set_values(loaded.to_dict())
             st.session_state["train_preset"] = None
         except UserError as error:
             st.session_state["train_notice"] = f"{upload.name}: {error}"

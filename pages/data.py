@@ -99,11 +99,9 @@ def save_section(report: validation.DataReport, name: str, content: bytes) -> No
         use_for_training("Use this version for training", lambda: saved)
 
 
-def use_for_training(button: str, version: Callable[[], dataset_store.Version], label: str = "") -> None:
+def use_for_training(button: str, version: Callable[[], dataset_store.Version]) -> None:
     if st.button(button, type="primary", icon=":material/tune:"):
-        chosen = version()
-        st.session_state["train_dataset"] = str(chosen.path)
-        st.session_state["train_dataset_label"] = label or chosen.label
+        st.session_state["train_dataset"] = str(version().path)  # the Train page takes it (and shows its label)
         st.switch_page("pages/train.py")
 
 
@@ -134,7 +132,7 @@ if report.mapping is not None and st.button("Change the column mapping"):
 if report.ok:
     st.success(report.loaded_message(name))
     add_original = lambda: dataset_store.create_dataset(name, content, report, st.session_state.get("user"))  # noqa: E731 - on click only
-    use_for_training("Use this dataset for training", add_original, name)
+    use_for_training("Use this dataset for training", add_original)
 else:
     (st.warning if report.usable else st.error)(report.summary())
 if report.format:

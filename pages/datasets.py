@@ -105,11 +105,7 @@ left.download_button("Download this version", version.path.read_bytes(), f"{vers
 if not report.ok:
     st.warning("This version has records with errors; save a cleaned version on the Data page before training.")
 elif right.button("Use this version for training", type="primary", icon=":material/tune:"):
-    extra = f" + {version.validation_rows} validation" if version.validation_rows else ""
-    st.session_state["train_dataset"], st.session_state["train_dataset_label"] = (
-        str(version.path),
-        version.label + extra,
-    )
+    st.session_state["train_dataset"] = str(version.path)  # the Train page takes it (and shows its label)
     st.switch_page("pages/train.py")
 if report.rows:
     seen, split = st.tabs(["What the model sees", "Validation set"])

@@ -15,11 +15,6 @@ SOURCES = ("Built-in demo model", "Local folder or hub id")
 BASIC = ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "max_length")
 
 
-@st.cache_resource
-def detect_device() -> models.DeviceInfo:
-    return models.device_info()
-
-
 @st.cache_data(show_spinner="Counting the records…", max_entries=16)
 def rows_in(dataset: str) -> int:
     return data.row_count(dataset)
@@ -31,7 +26,7 @@ def apply_preset() -> None:
     if name in presets.PRESETS:
         try:
             base = form.config()
-            chosen = presets.preset_config(name, base, rows_in(base.dataset), detect_device().cuda)
+            chosen = presets.preset_config(name, base, rows_in(base.dataset), models.device_info().cuda)
         except UserError as error:
             st.session_state["train_notice"] = str(error)
         else:
@@ -46,16 +41,15 @@ def change(field: str, value: Any) -> None:
 
 def take_handoff() -> None:
     """A dataset chosen on the Data or Datasets page becomes the training data, with the Balanced preset."""
-    handed = st.session_state.get("train_dataset")
-    if handed and handed != st.session_state.get("train_dataset_taken"):
-        st.session_state["train_dataset_taken"] = handed
+    handed = st.session_state.pop("train_dataset", None)  # taken once, so handing the same file again works too
+    if handed:
         form.set_values({"dataset": handed, "run_name": ""})
         st.session_state["train_preset"] = "Balanced"
         apply_preset()
 
 
 st.title("Train")
-device = detect_device()
+device = models.device_info()  # read every time: free GPU memory changes as other runs start and end
 default_method, reason = models.default_method(device)
 st.caption(f"Training device: {device.name}. {reason}")
 st.session_state.setdefault(form.VALUES, presets.demo_config(method=default_method).to_dict())
@@ -76,7 +70,7 @@ if values["model"] != DEMO_MODEL:
         **form.synced("train_model_path", values["model"], lambda text: change("model", text.strip())),
     )
 choices = data.training_choices(values["dataset"] if values["dataset"] != DEMO_DATASET else None)
-label = next(label for label, reference in choices.items() if reference == values["dataset"])
+label = next((label for label, reference in choices.items() if reference == values["dataset"]), next(iter(choices)))
 st.selectbox(
     "Dataset",
     list(choices),
@@ -102,7 +96,7 @@ st.segmented_control(
 )
 if (preset := st.session_state.get("train_preset")) in presets.PRESETS:
     st.caption(presets.preset_description(preset))
-elif values["model"] == DEMO_MODEL and values["dataset"] == DEMO_DATASET:
+elif {**values, "run_name": "demo"} == presets.demo_config(method=values["method"]).to_dict():
     st.caption("The demo uses its own tested recipe; picking a preset replaces it.")
 for column, name in zip(st.columns(len(BASIC)), BASIC, strict=True):
     form.draw_named(name, column)

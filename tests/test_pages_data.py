@@ -76,9 +76,9 @@ def test_data_page_keeps_a_good_upload_for_training(home, tiny_model):
     app = upload(open_page("pages/data.py", tiny_model), "demo.jsonl", GOOD_FILE)
     assert any("Loaded 12 conversations from demo.jsonl" in element.value for element in app.success)
     click(app, "Use this dataset for training")
-    stored = Path(app.session_state["train_dataset"])
+    stored = Path(app.session_state["train_values"]["dataset"])  # the Train page took it
     assert stored.is_relative_to(home / "datasets") and stored.read_bytes() == GOOD_FILE
-    assert app.session_state["train_dataset_label"] == "demo.jsonl"
+    assert app.selectbox(key="train_dataset_pick").value == "demo v1 (12 records)"
 
 
 @pytest.mark.parametrize(
@@ -142,9 +142,9 @@ def test_clean_and_save_a_new_version_then_train_on_it(home, tiny_model):
     click(app, "Save as a new dataset version")
     assert "Saved flawed v2: 12 records (messages)" in texts(app)
     click(app, "Use this version for training")
-    version = dataset_store.version_for_path(Path(app.session_state["train_dataset"]))
+    version = dataset_store.version_for_path(Path(app.session_state["train_values"]["dataset"]))
     assert (version.version, version.rows, version.parent) == (2, 12, 1)
-    assert app.session_state["train_dataset_label"] == "flawed v2"
+    assert app.selectbox(key="train_dataset_pick").value == "flawed v2 (12 records)"
 
 
 def test_bad_model_and_too_big_file_get_a_sentence_not_a_traceback(home, tiny_model, monkeypatch):
@@ -179,7 +179,7 @@ def test_datasets_page_shows_what_the_model_sees_and_splits_a_version(home, tiny
     assert (version.version, version.rows, version.validation_rows) == (3, 9, 3)
     assert "v2 split at random: 3 records (25%, seed 0) for validation." in version.note
     click(app, "Use this version for training")
-    assert app.session_state["train_dataset_label"] == "flawed v3 + 3 validation"
+    assert app.selectbox(key="train_dataset_pick").value == "flawed v3 (9 records + 3 validation)"
 
 
 def test_a_separate_validation_file_warns_about_overlap(home, tiny_model):

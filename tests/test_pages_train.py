@@ -63,6 +63,19 @@ def test_a_dataset_from_the_data_page_arrives_with_the_balanced_preset(demo_home
     assert values(app)["validation_fraction"] == 0.1 and values(app)["early_stopping_patience"] == 3
 
 
+def test_handing_the_same_dataset_over_again_takes_it_again(demo_home):
+    content = DEMO_TRAIN_FILE.read_bytes()
+    version = dataset_store.create_dataset("support.jsonl", content, validation.validate(content, "support.jsonl"))
+    app = open_page()
+    app.session_state["train_dataset"] = str(version.path)
+    app.switch_page(TRAIN).run()
+    app.selectbox(key="train_dataset_pick").set_value("Built-in demo dataset (256 conversations)").run()
+    assert values(app)["dataset"] == "demo"
+    app.session_state["train_dataset"] = str(version.path)
+    app.run()
+    assert values(app)["dataset"] == str(version.path)
+
+
 def test_advanced_settings_show_every_field_and_keep_their_values_when_hidden(demo_home):
     app = open_page(TRAIN)
     assert not any(box.label == "LoRA alpha" for box in app.number_input)
@@ -86,6 +99,10 @@ def test_settings_download_as_yaml_and_load_back(demo_home):
     app.file_uploader(key="train_yaml").set_value(("bad.yaml", b"lora_r: many\n", "application/yaml")).run()
     assert "bad.yaml: LoRA rank (lora_r): 'many' is not a valid int." in texts(app)
     assert values(app)["lora_r"] == 4, "a bad file changes nothing"
+    for bad, words in ((b"method: sft\n", "'sft' is not one of qlora"), (b"dataset: ''\n", "Dataset: choose")):
+        app.file_uploader(key="train_yaml").set_value(("bad.yaml", bad, "application/yaml")).run()
+        assert not app.exception and words in texts(app)
+    assert values(app)["method"] == "lora" and values(app)["dataset"] == "demo"
     assert download.proto.label
 
 
