@@ -56,7 +56,8 @@ def draw_progress() -> None:
 
 def finished() -> bool:
     """The training process wrote its final state (the runner may still be tidying up), or the job has ended."""
-    return runs.read_progress(run.path).state in runs.FINISHED_STATES or not jobs.get_job(run.run_id).active
+    job = jobs.find_job(run.run_id)
+    return runs.read_progress(run.path).state in runs.FINISHED_STATES or job is None or not job.active
 
 
 @st.fragment(run_every=1.0)
@@ -71,6 +72,9 @@ def live_panel() -> None:
 
 
 def finished_panel() -> None:
+    if jobs.find_job(run.run_id) is None:
+        message = "This run has no place in the job queue (queuing it failed), so it will never start; start it again."
+        st.warning(message, icon=":material/warning:")
     draw_progress()
     state = runs.read_progress(run.path).state
     evaluation = runs.read_eval(run.path)
@@ -97,7 +101,9 @@ def finished_panel() -> None:
         except UserError as error:
             st.error(str(error))
         st.page_link("pages/playground.py", label="Chat with this model in the Playground", icon=":material/chat:")
-    resumable = state in jobs.RESUMABLE_STATES and checkpoints.latest_checkpoint(run.path, verify=False) is not None
+    job = jobs.find_job(run.run_id)
+    resumable = state in jobs.RESUMABLE_STATES and job is not None and not job.active
+    resumable = resumable and checkpoints.latest_checkpoint(run.path, verify=False) is not None
     if resumable and st.button("Resume from the last checkpoint", icon=":material/replay:"):
         try:
             jobs.resume(run.run_id)

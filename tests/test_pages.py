@@ -56,6 +56,12 @@ def test_runs_page_shows_scores_chart_and_download_for_a_finished_run(trained_ho
     assert "Run record: who, on what, with which versions" in [expander.label for expander in app.expander]
 
 
+def test_a_run_whose_queuing_failed_is_explained_not_a_crash(home):
+    runs.create_run(RunConfig(run_name="half-made"))  # a run directory without a job row
+    app = open_page("pages/runs.py")
+    assert "has no place in the job queue" in texts(app)
+
+
 def test_runs_page_shows_queue_position_for_a_waiting_run(demo_home):
     job = jobs.submit(RunConfig())
     app = open_page("pages/runs.py")
