@@ -1,6 +1,7 @@
 """Tests for workbench.runner with real processes: queueing, process groups, cancel, and surviving a killed runner."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from conftest import dead_pid, start_runner, stop_process, wait_for
 from workbench import jobs, paths, presets, runs
 from workbench.config import RunConfig
 from workbench.demo import DEMO_TRAIN_FILE
-from workbench.runner import Runner, process_start_time
+from workbench.runner import Runner, process_start_time, runner_pid
 
 
 def short_config(**overrides):
@@ -172,3 +173,14 @@ def test_the_checked_job_is_the_one_claimed_and_all_estimates_must_fit_the_whole
     assert Runner(gpu_memory=lambda: (50.0, 80.0)).fits_beside(jobs.get_job(waiting.run_id), started)
     runs.update_status(runs.get_run(second.run_id).path, steps_this_attempt=0)  # e.g. just resumed
     assert not Runner(gpu_memory=lambda: (50.0, 80.0)).fits_beside(jobs.get_job(waiting.run_id), started)
+
+
+def test_a_runner_stops_when_its_data_folder_is_removed(home):
+    process = start_runner(home, idle_exit=600)
+    try:
+        wait_for(runner_pid, what="the runner to start")
+        shutil.rmtree(home)
+        assert process.wait(30) == 0, "the runner noticed and exited instead of recreating the folder"
+        assert not home.exists()
+    finally:
+        stop_process(process)

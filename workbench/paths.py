@@ -19,9 +19,14 @@ ADAPTER_DIR = "adapter"
 CHECKPOINTS_DIR = "checkpoints"
 
 
+def home_path() -> Path:
+    """Where the data folder is (``$WORKBENCH_HOME``, else ``~/.sft-workbench``), without creating it."""
+    return Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".sft-workbench").expanduser()
+
+
 def workbench_home() -> Path:
     """The data folder, created on first use."""
-    home = Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".sft-workbench").expanduser()
+    home = home_path()
     home.mkdir(parents=True, exist_ok=True)
     return home
 

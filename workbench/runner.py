@@ -60,7 +60,7 @@ class Runner:
     def loop(self) -> None:
         """Tick until the data folder disappears or, with ``idle_exit_s``, until idle that long."""
         idle_since = time.monotonic()
-        while paths.jobs_db_path().parent.exists():
+        while paths.home_path().is_dir():
             busy = self.tick()
             idle_since = time.monotonic() if busy else idle_since
             if self.idle_exit_s is not None and time.monotonic() - idle_since > self.idle_exit_s:
