@@ -31,7 +31,8 @@ def free_port() -> int:
 
 def serve(home: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "WORKBENCH_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    # The app starts its own runner; let it exit 10 s after the last job so nothing outlives this script.
+    env = {**os.environ, "WORKBENCH_HOME": str(home), "HF_HUB_OFFLINE": "1", "WORKBENCH_RUNNER_IDLE_EXIT": "10"}
     options = ["--server.headless=true", f"--server.port={port}", "--browser.gatherUsageStats=false"]
     server = subprocess.Popen([sys.executable, "serve.py", *options], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
