@@ -51,12 +51,18 @@ def test_a_preset_fills_the_settings_from_the_dataset_size(demo_home):
     assert values(app)["learning_rate"] == 1e-5, "the preset adapts the learning rate to the method"
 
 
-def test_a_dataset_from_the_data_page_arrives_with_the_balanced_preset(demo_home):
+def hand_over_a_library_version():
+    """Save the demo rows as library dataset 'support' and hand it to the Train page, as the Data page does."""
     content = DEMO_TRAIN_FILE.read_bytes()
     version = dataset_store.create_dataset("support.jsonl", content, validation.validate(content, "support.jsonl"))
     app = open_page()
     app.session_state["train_dataset"] = str(version.path)
     app.switch_page(TRAIN).run()
+    return version, app
+
+
+def test_a_dataset_from_the_data_page_arrives_with_the_balanced_preset(demo_home):
+    version, app = hand_over_a_library_version()
     assert values(app)["dataset"] == str(version.path)
     assert app.session_state["train_preset"] == "Balanced"
     assert app.selectbox(key="train_dataset_pick").value.startswith("support v1 (256 records")
@@ -64,11 +70,7 @@ def test_a_dataset_from_the_data_page_arrives_with_the_balanced_preset(demo_home
 
 
 def test_handing_the_same_dataset_over_again_takes_it_again(demo_home):
-    content = DEMO_TRAIN_FILE.read_bytes()
-    version = dataset_store.create_dataset("support.jsonl", content, validation.validate(content, "support.jsonl"))
-    app = open_page()
-    app.session_state["train_dataset"] = str(version.path)
-    app.switch_page(TRAIN).run()
+    version, app = hand_over_a_library_version()
     app.selectbox(key="train_dataset_pick").set_value("Built-in demo dataset (256 conversations)").run()
     assert values(app)["dataset"] == "demo"
     app.session_state["train_dataset"] = str(version.path)

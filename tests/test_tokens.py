@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench import model_view, tokens
+from workbench.demo import train_bpe_tokenizer
 from workbench.errors import UserError
 from workbench.validation import validate
 
@@ -32,28 +33,8 @@ NO_SYSTEM = (
 
 
 def build_tokenizer(template: str | None):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = Tokenizer(models.BPE(unk_token=None))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
     corpus = [f"question {i} answer {i} the cat sat on the mat hello there" for i in range(200)]
-    trainer = trainers.BpeTrainer(
-        vocab_size=300,
-        show_progress=False,
-        special_tokens=["<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    bpe.train_from_iterator(corpus, trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        bos_token="<|endoftext|>",
-        eos_token="<|im_end|>",
-        pad_token="<|pad|>",
-        additional_special_tokens=["<|im_start|>"],
-        chat_template=template,
-    )
+    return train_bpe_tokenizer(corpus, vocab_size=300, chat_template=template)
 
 
 @pytest.fixture(scope="module")

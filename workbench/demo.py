@@ -26,7 +26,7 @@ import json
 import random
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -231,7 +231,17 @@ def _tokenizer_corpus(documents: list[str]) -> Iterator[str]:
 
 
 def _train_tokenizer(documents: list[str]) -> Any:
-    """Train a byte-level BPE tokenizer on the demo world and wrap it as a transformers fast tokenizer."""
+    """Train the demo's byte-level BPE tokenizer on the demo world, with the ChatML template."""
+    return train_bpe_tokenizer(
+        _tokenizer_corpus(documents), TOKENIZER_VOCAB_SIZE, CHAT_TEMPLATE, MODEL_SHAPE["max_position_embeddings"]
+    )
+
+
+def train_bpe_tokenizer(
+    corpus: Iterable[str], vocab_size: int, chat_template: str | None, model_max_length: int | None = None
+) -> Any:
+    """A byte-level BPE tokenizer trained on ``corpus`` with ChatML's special tokens, as a transformers fast tokenizer
+    (also used by the tests to try other chat templates)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -240,20 +250,21 @@ def _train_tokenizer(documents: list[str]) -> Any:
     bpe.decoder = decoders.ByteLevel()
     bpe.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=TOKENIZER_VOCAB_SIZE,
+        vocab_size=vocab_size,
         show_progress=False,
         special_tokens=list(SPECIAL_TOKENS),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
-    bpe.train_from_iterator(_tokenizer_corpus(documents), trainer)
+    bpe.train_from_iterator(corpus, trainer)
+    extra = {"model_max_length": model_max_length} if model_max_length else {}
     return PreTrainedTokenizerFast(
         tokenizer_object=bpe,
         bos_token="<|endoftext|>",
         eos_token="<|im_end|>",
         pad_token="<|pad|>",
         additional_special_tokens=["<|im_start|>"],
-        model_max_length=MODEL_SHAPE["max_position_embeddings"],
-        chat_template=CHAT_TEMPLATE,
+        chat_template=chat_template,
+        **extra,
     )
 
 
