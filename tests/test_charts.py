@@ -23,3 +23,15 @@ def test_memory_figure_stacks_the_parts_against_the_free_memory():
     assert [(trace.name, trace.x[0]) for trace in figure.data] == list(parts.items())
     assert figure.layout.barmode == "stack" and figure.layout.shapes[0].x0 == 7.5
     assert charts.memory_figure(parts, None).layout.shapes == ()
+
+
+def test_comparison_figure_gives_each_run_one_colour_for_both_of_its_losses():
+    first = [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.0}, {"step": 2, "eval_loss": 1.5}]
+    second = [{"step": 1, "loss": 3.0}, {"step": 2, "loss": 2.5}]
+    figure = charts.comparison_figure({"run-a": first, "run-b": second})
+    names = [trace.name for trace in figure.data]
+    assert names == ["run-a · training", "run-a · held-out", "run-b · training"]
+    colours = [trace.line.color for trace in figure.data]
+    assert colours[0] == colours[1] != colours[2]
+    assert figure.data[1].line.dash == "dot"
+    assert list(figure.data[2].y) == [3.0, 2.5]

@@ -5,6 +5,10 @@ from typing import Any
 import plotly.graph_objects as go
 
 
+MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
+PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777")
+
+
 def loss_figure(metrics: list[dict[str, Any]]) -> go.Figure:
     """Training loss and, where logged, held-out (eval) loss against the step."""
     figure = go.Figure()
@@ -19,8 +23,37 @@ def loss_figure(metrics: list[dict[str, Any]]) -> go.Figure:
         xaxis_title="step",
         yaxis_title="loss",
         height=360,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        margin=MARGIN,
         legend={"orientation": "h", "y": 1.1},
+    )
+    return figure
+
+
+def comparison_figure(curves: dict[str, list[dict[str, Any]]]) -> go.Figure:
+    """Several runs' losses on one chart: training loss as a solid line, held-out loss dotted in the same colour."""
+    figure = go.Figure()
+    for index, (name, metrics) in enumerate(curves.items()):
+        colour = PALETTE[index % len(PALETTE)]
+        for key, dash, label in (("loss", "solid", "training"), ("eval_loss", "dot", "held-out")):
+            points = [(record["step"], record[key]) for record in metrics if key in record]
+            if points:
+                steps, values = zip(*points, strict=True)
+                figure.add_trace(
+                    go.Scatter(
+                        x=steps,
+                        y=values,
+                        mode="lines",
+                        name=f"{name} · {label}",
+                        line={"color": colour, "dash": dash},
+                        legendgroup=name,
+                    )
+                )
+    figure.update_layout(
+        xaxis_title="step",
+        yaxis_title="loss",
+        height=420,
+        margin=MARGIN,
+        legend={"orientation": "h", "y": -0.2},
     )
     return figure
 
@@ -38,7 +71,7 @@ def token_length_figure(lengths: list[int], max_length: int) -> go.Figure:
         xaxis_title="tokens per record (chat template applied)",
         yaxis_title="records",
         height=320,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        margin=MARGIN,
         showlegend=False,
         bargap=0.05,
     )
@@ -73,7 +106,7 @@ def memory_figure(breakdown: dict[str, float], available_gb: float | None) -> go
         barmode="stack",
         xaxis_title="GB",
         height=170,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        margin=MARGIN,
         legend={"orientation": "h", "y": -0.6},
         yaxis={"showticklabels": False},
     )
