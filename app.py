@@ -18,6 +18,7 @@ navigation = st.navigation(
         st.Page("pages/datasets.py", title="Datasets", icon=":material/folder_open:"),
         st.Page("pages/train.py", title="Train", icon=":material/tune:"),
         st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page("pages/playground.py", title="Playground", icon=":material/chat:"),
     ]
 )

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from workbench import charts, checkpoints, export, jobs, record, runs
+from pages._diagnostics import draw_findings
+from pages._merge import draw_merge
+from workbench import charts, checkpoints, diagnostics, export, jobs, record, runs
 from workbench.errors import UserError
 
 
@@ -50,6 +52,7 @@ def draw_progress() -> None:
     metrics = runs.read_metrics(run.path)
     if metrics:
         st.plotly_chart(charts.loss_figure(metrics), width="stretch")
+        draw_findings(diagnostics.diagnose(metrics))
     else:
         st.caption("The loss chart appears after the first training steps.")
 
@@ -101,6 +104,7 @@ def finished_panel() -> None:
         except UserError as error:
             st.error(str(error))
         st.page_link("pages/playground.py", label="Chat with this model in the Playground", icon=":material/chat:")
+        draw_merge(run)
     job = jobs.find_job(run.run_id)
     resumable = state in jobs.RESUMABLE_STATES and job is not None and not job.active
     resumable = resumable and checkpoints.latest_checkpoint(run.path, verify=False) is not None

@@ -142,6 +142,13 @@ def trained_demo(tmp_path_factory, demo_model_dir):
     return TrainedRun(home, job.run_id)
 
 
+def copy_trained_run(trained: TrainedRun, home: Path, run_id: str | None = None) -> Path:
+    """A copy of the trained demo run (without checkpoints) in another data folder, for tests that change a run."""
+    target = home / "runs" / (run_id or trained.run_id)
+    shutil.copytree(trained.home / "runs" / trained.run_id, target, ignore=shutil.ignore_patterns("checkpoints"))
+    return target
+
+
 @pytest.fixture
 def trained_home(trained_demo, monkeypatch):
     """Point the workbench at the data folder holding the trained demo run."""

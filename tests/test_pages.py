@@ -4,9 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import copy_trained_run, wait_for
 from streamlit.testing.v1 import AppTest
 
-from workbench import jobs, runs
+from workbench import jobs, merge, runs
 from workbench.config import RunConfig
 
 
@@ -80,3 +81,43 @@ def test_playground_streams_a_reply_from_the_trained_adapter(trained_home, syste
     assert roles == ["user", "assistant"]
     history = app.session_state[f"chat_{trained_home.run_id}"]
     assert history[-1]["role"] == "assistant" and history[-1]["model"] == "tuned"
+
+
+def test_compare_page_needs_two_runs(home):
+    assert "Comparing needs at least two runs" in texts(open_page("pages/compare.py"))
+
+
+def test_compare_page_overlays_the_runs_and_shows_only_the_settings_that_differ(home, trained_demo):
+    for run_id, learning_rate in (("20260101-000000-fast", 4e-3), ("20260101-000001-slow", 1e-3)):
+        copy = copy_trained_run(trained_demo, home, run_id)
+        config = RunConfig.load(copy / "config.yaml")
+        config.learning_rate = learning_rate
+        config.save(copy / "config.yaml")
+    app = open_page("pages/compare.py")
+    [chart] = app.get("plotly_chart")
+    names = {trace["name"] for trace in json.loads(chart.proto.spec)["data"]}
+    assert names == {
+        f"{run} · {loss}"
+        for run in ("20260101-000000-fast", "20260101-000001-slow")
+        for loss in ("training", "held-out")
+    }
+    results, settings = app.dataframe
+    assert list(results.value["exact match, trained"]) == ["100%", "100%"]
+    assert list(settings.value["setting"]) == ["Learning rate"]
+    assert list(settings.value.iloc[0][1:]) == ["0.001", "0.004"]
+    app.toggle(key="compare_every_setting").set_value(True).run()
+    assert len(app.dataframe[1].value) > 20
+
+
+def test_runs_page_merges_the_adapter_and_offers_the_merged_download(demo_home, trained_demo):
+    run = runs.get_run(copy_trained_run(trained_demo, demo_home).name)
+    app = open_page("pages/runs.py")
+    [merge_button] = [button for button in app.button if button.label == "Merge into the base model"]
+    merge_button.click().run()  # starts the detached merge process
+    assert not app.exception, app.exception
+    wait_for(lambda: merge.merge_state(run).state != "running", timeout=120, what="the merge process")
+    app.run()
+    assert "Merged model saved in" in texts(app), (run.path / merge.LOG_FILE).read_text()
+    labels = [button.label for button in app.get("download_button")]
+    assert "Download the merged model (.zip)" in labels
+    assert any(button.label == "Merge again" for button in app.button)

@@ -6,6 +6,7 @@ workbench jobs cancel RUN_ID           cancel a job
 workbench jobs resume RUN_ID [--wait]  resume a failed or interrupted run from its last checkpoint
 workbench runner                       run the job runner in the foreground (e.g. under systemd)
 workbench demo build                   build the offline demo model now
+workbench export RUN_ID [--merged] [--out PATH]   write the adapter zip, or merge it into its base model
 workbench data validate FILE [--model PATH_OR_ID] [--max-length N] [--json]   check a dataset file
 """
 
@@ -64,6 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="The built-in demo model.").add_subparsers()
     demo.add_parser("build", help="Build the demo model now.").set_defaults(handler=cmd_demo_build)
+
+    export_parser = commands.add_parser("export", help="Write a run's adapter as a zip, or a merged whole model.")
+    export_parser.add_argument("run_id")
+    export_parser.add_argument(
+        "--merged", action="store_true", help="Fold the adapter into the base model's weights (no peft needed)."
+    )
+    export_parser.add_argument(
+        "--out", type=Path, default=None, help="Where to write (default: RUN_ID-adapter.zip, or merged/ in the run)."
+    )
+    export_parser.set_defaults(handler=cmd_export)
 
     data_parser = commands.add_parser("data", help="Dataset tools.").add_subparsers()
     validate = data_parser.add_parser(
@@ -150,6 +161,23 @@ def cmd_runner(args: argparse.Namespace) -> int:
 def cmd_demo_build(args: argparse.Namespace) -> int:
     path = models.ensure_demo_model(progress=lambda fraction, text: print(f"{fraction:4.0%} {text}", flush=True))
     print(f"Demo model ready at {path}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from workbench import export, merge
+
+    run = runs.get_run(args.run_id)
+    if args.merged and args.out is None:
+        code = merge.run_merge(run)  # records its progress in the run, where the Runs page shows it
+        print(merge.merge_state(run).message, file=sys.stdout if code == 0 else sys.stderr)
+        return code
+    if args.merged:
+        print(f"Merged model saved in {merge.merge_into_base(run, args.out)}")
+        return 0
+    target = args.out or Path(export.adapter_zip_name(run))
+    target.write_bytes(export.adapter_zip_bytes(run))
+    print(f"Adapter saved as {target}")
     return 0
 
 

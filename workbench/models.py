@@ -85,7 +85,7 @@ def load_tokenizer(model_path: str) -> Any:
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_path)
     except OSError:
-        raise _not_loadable(model_path) from None
+        raise not_loadable(model_path) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -119,7 +119,7 @@ def load_model(model_path: str, method: str = "lora", cuda: bool = False) -> Any
     try:
         return AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
     except OSError:
-        raise _not_loadable(model_path) from None
+        raise not_loadable(model_path) from None
 
 
 def describe_weights(model: Any) -> str:
@@ -129,7 +129,7 @@ def describe_weights(model: Any) -> str:
     return f"{storage}, {count / 1e6:.1f}M parameters"
 
 
-def _not_loadable(model_path: str) -> UserError:
+def not_loadable(model_path: str) -> UserError:
     if os.environ.get("HF_HUB_OFFLINE") == "1" or not Path(model_path).exists():
         return UserError(
             f"The model '{model_path}' could not be loaded: it is not a model folder on this server and cannot be "

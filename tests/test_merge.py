@@ -1,0 +1,113 @@
+"""Tests for workbench.merge: the merged folder loads without peft, computes what base + adapter computes, and the
+detached merge process records where it stands."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import copy_trained_run, dead_pid, wait_for
+
+from workbench import merge, models, runs
+from workbench.config import RunConfig
+from workbench.demo import DEMO_HELDOUT_FILE
+from workbench.errors import UserError
+
+
+@pytest.fixture
+def copied_run(demo_home, trained_demo):
+    """A copy of the trained demo run in this test's own data folder, so merging never touches the shared one."""
+    return runs.get_run(copy_trained_run(trained_demo, demo_home).name)
+
+
+def test_merged_weights_compute_what_the_base_model_with_the_adapter_computes(copied_run):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    folder = merge.merge_into_base(copied_run, progress=lambda stage: None)
+    assert {"config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja"} <= {
+        path.name for path in folder.iterdir()
+    }
+    assert not (folder / "adapter_config.json").exists()
+    merged = AutoModelForCausalLM.from_pretrained(folder).eval()
+    base = AutoModelForCausalLM.from_pretrained(models.resolve_model(copied_run.config.model))
+    adapted = PeftModel.from_pretrained(base, str(copied_run.adapter_dir)).eval()
+    tokens = torch.arange(3, 40).unsqueeze(0)
+    with torch.no_grad():
+        assert torch.allclose(merged(tokens).logits, adapted(tokens).logits, atol=1e-4)
+
+
+def test_merged_model_answers_held_out_prompts_in_a_python_without_peft(copied_run):
+    folder = merge.merge_into_base(copied_run, progress=lambda stage: None)
+    script = (
+        "import sys; sys.modules['peft'] = None  # importing peft now fails: the folder must stand alone\n"
+        "import json; from transformers import AutoModelForCausalLM, AutoTokenizer\n"
+        "from workbench.evaluation import evaluate_exact_match\n"
+        "rows = [json.loads(line) for line in open(sys.argv[2])][:16]\n"
+        "model = AutoModelForCausalLM.from_pretrained(sys.argv[1]).eval()\n"
+        "result = evaluate_exact_match(model, AutoTokenizer.from_pretrained(sys.argv[1]), rows, 24)\n"
+        "print(result.score)\n"
+    )
+    command = [sys.executable, "-c", script, str(folder), str(DEMO_HELDOUT_FILE)]
+    output = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert output.returncode == 0, output.stderr[-3000:]
+    assert float(output.stdout.strip().splitlines()[-1]) >= 0.8
+
+
+def test_the_cli_merge_records_success_and_size_in_the_run(copied_run):
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "export", copied_run.run_id, "--merged"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    state = merge.merge_state(copied_run)
+    assert state.state == "succeeded"
+    assert state.size_bytes == merge.folder_size(merge.merged_dir(copied_run)) > 100_000
+    assert "Merged model saved in" in result.stdout
+
+
+def test_start_merge_works_in_a_detached_process_and_ends_succeeded(copied_run):
+    merge.start_merge(copied_run)
+    assert merge.merge_state(copied_run).state == "running"
+    final = wait_for(
+        lambda: (state := merge.merge_state(copied_run)).state != "running" and state,
+        timeout=120,
+        what="the merge process",
+    )
+    assert final.state == "succeeded", (copied_run.path / merge.LOG_FILE).read_text()
+    assert (merge.merged_dir(copied_run) / "config.json").is_file()
+    assert not list(copied_run.path.glob(".merged.partial"))
+
+
+def test_a_running_merge_whose_process_died_reads_as_failed(copied_run):
+    (copied_run.path / merge.STATE_FILE).write_text(json.dumps({"state": "running", "pid": dead_pid()}))
+    state = merge.merge_state(copied_run)
+    assert state.state == "failed"
+    assert "stopped before it finished" in state.message
+
+
+def test_runs_without_an_adapter_say_why_there_is_nothing_to_merge(home):
+    waiting = runs.create_run(RunConfig(run_name="waiting"))
+    with pytest.raises(UserError, match="no trained adapter yet"):
+        merge.start_merge(waiting)
+    whole = runs.create_run(RunConfig(run_name="whole", method="full"))
+    (whole.adapter_dir).mkdir()
+    (whole.adapter_dir / "config.json").write_text("{}")
+    with pytest.raises(UserError, match="already is a whole model"):
+        merge.merge_into_base(whole)
+    assert merge.merge_state(whole).state == "idle"
+
+
+def test_the_cli_writes_the_adapter_zip_where_asked(copied_run, tmp_path):
+    target = tmp_path / "adapter.zip"
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "export", copied_run.run_id, "--out", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert target.stat().st_size > 10_000
