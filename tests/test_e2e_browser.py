@@ -1,7 +1,7 @@
 """End to end: pip's Playwright drives Debian's chromium, headless, against the app as `make run` runs it.
 
 The path a new user takes: upload data, start a short training, watch it in a second tab, download the adapter,
-and chat with the result. Nothing is mocked: the app starts its own runner, which trains in its own process.
+merge it into the base model and download that, and chat with the result. Nothing is mocked: the app starts its own runner, which trains in its own process.
 """
 
 import io
@@ -59,6 +59,13 @@ def test_upload_train_watch_download_and_chat(app_url, browser, tmp_path):
         second_tab.get_by_role("button", name="Download adapter (.zip)").click()
     archive = zipfile.ZipFile(io.BytesIO(Path(download_info.value.path()).read_bytes()))
     assert any(name.endswith("adapter_model.safetensors") for name in archive.namelist())
+
+    second_tab.get_by_role("button", name="Merge into the base model").click()
+    expect(second_tab.get_by_text("Merged model saved in", exact=False)).to_be_visible(timeout=LONG)
+    with second_tab.expect_download(timeout=60_000) as download_info:  # the zip is built only on this click
+        second_tab.get_by_role("button", name="Download the merged model (.zip)").click()
+    merged = zipfile.ZipFile(io.BytesIO(Path(download_info.value.path()).read_bytes())).namelist()
+    assert {"config.json", "model.safetensors", "chat_template.jinja"} <= {name.split("/")[-1] for name in merged}
 
     second_tab.get_by_role("link", name="Chat with this model in the Playground").click()
     box = second_tab.get_by_test_id("stChatInputTextArea")
