@@ -1,7 +1,8 @@
 """End to end: pip's Playwright drives Debian's chromium, headless, against the app as `make run` runs it.
 
 The path a new user takes: upload data, start a short training, watch it in a second tab, download the adapter,
-merge it into the base model and download that, and chat with the result. Nothing is mocked: the app starts its own runner, which trains in its own process.
+merge it into the base model and download that, and chat with the result. Nothing is mocked: the app starts its
+own runner, which trains in its own process.
 """
 
 import io
