@@ -5,6 +5,7 @@ import streamlit as st
 from pages._diagnostics import draw_findings
 from pages._merge import draw_merge
 from workbench import charts, checkpoints, diagnostics, export, jobs, record, runs
+from workbench import evaluation as evaluation_module
 from workbench.errors import UserError
 
 
@@ -90,6 +91,11 @@ def finished_panel() -> None:
             f"{tuned['exact_match']:.0%}",
             delta=f"{tuned['exact_match'] - base.get('exact_match', 0):+.0%}",
         )
+        if answers := evaluation_module.side_by_side(evaluation):
+            with st.expander(
+                f"Held-out answers, untrained and trained (first {len(answers)})", icon=":material/rule:"
+            ):
+                st.dataframe(answers, hide_index=True, width="stretch")
     if run.has_adapter:
         try:
             whole = not (run.adapter_dir / "adapter_config.json").is_file()  # full and freeze save every weight

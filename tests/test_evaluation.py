@@ -12,6 +12,7 @@ from workbench.evaluation import (
     generate_answers,
     normalise_answer,
     prompt_messages,
+    side_by_side,
 )
 
 
@@ -116,3 +117,24 @@ def test_a_peft_model_generates_like_its_base_before_training(base):
     expected = generate_answers(model, tokenizer, conversations, max_new_tokens=5)
     peft_model = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, task_type="CAUSAL_LM"))  # LoRA B starts at 0
     assert generate_answers(peft_model, tokenizer, conversations, max_new_tokens=5) == expected
+
+
+def test_side_by_side_pairs_each_question_with_both_answers():
+    scores = {
+        "base": {
+            "examples": [["Which city? Ana in Oslo.", "Oslo", "Madrid"], ["Which city? Bo in Rome.", "Rome", "x"]]
+        },
+        "tuned": {
+            "examples": [["Which city? Ana in Oslo.", "Oslo", "oslo."], ["Which city? Bo in Rome.", "Rome", "Paris"]]
+        },
+    }
+    rows = side_by_side(scores)
+    assert rows[0] == {
+        "question": "Which city? Ana in Oslo.",
+        "expected": "Oslo",
+        "untrained": "Madrid",
+        "trained": "oslo.",
+        "match": "yes",
+    }
+    assert (rows[1]["untrained"], rows[1]["match"]) == ("x", "no")
+    assert side_by_side({"base": scores["base"], "tuned": None}) == []

@@ -55,6 +55,9 @@ def test_runs_page_shows_scores_chart_and_download_for_a_finished_run(trained_ho
     assert names == ["training loss", "held-out loss"]
     assert app.get("download_button"), "the adapter download is offered"
     assert "Run record: who, on what, with which versions" in [expander.label for expander in app.expander]
+    answers = next(frame.value for frame in app.dataframe if "question" in frame.value.columns)
+    assert list(answers.columns) == ["question", "expected", "untrained", "trained", "match"]
+    assert (answers["match"] == "yes").mean() >= 0.8
 
 
 def test_a_run_whose_queuing_failed_is_explained_not_a_crash(home):

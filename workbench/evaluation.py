@@ -146,3 +146,23 @@ def evaluate_exact_match(model: Any, tokenizer: Any, rows: list[dict], max_new_t
         for conversation, answer, prediction in zip(conversations, expected, predicted, strict=True)
     ]
     return EvalResult(score=exact_match(predicted, expected), n=len(rows), examples=examples)
+
+
+def side_by_side(scores: dict[str, Any]) -> list[dict[str, str]]:
+    """The held-out examples of ``eval.json`` as table rows: question, expected answer, the untrained and the
+    trained model's answers, and whether the trained answer counts as a match. Both scores cover the same rows in
+    the same order; a question that only one of them has is shown with a blank for the other."""
+    base = {prompt: predicted for prompt, _, predicted in (scores.get("base") or {}).get("examples", [])}
+    rows = []
+    for prompt, expected, predicted in (scores.get("tuned") or {}).get("examples", []):
+        matched = normalise_answer(predicted) == normalise_answer(expected)
+        rows.append(
+            {
+                "question": prompt,
+                "expected": expected,
+                "untrained": base.get(prompt, ""),
+                "trained": predicted,
+                "match": "yes" if matched else "no",
+            }
+        )
+    return rows
