@@ -19,9 +19,11 @@ def draw_merge(run: Run) -> None:
             return
         if state.state == "failed":
             st.error(state.message, icon=":material/error:")
+        if state.state == "outdated":
+            st.warning(state.message, icon=":material/update:")
         if state.state == "succeeded":
             draw_result(run, state)
-        label = "Merge again" if state.state == "succeeded" else "Merge into the base model"
+        label = "Merge again" if state.state in ("succeeded", "outdated") else "Merge into the base model"
         if st.button(label, icon=":material/merge:", key=f"merge-{run.run_id}"):
             try:
                 merge.start_merge(run)

@@ -18,14 +18,16 @@ if len(all_runs) < 2:
 
 run_ids = [run.run_id for run in all_runs]
 with_curves = [run.run_id for run in all_runs if runs.read_metrics(run.path)]
-chosen = st.multiselect(
-    "Runs to compare", run_ids, default=(with_curves or run_ids)[:3], max_selections=8, placeholder="Pick runs"
-)
-if not chosen:
+if "compare_runs" not in st.session_state:
+    st.session_state["compare_runs"] = (with_curves or run_ids)[:3]
+st.session_state["compare_runs"] = [run_id for run_id in st.session_state["compare_runs"] if run_id in run_ids]
+chosen = st.multiselect("Runs to compare", run_ids, key="compare_runs", max_selections=8, placeholder="Pick runs")
+if len(chosen) < 2:
     st.caption("Pick two or more runs above.")
-    st.stop()
+    if not chosen:
+        st.stop()
 
-compared = [runs.get_run(run_id) for run_id in chosen]
+compared = [run for run in all_runs if run.run_id in chosen]
 curves = {run.run_id: runs.read_metrics(run.path) for run in compared}
 if any(curves.values()):
     st.plotly_chart(charts.comparison_figure(curves), width="stretch")

@@ -40,10 +40,13 @@ def test_a_nan_loss_is_an_error_naming_the_step():
     assert "step 18" in findings[0].message
 
 
-def test_an_infinite_gradient_norm_is_divergence_too():
+def test_one_infinite_gradient_norm_is_an_fp16_skipped_step_but_lasting_ones_are_divergence():
     norms = [1.0] * 40
-    norms[5] = math.inf
-    assert codes(curve(falling(), grad_norms=norms))[0] == "diverged"
+    norms[5] = math.inf  # the fp16 loss scaler overflowed once and skipped the step
+    assert "diverged" not in codes(curve(falling(), grad_norms=norms))
+    norms[-3:] = [math.nan, math.inf, math.nan]
+    findings = diagnostics.diagnose(curve(falling(), grad_norms=norms))
+    assert (findings[0].code, findings[0].step) == ("diverged", 38)
 
 
 def test_a_rising_loss_blames_the_learning_rate():

@@ -1,9 +1,13 @@
 """Tests for workbench.merge: the merged folder loads without peft, computes what base + adapter computes, and the
 detached merge process records where it stands."""
 
+import fcntl
 import json
+import os
+import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -111,3 +115,81 @@ def test_the_cli_writes_the_adapter_zip_where_asked(copied_run, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert target.stat().st_size > 10_000
+
+
+def test_merging_into_a_folder_that_holds_other_files_is_refused_and_touches_nothing(copied_run, tmp_path):
+    precious = tmp_path / "models"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    with pytest.raises(UserError, match="already holds other files"):
+        merge.merge_into_base(copied_run, precious, progress=lambda stage: None)
+    assert (precious / "notes.txt").read_text() == "keep me"
+    with pytest.raises(UserError, match="already holds other files"):
+        merge.merge_into_base(copied_run, copied_run.adapter_dir, progress=lambda stage: None)
+    assert copied_run.has_adapter
+
+
+def test_an_earlier_merge_output_is_replaced_whole(copied_run, tmp_path):
+    target = tmp_path / "exports" / "out"
+    merge.merge_into_base(copied_run, target, progress=lambda stage: None)
+    (target / "stale.txt").write_text("from before")
+    merge.merge_into_base(copied_run, target, progress=lambda stage: None)
+    assert not (target / "stale.txt").exists()
+    assert (target / "config.json").is_file()
+    assert [path.name for path in target.parent.iterdir()] == ["out"], "no staging folder is left behind"
+
+
+def test_a_second_merge_of_the_same_run_leaves_the_running_one_alone(copied_run):
+    with open(copied_run.path / merge.LOCK_FILE, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a merge process in progress holds it
+        assert merge.run_merge(copied_run) == 0
+    assert merge.merge_state(copied_run).state == "idle"
+    assert not merge.merged_dir(copied_run).exists()
+
+
+def test_a_running_merge_whose_pid_now_belongs_to_another_process_reads_as_failed(copied_run):
+    state = {"state": "running", "pid": os.getpid(), "proc_start": "1", "updated_at": time.time()}
+    (copied_run.path / merge.STATE_FILE).write_text(json.dumps(state))
+    assert merge.merge_state(copied_run).state == "failed"
+
+
+def test_a_merge_that_never_reported_its_process_fails_after_the_start_timeout(copied_run):
+    state = {"state": "running", "updated_at": time.time()}
+    (copied_run.path / merge.STATE_FILE).write_text(json.dumps(state))
+    assert merge.merge_state(copied_run).state == "running"
+    state["updated_at"] -= merge.START_TIMEOUT_S + 1
+    (copied_run.path / merge.STATE_FILE).write_text(json.dumps(state))
+    assert "did not start" in merge.merge_state(copied_run).message
+
+
+def test_a_merge_is_outdated_once_the_adapter_changes(copied_run):
+    assert merge.run_merge(copied_run) == 0
+    assert merge.merge_state(copied_run).state == "succeeded"
+    weights = copied_run.adapter_dir / "adapter_model.safetensors"
+    os.utime(weights, ns=(time.time_ns(), time.time_ns() + 10**9))  # as a resumed run's new adapter would
+    assert merge.merge_state(copied_run).state == "outdated"
+
+
+def test_the_detached_merge_reports_why_it_failed(copied_run):
+    config = RunConfig.load(copied_run.path / "config.yaml")
+    config.model = str(copied_run.path / "no-such-model")
+    config.save(copied_run.path / "config.yaml")
+    merge.start_merge(runs.get_run(copied_run.run_id))
+    final = wait_for(
+        lambda: (state := merge.merge_state(copied_run)).state != "running" and state, timeout=120, what="the merge"
+    )
+    assert final.state == "failed"
+    assert "no model folder" in final.message
+
+
+def test_an_already_quantised_base_model_is_refused_in_plain_words(copied_run, demo_model_dir, tmp_path):
+    quantised = tmp_path / "base-bnb-4bit"
+    shutil.copytree(demo_model_dir, quantised)
+    config = json.loads((quantised / "config.json").read_text())
+    config["quantization_config"] = {"quant_method": "bitsandbytes", "load_in_4bit": True}
+    (quantised / "config.json").write_text(json.dumps(config))
+    run_config = RunConfig.load(copied_run.path / "config.yaml")
+    run_config.model = str(quantised)
+    run_config.save(copied_run.path / "config.yaml")
+    with pytest.raises(UserError, match="stored already quantised"):
+        merge.merge_into_base(runs.get_run(copied_run.run_id), progress=lambda stage: None)

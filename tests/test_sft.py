@@ -18,6 +18,7 @@ def test_the_sft_config_carries_the_run_settings(tmp_path):
     assert args.use_cpu and not args.bf16 and not args.fp16, "a CPU trains in float32"
     assert args.report_to == [] or args.report_to == "none"
     assert args.output_dir == str(tmp_path / "checkpoints") and args.save_only_model is False
+    assert args.logging_nan_inf_filter is False, "a NaN loss must reach metrics.jsonl for diagnostics to see it"
 
 
 def test_lora_targets_and_no_adapter_for_full_fine_tuning():

@@ -33,7 +33,7 @@ def outcome(run: Run) -> Outcome:
         state=progress.state,
         steps=progress.step,
         final_loss=_last(metrics, "loss"),
-        best_eval_loss=min(_values(metrics, "eval_loss"), default=None),
+        best_eval_loss=min(_values(metrics, "eval_loss", finite_only=True), default=None),
         exact_match_base=(evaluation.get("base") or {}).get("exact_match"),
         exact_match_tuned=(evaluation.get("tuned") or {}).get("exact_match"),
         elapsed_s=progress.elapsed_s,
@@ -59,9 +59,12 @@ def outcome_rows(outcomes: list[Outcome]) -> list[dict[str, Any]]:
     ]
 
 
+NOT_COMPARED = {"run_name"}  # the run id already tells runs apart
+
+
 def differing_fields(configs: list[RunConfig]) -> list[str]:
-    """The config fields whose values are not the same in every run, in form order."""
-    names = [spec.name for spec in form_fields()]
+    """The config fields whose values are not the same in every run, in form order (the run name aside)."""
+    names = [spec.name for spec in form_fields() if spec.name not in NOT_COMPARED]
     return [name for name in names if len({repr(getattr(config, name)) for config in configs}) > 1]
 
 
@@ -76,8 +79,9 @@ def settings_rows(compared: list[Run], only_differing: bool = True) -> list[dict
     ]
 
 
-def _values(metrics: list[dict[str, Any]], key: str) -> list[float]:
-    return [float(record[key]) for record in metrics if isinstance(record.get(key), int | float)]
+def _values(metrics: list[dict[str, Any]], key: str, finite_only: bool = False) -> list[float]:
+    values = [float(record[key]) for record in metrics if isinstance(record.get(key), int | float)]
+    return [value for value in values if math.isfinite(value)] if finite_only else values
 
 
 def _last(metrics: list[dict[str, Any]], key: str) -> float | None:

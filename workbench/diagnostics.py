@@ -16,6 +16,7 @@ RISE_FACTOR = 1.1  # the end of the curve this much above its start counts as go
 FLAT_FACTOR = 0.97  # ... and no more than 3% below its start counts as not moving
 OVERFIT_FACTOR = 1.1  # held-out loss this much above its best
 SPIKE_FACTOR = 10.0  # a gradient norm this many times the median
+PERSISTENT_NONFINITE = 3  # the last this many gradient norms all NaN or inf: the run has diverged
 
 
 @dataclass(frozen=True)
@@ -48,21 +49,27 @@ def _series(metrics: list[dict[str, Any]], key: str) -> list[tuple[int, float]]:
 
 
 def _diverged(metrics: list[dict[str, Any]]) -> list[Finding]:
-    for key in ("loss", "eval_loss", "grad_norm"):
+    for key, what in (("loss", "training loss"), ("eval_loss", "held-out loss")):
         for step, value in _series(metrics, key):
             if not math.isfinite(value):
-                what = {"loss": "training loss", "eval_loss": "held-out loss", "grad_norm": "gradient norm"}[key]
-                return [
-                    Finding(
-                        "diverged",
-                        "error",
-                        f"Training diverged: the {what} became {value} at step {step}, so the weights are no longer "
-                        "usable.",
-                        "Halve the learning rate and start again; with fp16, switch the precision to bf16.",
-                        step,
-                    )
-                ]
+                return [_diverged_finding(what, value, step)]
+    # With fp16 the loss scaler overflows now and then: an inf gradient norm on its own is a skipped step, not
+    # divergence. Only norms that stay non-finite to the end mean the weights are gone.
+    last_norms = _series(metrics, "grad_norm")[-PERSISTENT_NONFINITE:]
+    if len(last_norms) == PERSISTENT_NONFINITE and not any(math.isfinite(value) for _, value in last_norms):
+        step, value = last_norms[0]
+        return [_diverged_finding("gradient norm", value, step)]
     return []
+
+
+def _diverged_finding(what: str, value: float, step: int) -> Finding:
+    return Finding(
+        "diverged",
+        "error",
+        f"Training diverged: the {what} became {value} at step {step}, so the weights are no longer usable.",
+        "Halve the learning rate and start again; with fp16, switch the precision to bf16.",
+        step,
+    )
 
 
 def _trend(losses: list[tuple[int, float]]) -> list[Finding]:

@@ -53,6 +53,7 @@ def sft_config(config: RunConfig, run_dir: Path, n_train: int, has_eval: bool, c
         assistant_only_loss=config.assistant_only_loss,
         seed=config.seed,
         logging_steps=config.logging_steps,
+        logging_nan_inf_filter=False,  # log a NaN loss as NaN, so that diagnostics can say the run diverged
         eval_strategy="steps" if has_eval else "no",
         eval_steps=eval_every,
         save_strategy="steps",
