@@ -142,6 +142,22 @@ def trained_demo(tmp_path_factory, demo_model_dir):
     return TrainedRun(home, job.run_id)
 
 
+def run_training(config):
+    """Run the training process exactly as the runner does, wait for it, and return the run."""
+    from workbench import paths, runs
+
+    run = runs.create_run(config)
+    with open(run.path / paths.LOG_FILE, "ab") as log:
+        subprocess.run(
+            [sys.executable, "-m", "workbench.training", str(run.path)],
+            stdout=log,
+            stderr=log,
+            timeout=600,
+            check=False,
+        )
+    return run
+
+
 def copy_trained_run(trained: TrainedRun, home: Path, run_id: str | None = None) -> Path:
     """A copy of the trained demo run (without checkpoints) in another data folder, for tests that change a run."""
     target = home / "runs" / (run_id or trained.run_id)

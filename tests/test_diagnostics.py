@@ -2,7 +2,9 @@
 
 import math
 
-from workbench import diagnostics, runs
+from conftest import run_training
+
+from workbench import diagnostics, presets, runs
 
 
 def curve(losses, eval_losses=None, grad_norms=None):
@@ -96,3 +98,20 @@ def test_the_trained_demo_run_is_healthy(trained_home):
     metrics = runs.read_metrics(runs.get_run(trained_home.run_id).path)
     assert len(metrics) > diagnostics.MIN_POINTS
     assert [finding for finding in diagnostics.diagnose(metrics) if finding.severity == "error"] == []
+
+
+def test_a_loss_that_jumps_far_above_its_start_and_comes_back_is_flagged():
+    # measured on the demo: full fine-tuning at learning rate 1.0 went 9.99 -> 28.9 and ended at 9.56
+    losses = [9.99, 9.78, 16.0, 28.9, 29.0, 13.4, 17.9, 16.2, 26.2, 20.3, 16.2, 19.1, 20.5, 13.8, 10.8, 9.56]
+    findings = diagnostics.diagnose(curve(losses))
+    assert [finding.code for finding in findings] == ["loss_jump"]
+    assert findings[0].step == 5
+    assert codes(curve([3.0, 3.2, *falling(n=20, start=3.1, end=1.0)])) == [], "a small early bump is normal"
+
+
+def test_a_real_run_at_far_too_high_a_learning_rate_is_diagnosed(demo_home):
+    config = presets.demo_config(method="full", learning_rate=1.0, num_train_epochs=1, validation_fraction=0.0)
+    run = run_training(config)
+    assert runs.read_status(run.path)["state"] == "succeeded", runs.tail_log(run.path)
+    findings = diagnostics.diagnose(runs.read_metrics(run.path))
+    assert {finding.code for finding in findings} & {"loss_jump", "loss_rising", "diverged"}, findings

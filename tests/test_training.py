@@ -1,28 +1,12 @@
 """Tests for workbench.training: the demo learns its task, QLoRA runs through bitsandbytes, and failures read well."""
 
 import json
-import subprocess
-import sys
 
 import pytest
+from conftest import run_training
 
-from workbench import chat, paths, presets, runs
-from workbench.config import RunConfig
+from workbench import chat, presets, runs
 from workbench.demo import DEMO_TRAIN_FILE
-
-
-def run_training(config: RunConfig) -> runs.Run:
-    """Run the training process exactly as the runner does, and wait for it."""
-    run = runs.create_run(config)
-    with open(run.path / paths.LOG_FILE, "ab") as log:
-        subprocess.run(
-            [sys.executable, "-m", "workbench.training", str(run.path)],
-            stdout=log,
-            stderr=log,
-            timeout=600,
-            check=False,
-        )
-    return run
 
 
 def test_demo_run_learns_the_held_out_task(trained_home, capsys):

@@ -1,8 +1,8 @@
 """Reading a run's metrics for the usual ways training goes wrong, each finding a plain sentence with a fix.
 
-The checks look at what the training process logged (``metrics.jsonl``): a loss that became NaN, a loss that went up
-or never moved, held-out loss rising while training loss falls (memorising), and gradient-norm spikes. They work on
-a run that is still going as well as on a finished one; too few points to judge gives no finding rather than a guess.
+The checks look at what the training process logged (``metrics.jsonl``): a loss that became NaN, a loss that went up,
+jumped or never moved, held-out loss rising while training loss falls (memorising), and gradient-norm spikes. They
+work on a run that is still going as well as on a finished one; too few points to judge give no finding, not a guess.
 """
 
 import math
@@ -13,6 +13,7 @@ from typing import Any
 
 MIN_POINTS = 10  # fewer logged losses than this say nothing reliable about a trend
 RISE_FACTOR = 1.1  # the end of the curve this much above its start counts as going up
+JUMP_FACTOR = 1.5  # any logged loss this much above the first one counts as a jump
 FLAT_FACTOR = 0.97  # ... and no more than 3% below its start counts as not moving
 OVERFIT_FACTOR = 1.1  # held-out loss this much above its best
 SPIKE_FACTOR = 10.0  # a gradient norm this many times the median
@@ -35,7 +36,7 @@ def diagnose(metrics: list[dict[str, Any]]) -> list[Finding]:
     losses = _series(metrics, "loss")
     findings = [
         *_diverged(metrics),
-        *_trend(losses),
+        *(_trend(losses) or _loss_jump(losses)),
         *_memorising(losses, _series(metrics, "eval_loss")),
         *_gradient_spikes(_series(metrics, "grad_norm")),
     ]
@@ -101,6 +102,27 @@ def _trend(losses: list[tuple[int, float]]) -> list[Finding]:
             )
         ]
     return []
+
+
+def _loss_jump(losses: list[tuple[int, float]]) -> list[Finding]:
+    """A loss that shot far above where it started, even if it came back down: the steps were too large."""
+    finite = [(step, value) for step, value in losses if math.isfinite(value)]
+    if len(finite) < MIN_POINTS:
+        return []
+    start = finite[0][1]
+    peak_step, peak = max(finite, key=lambda point: point[1])
+    if peak <= start * JUMP_FACTOR:
+        return []
+    return [
+        Finding(
+            "loss_jump",
+            "warning",
+            f"The training loss jumped from {start:.3g} to {peak:.3g} at step {peak_step}: the steps the optimizer "
+            "takes are too large, and much of what the model learned may be lost.",
+            "Halve the learning rate, or raise the warmup to 0.1 of the steps.",
+            peak_step,
+        )
+    ]
 
 
 def _memorising(losses: list[tuple[int, float]], eval_losses: list[tuple[int, float]]) -> list[Finding]:
