@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from pages import _form as form
 from pages._diagnostics import draw_findings
 from pages._merge import draw_merge
 from workbench import charts, checkpoints, diagnostics, export, jobs, record, runs
@@ -111,6 +112,10 @@ def finished_panel() -> None:
             st.error(str(error))
         st.page_link("pages/playground.py", label="Chat with this model in the Playground", icon=":material/chat:")
         draw_merge(run)
+    if st.button("Train again with these settings", icon=":material/content_copy:"):
+        st.session_state[form.VALUES] = {**config.to_dict(), "run_name": ""}  # the Train page edits these
+        st.session_state["train_preset"] = None  # keep the settings exactly; a preset would overwrite them
+        st.switch_page("pages/train.py")
     job = jobs.find_job(run.run_id)
     resumable = state in jobs.RESUMABLE_STATES and job is not None and not job.active
     resumable = resumable and checkpoints.latest_checkpoint(run.path, verify=False) is not None
