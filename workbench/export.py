@@ -5,6 +5,7 @@ import io
 import zipfile
 from pathlib import Path
 
+from workbench import model_card
 from workbench.errors import UserError
 from workbench.runs import Run
 
@@ -16,7 +17,7 @@ def adapter_zip_bytes(run: Run) -> bytes:
     """The adapter (safetensors weights, adapter config, tokenizer and chat template) as zip bytes."""
     if not run.has_adapter:
         raise UserError(f"The run {run.run_id} has no adapter to download yet; wait until it finishes.")
-    return folder_zip_bytes(run.adapter_dir, run.run_id)
+    return folder_zip_bytes(run.adapter_dir, run.run_id, {model_card.CARD_FILE: model_card.model_card(run)})
 
 
 def adapter_zip_name(run: Run) -> str:
@@ -34,14 +35,17 @@ def merged_zip_name(run: Run) -> str:
     return f"{run.run_id}-merged.zip"
 
 
-def folder_zip_bytes(folder: Path, root: str) -> bytes:
-    """Every file of ``folder`` (except pickles) in a zip, under a folder called ``root``.
+def folder_zip_bytes(folder: Path, root: str, extra: dict[str, str] | None = None) -> bytes:
+    """Every file of ``folder`` (except pickles) in a zip, under a folder called ``root``, plus ``extra`` files
+    (name: text) written beside them.
 
     Weights are stored, not deflated: safetensors barely compress, and storing keeps large zips fast to build."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for file in sorted(folder.rglob("*")):
-            if file.is_file() and file.name not in EXCLUDED:
+            if file.is_file() and file.name not in EXCLUDED and file.name not in (extra or {}):
                 compression = zipfile.ZIP_STORED if file.suffix == ".safetensors" else zipfile.ZIP_DEFLATED
                 archive.write(file, Path(root) / file.relative_to(folder), compress_type=compression)
+        for name, text in (extra or {}).items():
+            archive.writestr(str(Path(root) / name), text)
     return buffer.getvalue()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench import models, runner
+from workbench import model_card, models, runner
 from workbench.errors import UserError
 from workbench.runs import Run
 
@@ -81,6 +81,7 @@ def merge_into_base(run: Run, target: Path | None = None, progress: Callable[[st
         progress("Saving the merged weights")
         model.save_pretrained(staging)
         models.load_tokenizer(str(run.adapter_dir)).save_pretrained(staging)
+        model_card.write_card(staging, run, merged=True)
         (staging / MARKER_FILE).write_text(f"{run.run_id}\n", encoding="utf-8")
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)  # a reader sees the whole folder or none

@@ -1,0 +1,58 @@
+"""The README.md in every download: it names the base model, the data and the scores, and its code really runs."""
+
+import io
+import re
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import copy_trained_run
+from workbench import export, merge, model_card, models, record, runs
+
+
+@pytest.fixture
+def copied_run(demo_home, trained_demo):
+    return runs.get_run(copy_trained_run(trained_demo, demo_home).name)
+
+
+def python_block(card: str) -> str:
+    [code] = re.findall(r"```python\n(.*?)```", card, flags=re.DOTALL)
+    return code
+
+
+def run_in(folder, code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True, check=False)
+
+
+def test_the_card_names_base_model_data_settings_and_scores(copied_run):
+    card = model_card.model_card(copied_run)
+    scores = runs.read_eval(copied_run.path)
+    assert f"`{models.demo_model_dir()}`" in card, "the demo base is named by its folder, which loads elsewhere"
+    assert "LoRA adapter" in card
+    assert record.read_record(copied_run.path)["dataset"]["sha256"] in card
+    before, after = scores["base"]["exact_match"], scores["tuned"]["exact_match"]
+    assert f"{before:.0%} before training, {after:.0%} after" in card
+    assert f"| Learning rate | {copied_run.config.learning_rate} |" in card
+    assert "vllm serve" in card
+
+
+def test_the_adapter_zip_carries_the_card_and_its_code_runs_in_the_unzipped_folder(copied_run, tmp_path):
+    zipfile.ZipFile(io.BytesIO(export.adapter_zip_bytes(copied_run))).extractall(tmp_path)
+    folder = tmp_path / copied_run.run_id
+    card = (folder / "README.md").read_text()
+    question = "Which city is mentioned? Lena has lived in Quito for ten years."  # a held-out demo question
+    result = run_in(folder, python_block(card).replace("Hello!", question))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "Quito"
+    names = zipfile.ZipFile(io.BytesIO(export.adapter_zip_bytes(copied_run))).namelist()
+    assert names.count(f"{copied_run.run_id}/README.md") == 1, "the card replaces peft's template README"
+
+
+def test_the_merged_folder_has_its_own_card_whose_code_needs_no_peft(copied_run):
+    folder = merge.merge_into_base(copied_run, progress=lambda stage: None)
+    card = (folder / "README.md").read_text()
+    assert "merged model" in card and "vllm serve" not in card
+    result = run_in(folder, "import sys; sys.modules['peft'] = None\n" + python_block(card))
+    assert result.returncode == 0, result.stderr[-3000:]
