@@ -54,7 +54,7 @@ def draw_progress() -> None:
     metrics = runs.read_metrics(run.path)
     if metrics:
         st.plotly_chart(charts.loss_figure(metrics), width="stretch")
-        draw_findings(diagnostics.diagnose(metrics))
+        draw_findings(diagnostics.diagnose(metrics) + diagnostics.diagnose_answers(runs.read_eval(run.path)))
     else:
         st.caption("The loss chart appears after the first training steps.")
 

@@ -115,3 +115,15 @@ def test_a_real_run_at_far_too_high_a_learning_rate_is_diagnosed(demo_home):
     assert runs.read_status(run.path)["state"] == "succeeded", runs.tail_log(run.path)
     findings = diagnostics.diagnose(runs.read_metrics(run.path))
     assert {finding.code for finding in findings} & {"loss_jump", "loss_rising", "diverged"}, findings
+
+
+def test_a_trained_model_that_does_not_stop_by_itself_is_flagged():
+    def scores(checked, ran_on):
+        return {"base": {"checked": checked, "ran_on": checked}, "tuned": {"checked": checked, "ran_on": ran_on}}
+
+    [finding] = diagnostics.diagnose_answers(scores(10, 5))
+    assert finding.code == "runs_on"
+    assert "5 of 10" in finding.message
+    assert diagnostics.diagnose_answers(scores(10, 1)) == [], "one answer cut off in ten is not a pattern"
+    assert diagnostics.diagnose_answers(scores(3, 3)) == [], "too few answers to judge"
+    assert diagnostics.diagnose_answers(None) == []

@@ -1,6 +1,7 @@
 """Tests for workbench.evaluation: answer normalisation, exact match and batched greedy generation."""
 
 import copy
+import json
 
 import pytest
 
@@ -10,6 +11,7 @@ from workbench.evaluation import (
     evaluate_exact_match,
     exact_match,
     generate_answers,
+    generate_with_stops,
     normalise_answer,
     prompt_messages,
     side_by_side,
@@ -138,3 +140,16 @@ def test_side_by_side_pairs_each_question_with_both_answers():
     }
     assert (rows[1]["untrained"], rows[1]["match"]) == ("x", "no")
     assert side_by_side({"base": scores["base"], "tuned": None}) == []
+
+
+def test_a_trained_model_ends_its_answers_itself_unless_the_limit_cuts_it_off(trained_home):
+    from workbench import chat, runs
+
+    tuned = chat.load_tuned(runs.get_run(trained_home.run_id))
+    rows = [json.loads(line) for line in demo.DEMO_HELDOUT_FILE.read_text().splitlines()[:8]]
+    conversations = [row["messages"] for row in rows]
+    assert [ended for _, ended in generate_with_stops(tuned.model, tuned.tokenizer, conversations, 16)] == [True] * 8
+    cut = generate_with_stops(tuned.model, tuned.tokenizer, conversations, 1)
+    assert [ended for _, ended in cut] == [False] * 8
+    result = evaluate_exact_match(tuned.model, tuned.tokenizer, rows, 16)
+    assert (result.checked, result.ran_on) == (8, 0)

@@ -7,8 +7,8 @@ import sys
 import zipfile
 
 import pytest
-
 from conftest import copy_trained_run
+
 from workbench import export, merge, model_card, models, record, runs
 
 

@@ -19,8 +19,11 @@ def test_demo_run_learns_the_held_out_task(trained_home, capsys):
     with capsys.disabled():  # shown in every test log, not only when the test fails
         n = scores["tuned"]["n"]
         print(f"\nDemo held-out exact match: base {base:.1%}, tuned {tuned:.1%} (n={n}), {seconds:.0f} s")
+        stops = {name: scores[name]["checked"] - scores[name]["ran_on"] for name in ("base", "tuned")}
+        print(f"Answers ended by the model itself: base {stops['base']}/{n}, tuned {stops['tuned']}/{n}")
     assert base <= 0.10
     assert tuned >= 0.80
+    assert scores["tuned"]["checked"] == n and scores["tuned"]["ran_on"] <= n // 10, "the tuned model ends its answers"
     assert seconds < 180
     losses = [record["loss"] for record in runs.read_metrics(run.path) if "loss" in record]
     assert losses[-1] < losses[0]

@@ -37,7 +37,7 @@ def outcome(run: Run) -> Outcome:
         exact_match_base=(evaluation.get("base") or {}).get("exact_match"),
         exact_match_tuned=(evaluation.get("tuned") or {}).get("exact_match"),
         elapsed_s=progress.elapsed_s,
-        findings=tuple(diagnostics.diagnose(metrics)),
+        findings=(*diagnostics.diagnose(metrics), *diagnostics.diagnose_answers(evaluation)),
     )
 
 

@@ -1,7 +1,8 @@
 """Reading a run's metrics for the usual ways training goes wrong, each finding a plain sentence with a fix.
 
 The checks look at what the training process logged (``metrics.jsonl``): a loss that became NaN, a loss that went up,
-jumped or never moved, held-out loss rising while training loss falls (memorising), and gradient-norm spikes. They
+jumped or never moved, held-out loss rising while training loss falls (memorising), and gradient-norm spikes; and
+in the held-out answers (``eval.json``), a trained model that does not stop by itself. They
 work on a run that is still going as well as on a finished one; too few points to judge give no finding, not a guess.
 """
 
@@ -17,6 +18,8 @@ JUMP_FACTOR = 1.5  # any logged loss this much above the first one counts as a j
 FLAT_FACTOR = 0.97  # ... and no more than 3% below its start counts as not moving
 OVERFIT_FACTOR = 1.1  # held-out loss this much above its best
 SPIKE_FACTOR = 10.0  # a gradient norm this many times the median
+MIN_ANSWERS = 5  # fewer checked held-out answers than this say nothing about stopping
+RUN_ON_SHARE = 0.2  # more than this share of answers not ended by the model is a finding
 PERSISTENT_NONFINITE = 3  # the last this many gradient norms all NaN or inf: the run has diverged
 
 
@@ -41,6 +44,24 @@ def diagnose(metrics: list[dict[str, Any]]) -> list[Finding]:
         *_gradient_spikes(_series(metrics, "grad_norm")),
     ]
     return sorted(findings, key=lambda finding: finding.severity != "error")
+
+
+def diagnose_answers(scores: dict[str, Any] | None) -> list[Finding]:
+    """Findings from the held-out answers in ``eval.json``: a trained model that does not stop by itself."""
+    tuned = (scores or {}).get("tuned") or {}
+    checked, ran_on = int(tuned.get("checked", 0)), int(tuned.get("ran_on", 0))
+    if checked < MIN_ANSWERS or ran_on / checked <= RUN_ON_SHARE:
+        return []
+    return [
+        Finding(
+            "runs_on",
+            "warning",
+            f"In {ran_on} of {checked} held-out answers the trained model did not stop by itself: it kept writing "
+            "until the length limit, where the expected answer was much shorter.",
+            "Check on the Datasets page (what the model sees) that the end-of-turn token is among the trained "
+            "tokens; with a chat template that has no generation markers, turn off assistant-only loss.",
+        )
+    ]
 
 
 def _series(metrics: list[dict[str, Any]], key: str) -> list[tuple[int, float]]:

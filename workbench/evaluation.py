@@ -26,6 +26,8 @@ class EvalResult:
     score: float
     n: int
     examples: list[tuple[str, str, str]] = field(default_factory=list)
+    checked: int = 0  # answers whose expected text fits the length limit with room to spare...
+    ran_on: int = 0  # ...and of those, how many the model did not end by itself
 
 
 def prompt_messages(conversation: Sequence[dict]) -> list[dict]:
@@ -74,7 +76,19 @@ def generate_answers(
     max_new_tokens: int,
     batch_size: int = 16,
 ) -> list[str]:
-    """Greedily generate one answer per conversation; returns the decoded new text, stripped.
+    """Greedily generate one answer per conversation; returns the decoded new text, stripped."""
+    return [answer for answer, _ in generate_with_stops(model, tokenizer, conversations, max_new_tokens, batch_size)]
+
+
+def generate_with_stops(
+    model: Any,
+    tokenizer: Any,
+    conversations: list[list[dict]],
+    max_new_tokens: int,
+    batch_size: int = 16,
+) -> list[tuple[str, bool]]:
+    """Greedily generate one answer per conversation: (decoded new text, stripped; whether the model ended it with
+    its end token rather than being cut off at ``max_new_tokens``).
 
     The prompt is the conversation without its final assistant turn, rendered with
     ``tokenizer.apply_chat_template(..., add_generation_prompt=True)``. Prompts are batched with left padding.
@@ -90,7 +104,7 @@ def generate_answers(
     device = _model_device(model)
     was_training = model.training
     model.eval()
-    answers: list[str] = []
+    answers: list[tuple[str, bool]] = []
     try:
         with _left_padding(tokenizer), torch.inference_mode():
             for start in range(0, len(prompts), batch_size):
@@ -110,7 +124,8 @@ def generate_answers(
                 )
                 new_tokens = output[:, batch["input_ids"].shape[1] :]
                 texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-                answers.extend(text.strip() for text in texts)
+                stopped = (new_tokens == tokenizer.eos_token_id).any(dim=1).tolist()
+                answers.extend((text.strip(), ended) for text, ended in zip(texts, stopped, strict=True))
     finally:
         if was_training:
             model.train()
@@ -140,12 +155,26 @@ def evaluate_exact_match(model: Any, tokenizer: Any, rows: list[dict], max_new_t
     """Generate answers for chat ``rows`` (``{"messages": [...]}``, last turn = expected answer) and score them."""
     conversations = [list(row["messages"]) for row in rows]
     expected = [_expected_answer(conversation) for conversation in conversations]
-    predicted = generate_answers(model, tokenizer, conversations, max_new_tokens)
+    generated = generate_with_stops(model, tokenizer, conversations, max_new_tokens)
+    predicted = [answer for answer, _ in generated]
     examples = [
         (_last_user_text(conversation), answer, prediction)
         for conversation, answer, prediction in zip(conversations, expected, predicted, strict=True)
     ]
-    return EvalResult(score=exact_match(predicted, expected), n=len(rows), examples=examples)
+    # A model that learned where answers end stops by itself; only answers short enough to end within the limit
+    # say anything about that.
+    short = [
+        ended
+        for answer, (_, ended) in zip(expected, generated, strict=True)
+        if len(tokenizer(answer, add_special_tokens=False)["input_ids"]) + 2 <= max_new_tokens
+    ]
+    return EvalResult(
+        score=exact_match(predicted, expected),
+        n=len(rows),
+        examples=examples,
+        checked=len(short),
+        ran_on=short.count(False),
+    )
 
 
 def side_by_side(scores: dict[str, Any]) -> list[dict[str, str]]:

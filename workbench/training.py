@@ -201,6 +201,8 @@ def score_exact_match(model: Any, tokenizer: Any, rows: list[dict], config: RunC
     return {
         "exact_match": result.score,
         "n": result.n,
+        "checked": result.checked,
+        "ran_on": result.ran_on,
         "examples": [list(example) for example in result.examples[:20]],
     }
 
