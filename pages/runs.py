@@ -5,6 +5,7 @@ import streamlit as st
 from pages import _form as form
 from pages._diagnostics import draw_findings
 from pages._merge import draw_merge
+from pages._samples import draw_samples
 from workbench import charts, checkpoints, diagnostics, export, jobs, record, runs
 from workbench import evaluation as evaluation_module
 from workbench.errors import UserError
@@ -55,6 +56,7 @@ def draw_progress() -> None:
     if metrics:
         st.plotly_chart(charts.loss_figure(metrics), width="stretch")
         draw_findings(diagnostics.diagnose(metrics) + diagnostics.diagnose_answers(runs.read_eval(run.path)))
+        draw_samples(run)
     else:
         st.caption("The loss chart appears after the first training steps.")
 

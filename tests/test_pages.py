@@ -55,7 +55,7 @@ def test_runs_page_shows_scores_chart_and_download_for_a_finished_run(trained_ho
     assert names == ["training loss", "held-out loss"]
     assert app.get("download_button"), "the adapter download is offered"
     assert "Run record: who, on what, with which versions" in [expander.label for expander in app.expander]
-    answers = next(frame.value for frame in app.dataframe if "question" in frame.value.columns)
+    answers = next(frame.value for frame in app.dataframe if "untrained" in frame.value.columns)
     assert list(answers.columns) == ["question", "expected", "untrained", "trained", "match"]
     assert (answers["match"] == "yes").mean() >= 0.8
 
@@ -137,3 +137,17 @@ def test_train_again_opens_the_train_page_with_the_runs_settings(demo_home, trai
     assert app.title[0].value == "Train"
     assert app.number_input(key="train_field_learning_rate").value == 1.5e-3
     assert app.session_state["train_values"]["run_name"] == ""
+
+
+def test_runs_page_shows_the_answers_at_the_step_picked_on_the_slider(trained_home):
+    app = open_page("pages/runs.py")
+    assert any(expander.label.startswith("Answers during training") for expander in app.expander)
+    slider = app.select_slider(key=f"samples_step_{trained_home.run_id}")
+    last_step = runs.read_progress(runs.get_run(trained_home.run_id).path).max_steps
+    assert slider.value == last_step and slider.options[0] == "0", "from the untrained model to the last evaluation"
+    frame = next(frame.value for frame in app.dataframe if "answer" in frame.value.columns)
+    assert list(frame["match"]) == ["yes"] * len(frame)
+    slider.set_value(0).run()
+    frame = next(frame.value for frame in app.dataframe if "answer" in frame.value.columns)
+    assert list(frame["match"]).count("yes") <= 1
+    assert "Answers before training" in texts(app)

@@ -1,5 +1,5 @@
-"""Trainer callbacks used inside the training process: they write progress into the run directory and stop
-training cleanly when a stop is requested."""
+"""Trainer callbacks used inside the training process: they write progress into the run directory, stop
+training cleanly when a stop is requested, and answer a few held-out questions at every evaluation."""
 
 import threading
 import time
@@ -8,7 +8,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from workbench import checkpoints, runs
+from workbench import checkpoints, evaluation, runs, samples
 
 
 class RunDirectoryCallback(TrainerCallback):
@@ -60,3 +60,31 @@ class RunDirectoryCallback(TrainerCallback):
             num_epochs=args.num_train_epochs,
             steps_this_attempt=self._steps_here,  # the runner shares a GPU only once this is 1 or more
         )
+
+
+class SampleAnswersCallback(TrainerCallback):
+    """Generates answers to the first held-out conversations before training and after every evaluation."""
+
+    def __init__(self, run_dir: Path, tokenizer: Any, eval_rows: list[dict], max_new_tokens: int) -> None:
+        self.run_dir = run_dir
+        self.tokenizer = tokenizer
+        self.conversations = [list(row["messages"]) for row in eval_rows[: samples.SAMPLE_COUNT]]
+        self.max_new_tokens = max_new_tokens
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        if not (self.run_dir / samples.SAMPLES_FILE).exists():  # a resumed run keeps the answers it has
+            header = {
+                "prompts": [evaluation.last_user_text(conversation) for conversation in self.conversations],
+                "expected": [evaluation.expected_answer(conversation) for conversation in self.conversations],
+            }
+            samples.append_sample(self.run_dir, header)
+            self._record(state.global_step, model)
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        self._record(state.global_step, model)
+
+    def _record(self, step: int, model: Any) -> None:
+        if model is None or not self.conversations:
+            return
+        answers = evaluation.generate_answers(model, self.tokenizer, self.conversations, self.max_new_tokens)
+        samples.append_sample(self.run_dir, {"step": step, "time": time.time(), "answers": answers})

@@ -38,14 +38,14 @@ def prompt_messages(conversation: Sequence[dict]) -> list[dict]:
     return messages
 
 
-def _expected_answer(conversation: Sequence[dict]) -> str:
+def expected_answer(conversation: Sequence[dict]) -> str:
     """The content of the conversation's final assistant turn (``ValueError`` if it has none)."""
     if not conversation or conversation[-1].get("role") != "assistant":
         raise ValueError("each evaluation conversation must end with an assistant message (the expected answer)")
     return str(conversation[-1].get("content", ""))
 
 
-def _last_user_text(conversation: Sequence[dict]) -> str:
+def last_user_text(conversation: Sequence[dict]) -> str:
     """The content of the last user message before the answer, or ``""``."""
     for message in reversed(prompt_messages(conversation)):
         if message.get("role") == "user":
@@ -154,11 +154,11 @@ def exact_match(predictions: list[str], references: list[str]) -> float:
 def evaluate_exact_match(model: Any, tokenizer: Any, rows: list[dict], max_new_tokens: int) -> EvalResult:
     """Generate answers for chat ``rows`` (``{"messages": [...]}``, last turn = expected answer) and score them."""
     conversations = [list(row["messages"]) for row in rows]
-    expected = [_expected_answer(conversation) for conversation in conversations]
+    expected = [expected_answer(conversation) for conversation in conversations]
     generated = generate_with_stops(model, tokenizer, conversations, max_new_tokens)
     predicted = [answer for answer, _ in generated]
     examples = [
-        (_last_user_text(conversation), answer, prediction)
+        (last_user_text(conversation), answer, prediction)
         for conversation, answer, prediction in zip(conversations, expected, predicted, strict=True)
     ]
     # A model that learned where answers end stops by itself; only answers short enough to end within the limit

@@ -129,7 +129,7 @@ def train_once(
     from datasets import Dataset
     from trl import SFTTrainer
 
-    from workbench.callbacks import RunDirectoryCallback
+    from workbench.callbacks import RunDirectoryCallback, SampleAnswersCallback
     from workbench.faults import fault_callbacks
 
     model = models.load_model(inputs.model_path, config.method, inputs.device.cuda)
@@ -155,6 +155,7 @@ def train_once(
         peft_config=sft.lora_config(config),
         callbacks=[
             RunDirectoryCallback(run_dir, stop_requested),
+            *([SampleAnswersCallback(run_dir, tokenizer, eval_rows, config.max_new_tokens_eval)] if eval_rows else []),
             *sft.callbacks(config, bool(eval_rows)),
             *fault_callbacks(config.per_device_train_batch_size),
         ],

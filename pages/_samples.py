@@ -1,0 +1,22 @@
+"""The Runs page's "answers during training": the same held-out questions answered at each evaluation, on a slider."""
+
+import streamlit as st
+
+from workbench import samples
+from workbench.runs import Run
+
+
+def draw_samples(run: Run) -> None:
+    """An expander with a step slider and the answers given at that step; nothing when the run has none."""
+    questions, records = samples.read_samples(run.path)
+    answers = samples.by_step(records)
+    if not answers:
+        return
+    steps = list(answers)
+    with st.expander(f"Answers during training ({len(questions)} held-out questions)", icon=":material/timeline:"):
+        step = steps[0]
+        if len(steps) > 1:
+            step = st.select_slider("Step", options=steps, value=steps[-1], key=f"samples_step_{run.run_id}")
+        caption = "before training" if step == 0 else f"at step {step}"
+        st.caption(f"Answers {caption}; step 0 is the untrained model.")
+        st.dataframe(samples.answers_at(questions, answers[step]), hide_index=True, width="stretch")
