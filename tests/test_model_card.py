@@ -10,6 +10,7 @@ import pytest
 from conftest import copy_trained_run
 
 from workbench import export, merge, model_card, models, record, runs
+from workbench.config import RunConfig
 
 
 @pytest.fixture
@@ -35,7 +36,23 @@ def test_the_card_names_base_model_data_settings_and_scores(copied_run):
     before, after = scores["base"]["exact_match"], scores["tuned"]["exact_match"]
     assert f"{before:.0%} before training, {after:.0%} after" in card
     assert f"| Learning rate | {copied_run.config.learning_rate} |" in card
-    assert "vllm serve" in card
+    assert f"--max-lora-rank {max(16, copied_run.config.lora_r)} " in card, "vLLM refuses ranks above the limit"
+    assert f"--lora-modules {copied_run.run_id}=." in card
+
+
+def test_the_card_quotes_paths_and_describes_full_and_freeze_runs(copied_run):
+    config = RunConfig.load(copied_run.path / "config.yaml")
+    config.model, config.lora_r = "/models/my base's model", 20
+    config.save(copied_run.path / "config.yaml")
+    card = model_card.model_card(runs.get_run(copied_run.run_id))
+    assert 'from_pretrained("/models/my base\'s model")' in card
+    assert "vllm serve '/models/my base'\"'\"'s model' --enable-lora --max-lora-rank 32 " in card
+    whole = runs.create_run(RunConfig(method="freeze", freeze_trainable_layers=2))
+    whole.adapter_dir.mkdir()
+    (whole.adapter_dir / "config.json").write_text("{}")
+    card = model_card.model_card(whole)
+    assert "model fine-tuned in its last 2 layers" in card
+    assert "vllm serve .\n" in card and "PeftModel" not in card
 
 
 def test_the_adapter_zip_carries_the_card_and_its_code_runs_in_the_unzipped_folder(copied_run, tmp_path):
@@ -53,6 +70,6 @@ def test_the_adapter_zip_carries_the_card_and_its_code_runs_in_the_unzipped_fold
 def test_the_merged_folder_has_its_own_card_whose_code_needs_no_peft(copied_run):
     folder = merge.merge_into_base(copied_run, progress=lambda stage: None)
     card = (folder / "README.md").read_text()
-    assert "merged model" in card and "vllm serve" not in card
+    assert "merged model" in card and "vllm serve .\n" in card and "--enable-lora" not in card
     result = run_in(folder, "import sys; sys.modules['peft'] = None\n" + python_block(card))
     assert result.returncode == 0, result.stderr[-3000:]

@@ -129,13 +129,15 @@ def test_runs_page_merges_the_adapter_and_offers_the_merged_download(demo_home, 
 def test_train_again_opens_the_train_page_with_the_runs_settings(demo_home, trained_demo):
     copy = copy_trained_run(trained_demo, demo_home)
     config = RunConfig.load(copy / "config.yaml")
-    config.learning_rate, config.run_name = 1.5e-3, "first try"
+    dataset = Path(__file__).parent / "datasets" / "llamafactory_identity.json"
+    config.learning_rate, config.run_name, config.dataset = 1.5e-3, "first try", str(dataset)
     config.save(copy / "config.yaml")
     app = open_page("pages/runs.py")
     next(button for button in app.button if button.label == "Train again with these settings").click().run()
     assert not app.exception, app.exception
     assert app.title[0].value == "Train"
     assert app.number_input(key="train_field_learning_rate").value == 1.5e-3
+    assert app.selectbox(key="train_dataset_pick").value == f"File: {dataset.name}"
     assert app.session_state["train_values"]["run_name"] == ""
 
 

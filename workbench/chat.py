@@ -12,6 +12,7 @@ from workbench import models
 from workbench.config import RunConfig
 from workbench.errors import UserError
 from workbench.runs import Run
+from workbench.stop_tokens import stop_token_ids
 
 
 @dataclass
@@ -67,6 +68,7 @@ def stream_reply(
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=300)
     sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
     kwargs = dict(**inputs, streamer=streamer, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)
+    kwargs["eos_token_id"] = stop_token_ids(tokenizer, chat.model)
     worker = threading.Thread(target=chat.model.generate, kwargs={**kwargs, **sampling}, daemon=True)
     worker.start()
     for piece in streamer:

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.stop_tokens import stop_token_ids
+
 
 @dataclass
 class EvalResult:
@@ -102,6 +104,7 @@ def generate_with_stops(
         for conversation in conversations
     ]
     device = _model_device(model)
+    stop_ids = stop_token_ids(tokenizer, model)
     was_training = model.training
     model.eval()
     answers: list[tuple[str, bool]] = []
@@ -120,11 +123,11 @@ def generate_with_stops(
                     max_new_tokens=max_new_tokens,
                     do_sample=False,
                     pad_token_id=tokenizer.pad_token_id,
-                    eos_token_id=tokenizer.eos_token_id,
+                    eos_token_id=stop_ids,
                 )
                 new_tokens = output[:, batch["input_ids"].shape[1] :]
                 texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-                stopped = (new_tokens == tokenizer.eos_token_id).any(dim=1).tolist()
+                stopped = torch.isin(new_tokens, torch.tensor(stop_ids, device=device)).any(dim=1).tolist()
                 answers.extend((text.strip(), ended) for text, ended in zip(texts, stopped, strict=True))
     finally:
         if was_training:

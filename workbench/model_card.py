@@ -4,6 +4,7 @@ It answers what the person who receives a zip needs first (which base model, whi
 gives code to load the result with transformers, peft and vLLM, so an adapter works elsewhere without guesswork.
 """
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from workbench.runs import Run
 
 
 CARD_FILE = "README.md"
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)  # the values vLLM's --max-lora-rank accepts
 SETTINGS = (
     ("Method", "method"),
     ("Epochs", "num_train_epochs"),
@@ -51,15 +53,7 @@ def model_card(run: Run, merged: bool = False) -> str:
         "```",
         "",
     ]
-    if not merged and _is_adapter(run):
-        lines += [
-            "With vLLM, serve the base model with this adapter:",
-            "",
-            "```bash",
-            f"vllm serve {base} --enable-lora --lora-modules {run.run_id}=./{run.run_id}",
-            "```",
-            "",
-        ]
+    lines += ["With vLLM, from this folder:", "", "```bash", _vllm_line(run, base, merged), "```", ""]
     return "\n".join(lines)
 
 
@@ -79,7 +73,19 @@ def _is_adapter(run: Run) -> bool:
 
 
 def _kind(run: Run) -> str:
-    return "LoRA adapter" if _is_adapter(run) else "fully fine-tuned model"
+    if _is_adapter(run):
+        return "LoRA adapter"
+    if run.config.method == "freeze":
+        return f"model fine-tuned in its last {run.config.freeze_trainable_layers} layers"
+    return "fully fine-tuned model"
+
+
+def _vllm_line(run: Run, base: str, merged: bool) -> str:
+    if merged or not _is_adapter(run):
+        return "vllm serve ."
+    rank = next((size for size in VLLM_LORA_RANKS if size >= run.config.lora_r), run.config.lora_r)
+    adapter = shlex.quote(f"{run.run_id}=.")
+    return f"vllm serve {shlex.quote(base)} --enable-lora --max-lora-rank {rank} --lora-modules {adapter}"
 
 
 def _settings(run: Run) -> list[tuple[str, Any]]:
@@ -120,7 +126,7 @@ def _adapter_snippet(base_model: str) -> list[str]:
         "from transformers import AutoModelForCausalLM, AutoTokenizer",
         "",
         'adapter = "./"  # this folder',
-        f'base = AutoModelForCausalLM.from_pretrained("{base_model}")',
+        f"base = AutoModelForCausalLM.from_pretrained({base_model!r})",
         "model = PeftModel.from_pretrained(base, adapter)",
         "tokenizer = AutoTokenizer.from_pretrained(adapter)  # the training chat template",
         *_chat_lines(),
