@@ -74,8 +74,12 @@ def live_panel() -> None:
         st.rerun()
     draw_progress()
     if st.button("Cancel run", icon=":material/stop:"):
-        jobs.request_cancel(run.run_id)
-        st.toast("Cancel requested; the run stops at its next step and keeps what it trained.")
+        try:
+            jobs.request_cancel(run.run_id, user=st.session_state.get("user", ""))
+        except UserError as error:
+            st.error(str(error), icon=":material/lock:")
+        else:
+            st.toast("Cancel requested; the run stops at its next step and keeps what it trained.")
 
 
 def finished_panel() -> None:
@@ -123,7 +127,7 @@ def finished_panel() -> None:
     resumable = resumable and checkpoints.latest_checkpoint(run.path, verify=False) is not None
     if resumable and st.button("Resume from the last checkpoint", icon=":material/replay:"):
         try:
-            jobs.resume(run.run_id)
+            jobs.resume(run.run_id, user=st.session_state.get("user", ""))
         except UserError as error:
             st.error(str(error))
         else:

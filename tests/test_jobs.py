@@ -49,3 +49,18 @@ def test_missing_dataset_or_model_folder_is_refused_at_submit(home, tmp_path):
     with pytest.raises(UserError, match="no model folder"):
         jobs.submit(RunConfig(model=str(tmp_path / "no-such-model")))
     assert jobs.list_jobs() == []
+
+
+def test_someone_elses_run_cannot_be_cancelled_or_resumed_but_its_owner_and_admins_can(home, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_ADMINS", "ops")
+    job = jobs.submit(RunConfig(), owner="alice")
+    with pytest.raises(UserError, match="started by alice; only alice or an admin"):
+        jobs.request_cancel(job.run_id, user="bob")
+    assert jobs.get_job(job.run_id).state == "queued", "a refused cancel changes nothing"
+    assert jobs.request_cancel(job.run_id, user="alice").state == "cancelled"
+    with pytest.raises(UserError, match="can resume it"):
+        jobs.resume(job.run_id, user="bob")
+    other = jobs.submit(RunConfig(), owner="alice")
+    assert jobs.request_cancel(other.run_id, user="ops").state == "cancelled"
+    third = jobs.submit(RunConfig(), owner="alice")
+    assert jobs.request_cancel(third.run_id).state == "cancelled", "the command line acts as the server"

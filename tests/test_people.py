@@ -18,3 +18,13 @@ def test_without_a_usable_header_the_server_user_is_used(monkeypatch):
     assert people.user_from_headers({"X-Forwarded-User": "../../etc/passwd"}) == "team-gpu"
     monkeypatch.delenv("WORKBENCH_USER")
     assert people.server_user() == getpass.getuser()
+
+
+def test_only_the_owner_the_server_user_and_admins_control_a_run(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_USER", "gpu-server")
+    monkeypatch.setenv("WORKBENCH_ADMINS", "lead@example.org, ops")
+    assert people.may_control("alice", "alice")
+    assert not people.may_control("alice", "bob")
+    assert people.may_control("alice", "ops") and people.may_control("alice", "lead@example.org")
+    assert people.may_control("alice", "gpu-server"), "a shell on the server (the command line) is an admin"
+    assert people.may_control("", "bob"), "a run from before owners were recorded belongs to everyone"

@@ -3,6 +3,10 @@
 Behind an authenticating reverse proxy the browser user's name arrives in a request header (``X-Forwarded-User``,
 ``X-Remote-User`` or ``X-Auth-Request-User``, as oauth2-proxy, Apache and nginx set them); otherwise the name is
 ``WORKBENCH_USER`` when set, else the operating-system user the server runs as.
+
+A run belongs to whoever started it: only they, the server's own user (whoever has a shell on the server, which
+includes the command line) and the names in ``WORKBENCH_ADMINS`` (comma-separated) may cancel or resume it. Without
+a proxy every browser user is the server's user, so a single-user install is never refused anything.
 """
 
 import getpass
@@ -35,3 +39,14 @@ def user_from_headers(headers: Mapping[str, str]) -> str:
         if NAME.fullmatch(value):
             return value
     return server_user()
+
+
+def admins() -> set[str]:
+    """The names allowed to control every run: ``WORKBENCH_ADMINS`` (comma-separated) and the server's user."""
+    named = {name.strip() for name in os.environ.get("WORKBENCH_ADMINS", "").split(",") if name.strip()}
+    return named | ({server_user()} - {""})
+
+
+def may_control(owner: str, user: str) -> bool:
+    """Whether ``user`` may cancel or resume a run that ``owner`` started."""
+    return not owner or user == owner or user in admins()
