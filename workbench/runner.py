@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench import failures, jobs, paths, record, runs
+from workbench import failures, jobs, notify, paths, record, runs
 
 
 CANCEL_GRACE_S = float(os.environ.get("WORKBENCH_CANCEL_GRACE_S", "60"))
@@ -150,6 +150,7 @@ class Runner:
             runs.update_status(run_dir, state=state, message=message, failure=failure.code, finished_at=time.time())
             record.finish_record(run_dir, state, failure.code)
         jobs.mark_finished(job.run_id, state, exit_code, message if state != "succeeded" else "")
+        notify.run_ended(job.run_id, state, message, job.owner)
         self.term_sent_at.pop(job.run_id, None)
         print(f"Run {job.run_id} ended: {state}. {message}", flush=True)
 

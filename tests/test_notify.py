@@ -1,0 +1,62 @@
+"""Notifications: the runner POSTs one JSON notice to the configured webhook when a run ends."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from conftest import start_runner, stop_process, wait_for
+from workbench import jobs, notify, presets
+
+
+@pytest.fixture
+def webhook():
+    """A real HTTP server on a free local port that keeps the JSON bodies POSTed to it."""
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.received = received
+    server.url = f"http://127.0.0.1:{server.server_port}/hook"
+    yield server
+    server.shutdown()
+
+
+def test_the_notice_is_one_line_for_people_and_fields_for_scripts(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_PUBLIC_URL", "https://gpu.example.org/")
+    body = notify.payload("20261201-demo", "failed", "The GPU ran out of memory.", "alice")
+    assert body["text"] == (
+        "SFT Workbench: run 20261201-demo (started by alice) failed. The GPU ran out of memory. "
+        "https://gpu.example.org/runs"
+    )
+    assert (body["state"], body["owner"], body["url"]) == ("failed", "alice", "https://gpu.example.org/runs")
+
+
+def test_send_posts_json_and_a_dead_webhook_is_reported_not_raised(webhook, capsys):
+    assert notify.send({"text": "hello"}, webhook.url)
+    assert webhook.received == [{"text": "hello"}]
+    assert not notify.send({"text": "hello"}, "http://127.0.0.1:9/nothing-listens-here")
+    assert "Could not notify" in capsys.readouterr().out
+    assert not notify.send({"text": "hello"}, "file:///etc/passwd"), "only http(s) URLs are called"
+
+
+def test_the_runner_notifies_when_a_run_finishes(demo_home, webhook, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_NOTIFY_URL", webhook.url)
+    job = jobs.submit(presets.demo_config(max_steps=3, validation_fraction=0.0), owner="alice")
+    runner = start_runner(demo_home, idle_exit=10)
+    try:
+        [notice] = wait_for(lambda: webhook.received, timeout=180, what="the webhook notice")
+    finally:
+        stop_process(runner)
+    assert (notice["run_id"], notice["state"], notice["owner"]) == (job.run_id, "succeeded", "alice")
+    assert notice["text"].startswith(f"SFT Workbench: run {job.run_id} (started by alice) finished.")
