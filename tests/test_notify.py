@@ -5,8 +5,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-
 from conftest import start_runner, stop_process, wait_for
+
 from workbench import jobs, notify, presets
 
 
