@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from pages._feedback import draw_feedback
 from workbench import chat, runs
 from workbench.errors import UserError
 
@@ -59,3 +60,5 @@ if prompt := st.chat_input("Ask the model something"):
         with column.chat_message("assistant"):
             reply = st.write_stream(chat.stream_reply(models[name], messages, max_new_tokens, temperature))
         history.append({"role": "assistant", "content": reply if isinstance(reply, str) else "", "model": name})
+
+draw_feedback(history, system_prompt, run_id)

@@ -7,7 +7,7 @@ import pytest
 from conftest import copy_trained_run, wait_for
 from streamlit.testing.v1 import AppTest
 
-from workbench import jobs, merge, runs
+from workbench import data, dataset_store, feedback, jobs, merge, runs
 from workbench.config import RunConfig
 
 
@@ -153,3 +153,18 @@ def test_runs_page_shows_the_answers_at_the_step_picked_on_the_slider(trained_ho
     frame = next(frame.value for frame in app.dataframe if "answer" in frame.value.columns)
     assert list(frame["match"]).count("yes") <= 1
     assert "Answers before training" in texts(app)
+
+
+def test_playground_answers_become_a_feedback_dataset_version(demo_home, trained_demo):
+    copy_trained_run(trained_demo, demo_home)
+    app = open_page("pages/playground.py")
+    app.chat_input[0].set_value("Which city is mentioned? Lena has lived in Quito for ten years.").run()
+    [answer] = [area for area in app.text_area if area.key.startswith("feedback_answer_")]
+    answer.set_value("Quito").run()
+    next(button for button in app.button if button.label == "Add this example").click().run()
+    assert len(app.session_state["feedback_examples"]) == 1
+    next(button for button in app.button if button.label == "Save them as a dataset version").click().run()
+    assert not app.exception, app.exception
+    assert "Saved playground-feedback v1 with 1 examples" in texts(app)
+    [version] = dataset_store.list_versions(feedback.FEEDBACK_ID)
+    assert data.load_rows(str(version.path))[0]["messages"][-1] == {"role": "assistant", "content": "Quito"}

@@ -146,7 +146,7 @@ def create_dataset(file_name: str, content: bytes, report: Any, owner: str | Non
         "note": f"Original upload: {Path(file_name.replace(chr(92), '/')).name}",
         "mapping": report.mapping.to_dict() if report.mapping else None,
     }
-    return _add_version(dataset_id, content, suffix_of(file_name), info, owner)
+    return add_version(dataset_id, content, suffix_of(file_name), info, owner)
 
 
 def save_version(
@@ -172,14 +172,14 @@ def save_version(
         "parent": base.version,
         "split": split,
     }
-    return _add_version(base.dataset_id, content, ".jsonl", info, owner, validation_rows)
+    return add_version(base.dataset_id, content, ".jsonl", info, owner, validation_rows)
 
 
 def rows_to_jsonl(rows: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
 
 
-def _add_version(
+def add_version(
     dataset_id: str,
     content: bytes,
     suffix: str,
