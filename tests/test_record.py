@@ -26,3 +26,40 @@ def test_cpu_runs_use_no_gpu_hours_and_an_absent_record_reads_as_nothing(tmp_pat
     assert record.read_record(tmp_path)["gpu_hours"] == 0.0
     assert record.read_record(tmp_path)["failure"] == "host_oom"
     assert record.record_facts(record.read_record(tmp_path / "missing")) == []
+
+
+def test_the_measured_peak_is_the_processs_resident_memory_on_a_cpu():
+    import resource
+
+    expected = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kilobytes to GB
+    assert abs(record.measured_peak_gb(cuda=False) - expected) < 0.01
+    assert 0.05 < expected < 64, "pytest with torch imported holds tens to hundreds of MB"
+
+
+def test_on_cuda_the_peak_is_what_torch_reserved(monkeypatch):
+    import torch
+
+    # No CUDA device on this machine: torch's reading of the GPU is replaced, and only that.
+    monkeypatch.setattr(torch.cuda, "max_memory_reserved", lambda: 9 * 2**30)
+    assert record.measured_peak_gb(cuda=True) == 9.0
+
+
+def test_the_record_sets_the_estimate_beside_the_measured_peak(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"text": "hello"}\n')
+    record.start_record(tmp_path, data, 1, "NVIDIA H200", True, "maria", estimated_peak_gb=9.14)
+    assert dict(record.record_facts(record.read_record(tmp_path)))["Peak memory"] == (
+        "estimated 9.1 GB before start, not measured yet"
+    )
+    record.finish_record(tmp_path, "succeeded", peak_gb=8.42)
+    assert dict(record.record_facts(record.read_record(tmp_path)))["Peak memory"] == (
+        "estimated 9.1 GB before start, measured 8.4 GB (GPU, reserved by torch)"
+    )
+
+
+def test_the_demo_run_recorded_its_estimate_and_its_measured_peak(trained_home):
+    from workbench import runs
+
+    facts = record.read_record(runs.get_run(trained_home.run_id).path)
+    assert facts["estimated_peak_gb"] is None or facts["estimated_peak_gb"] > 0
+    assert 0.2 < facts["measured_peak_gb"] < 16, "a tiny model trains in well under the machine's memory"

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import platform
+import resource
 import time
 from importlib import metadata
 from pathlib import Path
@@ -13,6 +14,7 @@ from workbench import people
 
 PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes")
 RECORD_FILE = "run.json"
+GIB = 2**30  # "GB" in the app, as in the pre-flight estimate
 
 
 def package_versions() -> dict[str, str]:
@@ -34,10 +36,18 @@ def file_sha256(path: Path) -> str:
 
 
 def start_record(
-    run_dir: Path, dataset_path: Path, rows: int, device_name: str, cuda: bool, owner: str
+    run_dir: Path,
+    dataset_path: Path,
+    rows: int,
+    device_name: str,
+    cuda: bool,
+    owner: str,
+    estimated_peak_gb: float | None = None,
 ) -> dict[str, Any]:
-    """Write the record at the start of training; ``finish_record`` completes it."""
+    """Write the record at the start of training (with the pre-flight's memory estimate, when the job had one);
+    ``finish_record`` completes it."""
     record = {
+        "estimated_peak_gb": estimated_peak_gb,
         "dataset": {"path": str(dataset_path), "sha256": file_sha256(dataset_path), "rows": rows},
         "packages": package_versions(),
         "python": platform.python_version(),
@@ -51,10 +61,23 @@ def start_record(
     return record
 
 
-def finish_record(run_dir: Path, state: str, failure_code: str = "", retries: list[dict] | None = None) -> None:
+def measured_peak_gb(cuda: bool) -> float:
+    """The most memory this training process has held: GPU memory reserved by torch on CUDA, else the process's
+    peak resident memory on the host. The pre-flight estimate is checked against this."""
+    if cuda:
+        import torch
+
+        return torch.cuda.max_memory_reserved() / GIB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB  # Linux reports kilobytes
+
+
+def finish_record(
+    run_dir: Path, state: str, failure_code: str = "", retries: list[dict] | None = None, peak_gb: float | None = None
+) -> None:
     record = read_record(run_dir)
     if not record:
         return
+    record["measured_peak_gb"] = round(peak_gb, 2) if peak_gb is not None else None
     finished = time.time()
     hours = (finished - record["started_at"]) / 3600
     record.update(state=state, failure=failure_code, finished_at=finished, hours=round(hours, 4))
@@ -88,6 +111,7 @@ def record_facts(record: dict[str, Any]) -> list[tuple[str, str]]:
         ("Finished", _when(record.get("finished_at"))),
         ("Hours", f"{record['hours']:.3f}" if "hours" in record else "still running"),
         ("GPU-hours", f"{record.get('gpu_hours', 0.0):.3f}"),
+        ("Peak memory", _memory_fact(record)),
         ("Dataset", f"{dataset.get('path', '?')} ({dataset.get('rows', '?')} rows)"),
         ("Dataset SHA-256", dataset.get("sha256", "?")),
         ("Python", record.get("python", "?")),
@@ -96,6 +120,14 @@ def record_facts(record: dict[str, Any]) -> list[tuple[str, str]]:
     for retry in record.get("retries", []):
         facts.append(("Retried", f"after step {retry.get('after_step', '?')}: {retry.get('change', '?')}"))
     return facts
+
+
+def _memory_fact(record: dict[str, Any]) -> str:
+    where = "GPU, reserved by torch" if record.get("gpu") else "host, the training process"
+    estimate, measured = record.get("estimated_peak_gb"), record.get("measured_peak_gb")
+    parts = [f"estimated {estimate:.1f} GB before start" if estimate is not None else "no estimate"]
+    parts.append(f"measured {measured:.1f} GB ({where})" if measured is not None else "not measured yet")
+    return ", ".join(parts)
 
 
 def _when(timestamp: float | None) -> str:

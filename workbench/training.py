@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench import checkpoints, data, failures, models, paths, record, runs, sft
+from workbench import checkpoints, data, failures, jobs, models, paths, record, runs, sft
 from workbench.config import RunConfig
 from workbench.errors import UserError
 
@@ -56,7 +56,7 @@ def main(run_dir: Path) -> int:
         traceback.print_exc()
         failure = failures.classify_exception(error)
         state, message, code = "failed", failure.message, failure.code
-    record.finish_record(run_dir, state, code, retries)
+    record.finish_record(run_dir, state, code, retries, record.measured_peak_gb(models.device_info().cuda))
     runs.update_status(run_dir, state=state, message=message, failure=code, finished_at=time.time())
     print(f"Run finished: {state}. {message}", flush=True)
     return 0 if state in ("succeeded", "cancelled") else 1
@@ -110,9 +110,10 @@ def load_inputs(run_dir: Path, config: RunConfig) -> Inputs:
     if not eval_rows and config.validation_fraction > 0:
         train_rows, eval_rows = split_rows(train_rows, config.validation_fraction, config.seed)
     dataset_path = data.resolve_dataset(config.dataset)
-    record.start_record(
-        run_dir, dataset_path, len(train_rows), device.name, device.cuda, runs.read_status(run_dir).get("owner", "")
-    )
+    job = jobs.find_job(run_dir.name)
+    owner = runs.read_status(run_dir).get("owner", "")
+    estimate = job.peak_gb if job else None
+    record.start_record(run_dir, dataset_path, len(train_rows), device.name, device.cuda, owner, estimate)
     return Inputs(device, model_path, train_rows, eval_rows, models.load_tokenizer(model_path))
 
 
