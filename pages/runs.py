@@ -3,10 +3,9 @@
 import streamlit as st
 
 from pages import _form as form
-from pages._diagnostics import draw_findings
+from pages._insights import draw_insights
 from pages._merge import draw_merge
-from pages._samples import draw_samples
-from workbench import charts, checkpoints, diagnostics, export, jobs, record, runs
+from workbench import charts, checkpoints, export, jobs, record, runs
 from workbench import evaluation as evaluation_module
 from workbench.errors import UserError
 
@@ -55,8 +54,7 @@ def draw_progress() -> None:
     metrics = runs.read_metrics(run.path)
     if metrics:
         st.plotly_chart(charts.loss_figure(metrics), width="stretch")
-        draw_findings(diagnostics.diagnose(metrics) + diagnostics.diagnose_answers(runs.read_eval(run.path)))
-        draw_samples(run)
+        draw_insights(run, metrics)
     else:
         st.caption("The loss chart appears after the first training steps.")
 

@@ -35,3 +35,17 @@ def test_comparison_figure_gives_each_run_one_colour_for_both_of_its_losses():
     assert colours[0] == colours[1] != colours[2]
     assert figure.data[1].line.dash == "dot"
     assert list(figure.data[2].y) == [3.0, 2.5]
+
+
+def test_training_signals_include_speed_from_the_token_count_and_skip_what_was_not_logged():
+    metrics = [
+        {"step": 1, "time": 100.0, "num_tokens": 0, "learning_rate": 1e-4, "grad_norm": 2.0},
+        {"step": 2, "time": 102.0, "num_tokens": 1000, "learning_rate": 2e-4, "grad_norm": 1.5},
+        {"step": 2, "time": 102.5, "eval_loss": 1.0},
+        {"step": 3, "time": 103.0, "num_tokens": 1500, "learning_rate": 2e-4, "grad_norm": 1.0},
+    ]
+    signals = charts.training_signals(metrics)
+    assert set(signals) == {"learning_rate", "grad_norm", "tokens_per_s"}, "no accuracy was logged"
+    assert signals["tokens_per_s"] == [(2, 500.0), (3, 500.0)]
+    figure = charts.signal_figure(signals["grad_norm"], "gradient norm")
+    assert list(figure.data[0].y) == [2.0, 1.5, 1.0] and figure.layout.title.text == "gradient norm"

@@ -50,9 +50,11 @@ def test_runs_page_shows_scores_chart_and_download_for_a_finished_run(trained_ho
     assert "Succeeded" in texts(app)
     labels = [metric.label for metric in app.metric]
     assert labels == ["Held-out exact match, untrained", "Held-out exact match, trained"]
-    [chart] = app.get("plotly_chart")
-    names = [trace["name"] for trace in json.loads(chart.proto.spec)["data"]]
+    loss_chart, *signal_charts = app.get("plotly_chart")
+    names = [trace["name"] for trace in json.loads(loss_chart.proto.spec)["data"]]
     assert names == ["training loss", "held-out loss"]
+    titles = {json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in signal_charts}
+    assert titles == {"learning rate", "gradient norm", "answer-token accuracy", "tokens per second"}
     assert app.get("download_button"), "the adapter download is offered"
     assert "Run record: who, on what, with which versions" in [expander.label for expander in app.expander]
     answers = next(frame.value for frame in app.dataframe if "untrained" in frame.value.columns)

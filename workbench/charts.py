@@ -1,5 +1,6 @@
 """Plotly figures built from a run's metrics (kept out of the pages so they can be tested on their own)."""
 
+import itertools
 from typing import Any
 
 import plotly.graph_objects as go
@@ -26,6 +27,38 @@ def loss_figure(metrics: list[dict[str, Any]]) -> go.Figure:
         margin=MARGIN,
         legend={"orientation": "h", "y": 1.1},
     )
+    return figure
+
+
+TRAINING_SIGNALS = {
+    "learning_rate": "learning rate",
+    "grad_norm": "gradient norm",
+    "mean_token_accuracy": "answer-token accuracy",
+    "tokens_per_s": "tokens per second",
+}
+
+
+def training_signals(metrics: list[dict[str, Any]]) -> dict[str, list[tuple[int, float]]]:
+    """(step, value) series of the signals beside the loss that were logged; tokens per second comes from the
+    growth of TRL's ``num_tokens`` count between log lines."""
+    series = {
+        key: [(record["step"], record[key]) for record in metrics if isinstance(record.get(key), int | float)]
+        for key in ("learning_rate", "grad_norm", "mean_token_accuracy")
+    }
+    counted = [record for record in metrics if "num_tokens" in record and "time" in record]
+    series["tokens_per_s"] = [
+        (now["step"], (now["num_tokens"] - then["num_tokens"]) / (now["time"] - then["time"]))
+        for then, now in itertools.pairwise(counted)
+        if now["time"] > then["time"] and now["num_tokens"] >= then["num_tokens"]
+    ]
+    return {key: points for key, points in series.items() if points}
+
+
+def signal_figure(points: list[tuple[int, float]], title: str) -> go.Figure:
+    """One small line chart of a training signal against the step."""
+    steps, values = zip(*points, strict=True)
+    figure = go.Figure(go.Scatter(x=steps, y=values, mode="lines", line={"color": PALETTE[0]}, name=title))
+    figure.update_layout(title=title, xaxis_title="step", height=240, margin=MARGIN, showlegend=False)
     return figure
 
 
