@@ -16,7 +16,17 @@ def draw_samples(run: Run) -> None:
     with st.expander(f"Answers during training ({len(questions)} held-out questions)", icon=":material/timeline:"):
         step = steps[0]
         if len(steps) > 1:
-            step = st.select_slider("Step", options=steps, value=steps[-1], key=f"samples_step_{run.run_id}")
+            step = st.select_slider("Step", options=steps, **follow_latest(f"samples_step_{run.run_id}", steps[-1]))
         caption = "before training" if step == 0 else f"at step {step}"
         st.caption(f"Answers {caption}; step 0 is the untrained model.")
         st.dataframe(samples.answers_at(questions, answers[step]), hide_index=True, width="stretch")
+
+
+def follow_latest(key: str, latest: int) -> dict[str, str]:
+    """Keep the slider on the newest step while it shows the newest step (a live run adds steps); once the user
+    moves it back, leave it where they put it."""
+    seen = f"{key}_latest"
+    if st.session_state.get(key) in (None, st.session_state.get(seen)):
+        st.session_state[key] = latest
+    st.session_state[seen] = latest
+    return {"key": key}

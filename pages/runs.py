@@ -5,7 +5,7 @@ import streamlit as st
 from pages import _form as form
 from pages._insights import draw_insights
 from pages._merge import draw_merge
-from workbench import charts, checkpoints, export, jobs, record, runs
+from workbench import charts, checkpoints, export, jobs, people, record, runs
 from workbench import evaluation as evaluation_module
 from workbench.errors import UserError
 
@@ -71,13 +71,12 @@ def live_panel() -> None:
     if finished():
         st.rerun()
     draw_progress()
-    if st.button("Cancel run", icon=":material/stop:"):
-        try:
-            jobs.request_cancel(run.run_id, user=st.session_state.get("user", ""))
-        except UserError as error:
-            st.error(str(error), icon=":material/lock:")
-        else:
-            st.toast("Cancel requested; the run stops at its next step and keeps what it trained.")
+    owner = job.owner if (job := jobs.find_job(run.run_id)) else ""
+    allowed = people.may_control(owner, st.session_state.get("user", ""))
+    help_text = None if allowed else f"Started by {owner}; only they or an admin can cancel it."
+    if st.button("Cancel run", icon=":material/stop:", disabled=not allowed, help=help_text):
+        jobs.request_cancel(run.run_id, user=st.session_state.get("user", ""))
+        st.toast("Cancel requested; the run stops at its next step and keeps what it trained.")
 
 
 def finished_panel() -> None:

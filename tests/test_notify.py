@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from conftest import start_runner, stop_process, wait_for
 
-from workbench import jobs, notify, presets
+from workbench import jobs, notify, presets, record, runs
 
 
 @pytest.fixture
@@ -45,14 +45,16 @@ def test_the_notice_is_one_line_for_people_and_fields_for_scripts(monkeypatch):
 def test_send_posts_json_and_a_dead_webhook_is_reported_not_raised(webhook, capsys):
     assert notify.send({"text": "hello"}, webhook.url)
     assert webhook.received == [{"text": "hello"}]
-    assert not notify.send({"text": "hello"}, "http://127.0.0.1:9/nothing-listens-here")
-    assert "Could not notify" in capsys.readouterr().out
+    assert not notify.send({"text": "hello"}, "http://127.0.0.1:9/services/T000/B000/secret-token")
+    logged = capsys.readouterr().out
+    assert "Could not notify http://127.0.0.1" in logged and "secret-token" not in logged
     assert not notify.send({"text": "hello"}, "file:///etc/passwd"), "only http(s) URLs are called"
+    assert "must start with http" in capsys.readouterr().out
 
 
 def test_the_runner_notifies_when_a_run_finishes(demo_home, webhook, monkeypatch):
     monkeypatch.setenv("WORKBENCH_NOTIFY_URL", webhook.url)
-    job = jobs.submit(presets.demo_config(max_steps=3, validation_fraction=0.0), owner="alice")
+    job = jobs.submit(presets.demo_config(max_steps=3, validation_fraction=0.0), owner="alice", peak_gb=1.25)
     runner = start_runner(demo_home, idle_exit=10)
     try:
         [notice] = wait_for(lambda: webhook.received, timeout=180, what="the webhook notice")
@@ -60,3 +62,6 @@ def test_the_runner_notifies_when_a_run_finishes(demo_home, webhook, monkeypatch
         stop_process(runner)
     assert (notice["run_id"], notice["state"], notice["owner"]) == (job.run_id, "succeeded", "alice")
     assert notice["text"].startswith(f"SFT Workbench: run {job.run_id} (started by alice) finished.")
+    facts = record.read_record(runs.get_run(job.run_id).path)
+    assert facts["estimated_peak_gb"] == 1.25, "the job's pre-flight estimate reaches the run record"
+    assert facts["measured_peak_gb"] > 0.1

@@ -170,3 +170,12 @@ def test_playground_answers_become_a_feedback_dataset_version(demo_home, trained
     assert "Saved playground-feedback v1 with 1 examples" in texts(app)
     [version] = dataset_store.list_versions(feedback.FEEDBACK_ID)
     assert data.load_rows(str(version.path))[0]["messages"][-1] == {"role": "assistant", "content": "Quito"}
+
+
+def test_the_cancel_button_is_locked_for_someone_elses_run(demo_home, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_USER_HEADER", "X-Forwarded-User")  # AppTest sends no header: an anonymous visitor
+    jobs.submit(RunConfig(), owner="alice")
+    app = open_page("pages/runs.py")
+    [cancel] = [button for button in app.button if button.label == "Cancel run"]
+    assert cancel.disabled
+    assert "Started by alice" in cancel.help

@@ -20,11 +20,21 @@ def test_without_a_usable_header_the_server_user_is_used(monkeypatch):
     assert people.server_user() == getpass.getuser()
 
 
-def test_only_the_owner_the_server_user_and_admins_control_a_run(monkeypatch):
+def test_only_the_owner_and_admins_control_a_run_from_the_browser(monkeypatch):
     monkeypatch.setenv("WORKBENCH_USER", "gpu-server")
     monkeypatch.setenv("WORKBENCH_ADMINS", "lead@example.org, ops")
     assert people.may_control("alice", "alice")
     assert not people.may_control("alice", "bob")
     assert people.may_control("alice", "ops") and people.may_control("alice", "lead@example.org")
-    assert people.may_control("alice", "gpu-server"), "a shell on the server (the command line) is an admin"
+    assert not people.may_control("alice", "gpu-server"), "a browser visitor without a name is not an admin"
+    assert people.may_control("alice", None), "the command line on the server always may"
     assert people.may_control("", "bob"), "a run from before owners were recorded belongs to everyone"
+
+
+def test_with_a_configured_header_only_it_counts_and_a_missing_name_is_anonymous(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_USER_HEADER", "X-Auth-Request-User")
+    monkeypatch.setenv("WORKBENCH_ADMINS", "ops")
+    spoofed = {"X-Forwarded-User": "ops", "X-Auth-Request-User": "bob"}
+    assert people.user_from_headers(spoofed) == "bob", "a header the proxy does not set is ignored"
+    assert people.user_from_headers({"X-Forwarded-User": "ops"}) == people.ANONYMOUS
+    assert not people.may_control("", people.ANONYMOUS)

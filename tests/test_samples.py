@@ -9,6 +9,11 @@ from workbench.callbacks import SampleAnswersCallback
 from workbench.demo import DEMO_HELDOUT_FILE
 
 
+def state(step):
+    """The two fields of the Trainer's state the callback reads."""
+    return SimpleNamespace(global_step=step, is_world_process_zero=True)
+
+
 def heldout_rows(count=6):
     return [json.loads(line) for line in DEMO_HELDOUT_FILE.read_text().splitlines()[:count]]
 
@@ -32,9 +37,9 @@ def test_the_callback_writes_the_questions_once_and_a_record_per_evaluation(demo
 
     model = AutoModelForCausalLM.from_pretrained(demo_model_dir)
     callback = SampleAnswersCallback(tmp_path, models.load_tokenizer(str(demo_model_dir)), heldout_rows(), 8)
-    callback.on_train_begin(None, SimpleNamespace(global_step=0), None, model=model)
-    callback.on_evaluate(None, SimpleNamespace(global_step=10), None, model=model)
-    callback.on_train_begin(None, SimpleNamespace(global_step=10), None, model=model)  # as a resumed run does
+    callback.on_train_begin(None, state(0), None, model=model)
+    callback.on_evaluate(None, state(10), None, model=model)
+    callback.on_train_begin(None, state(10), None, model=model)  # as a resumed run does
     questions, records = samples.read_samples(tmp_path)
     assert [question["expected"] for question in questions] == [
         row["messages"][-1]["content"] for row in heldout_rows()[: samples.SAMPLE_COUNT]
@@ -56,3 +61,20 @@ def test_half_written_and_missing_files_read_as_what_is_complete(tmp_path):
     assert samples.answers_at(questions, ["a."]) == [
         {"question": "Q?", "expected": "A", "answer": "a.", "match": "yes"}
     ]
+
+
+def test_a_sample_that_fails_to_generate_is_skipped_and_training_goes_on(demo_model_dir, tmp_path, capsys):
+    import copy
+
+    from transformers import AutoModelForCausalLM
+
+    from workbench import models
+
+    tokenizer = copy.deepcopy(models.load_tokenizer(str(demo_model_dir)))
+    tokenizer.pad_token = None  # batched generation then refuses to run: a real failure inside the callback
+    model = AutoModelForCausalLM.from_pretrained(demo_model_dir)
+    callback = SampleAnswersCallback(tmp_path, tokenizer, heldout_rows(), 8)
+    callback.on_train_begin(None, state(0), None, model=model)
+    assert "Skipped the sample answers at step 0" in capsys.readouterr().out
+    questions, records = samples.read_samples(tmp_path)
+    assert len(questions) == samples.SAMPLE_COUNT and records == []

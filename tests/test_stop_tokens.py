@@ -34,6 +34,7 @@ def test_stop_ids_join_eos_the_generation_config_and_the_template(demo_model_dir
 def test_a_model_whose_turns_end_before_eos_still_stops_and_scores(trained_home):
     tuned = chat.load_tuned(runs.get_run(trained_home.run_id))
     tokenizer = with_other_eos(tuned.tokenizer)
+    tuned.model.generation_config.eos_token_id = tokenizer.eos_token_id  # as such a model's config says too
     rows = [json.loads(line) for line in DEMO_HELDOUT_FILE.read_text().splitlines()[:6]]
     generated = generate_with_stops(tuned.model, tokenizer, [row["messages"] for row in rows], 16)
     assert [ended for _, ended in generated] == [True] * 6

@@ -72,7 +72,8 @@ class SampleAnswersCallback(TrainerCallback):
         self.max_new_tokens = max_new_tokens
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        if not (self.run_dir / samples.SAMPLES_FILE).exists():  # a resumed run keeps the answers it has
+        resumed = (self.run_dir / samples.SAMPLES_FILE).exists()  # a resumed run keeps the answers it has
+        if state.is_world_process_zero and not resumed:
             header = {
                 "prompts": [evaluation.last_user_text(conversation) for conversation in self.conversations],
                 "expected": [evaluation.expected_answer(conversation) for conversation in self.conversations],
@@ -81,10 +82,23 @@ class SampleAnswersCallback(TrainerCallback):
             self._record(state.global_step, model)
 
     def on_evaluate(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        self._record(state.global_step, model)
+        if state.is_world_process_zero:
+            self._record(state.global_step, model)
 
     def _record(self, step: int, model: Any) -> None:
         if model is None or not self.conversations:
             return
-        answers = evaluation.generate_answers(model, self.tokenizer, self.conversations, self.max_new_tokens)
+        try:
+            answers = evaluation.generate_answers(model, self.tokenizer, self.conversations, self.max_new_tokens)
+        except Exception as error:  # noqa: BLE001 - a failed sample (e.g. out of memory) must never stop training
+            print(f"Skipped the sample answers at step {step}: {type(error).__name__}: {error}", flush=True)
+            _empty_cuda_cache()
+            return
         samples.append_sample(self.run_dir, {"step": step, "time": time.time(), "answers": answers})
+
+
+def _empty_cuda_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

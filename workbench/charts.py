@@ -1,6 +1,5 @@
 """Plotly figures built from a run's metrics (kept out of the pages so they can be tested on their own)."""
 
-import itertools
 from typing import Any
 
 import plotly.graph_objects as go
@@ -45,13 +44,23 @@ def training_signals(metrics: list[dict[str, Any]]) -> dict[str, list[tuple[int,
         key: [(record["step"], record[key]) for record in metrics if isinstance(record.get(key), int | float)]
         for key in ("learning_rate", "grad_norm", "mean_token_accuracy")
     }
-    counted = [record for record in metrics if "num_tokens" in record and "time" in record]
-    series["tokens_per_s"] = [
-        (now["step"], (now["num_tokens"] - then["num_tokens"]) / (now["time"] - then["time"]))
-        for then, now in itertools.pairwise(counted)
-        if now["time"] > then["time"] and now["num_tokens"] >= then["num_tokens"]
-    ]
+    series["tokens_per_s"] = _tokens_per_second(metrics)
     return {key: points for key, points in series.items() if points}
+
+
+def _tokens_per_second(metrics: list[dict[str, Any]]) -> list[tuple[int, float]]:
+    """Training speed between successive training log lines; an interval with an evaluation in it (which also
+    answers the sample questions and may save a checkpoint) is left out, so it does not show as a slowdown."""
+    points, previous = [], None
+    for record in metrics:
+        if any(key.startswith("eval_") for key in record):
+            previous = None
+        elif "num_tokens" in record and "time" in record:
+            if previous and record["time"] > previous["time"] and record["num_tokens"] >= previous["num_tokens"]:
+                rate = (record["num_tokens"] - previous["num_tokens"]) / (record["time"] - previous["time"])
+                points.append((record["step"], rate))
+            previous = record
+    return points
 
 
 def signal_figure(points: list[tuple[int, float]], title: str) -> go.Figure:

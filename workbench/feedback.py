@@ -2,9 +2,13 @@
 
 Examples collected in the Playground are saved as a new version of one library dataset, ``playground-feedback``:
 each version holds every earlier example plus the new ones, so versions stay immutable and the Train page can pick
-the latest. The examples go through the same validation as an upload before they are saved.
+the latest. The examples go through the same validation (and size limit) as an upload before they are saved. The
+dataset is shared by everyone on the server: each version says who saved it.
 """
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from workbench import data, dataset_store, validation
@@ -41,9 +45,18 @@ def save_examples(examples: list[dict[str, Any]], note: str, owner: str | None =
     if report.errors or len(report.rows) != len(examples):
         reason = report.errors[0].message if report.errors else "some examples could not be read back"
         raise UserError(f"The examples cannot be saved: {reason}")
-    base = latest_version()
-    rows = (data.load_rows(str(base.path)) if base else []) + report.rows
-    content = dataset_store.rows_to_jsonl(rows)
-    info = {"name": FEEDBACK_NAME, "rows": len(rows), "total": len(rows), "format": "messages", "kind": "jsonl"}
-    info |= {"note": note, "parent": base.version if base else None, "split": None}
-    return dataset_store.add_version(FEEDBACK_ID, content, ".jsonl", info, owner)
+    with _feedback_lock():  # two saves at once must not both build on the same version and lose examples
+        base = latest_version()
+        rows = (data.load_rows(str(base.path)) if base else []) + report.rows
+        content = dataset_store.rows_to_jsonl(rows)
+        dataset_store.check_size(len(content))
+        info = {"name": FEEDBACK_NAME, "rows": len(rows), "total": len(rows), "format": "messages", "kind": "jsonl"}
+        info |= {"note": note, "parent": base.version if base else None, "split": None}
+        return dataset_store.add_version(FEEDBACK_ID, content, ".jsonl", info, owner)
+
+
+@contextmanager
+def _feedback_lock() -> Iterator[None]:
+    with open(dataset_store.library_dir() / f".{FEEDBACK_ID}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield

@@ -159,7 +159,7 @@ def running_estimate_gb() -> tuple[int, float]:
 
 def check_control(job: Job, user: str | None, action: str) -> None:
     """Refuse ``action`` on someone else's run (``user`` None: the caller is the server itself)."""
-    if user is not None and not people.may_control(job.owner, user):
+    if not people.may_control(job.owner, user):
         raise UserError(
             f"This run was started by {job.owner}; only {job.owner} or an admin (WORKBENCH_ADMINS) can {action} it."
         )

@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -38,7 +39,9 @@ def payload(run_id: str, state: str, message: str, owner: str) -> dict[str, Any]
 def send(body: dict[str, Any], url: str | None = None) -> bool:
     """POST ``body`` as JSON; True on a 2xx answer. Any failure is printed (to the runner's log), not raised."""
     url = url or os.environ.get("WORKBENCH_NOTIFY_URL", "")
+    where = _safe_name(url)
     if not url.startswith(("http://", "https://")):
+        print(f"Not notifying: WORKBENCH_NOTIFY_URL must start with http:// or https:// ({where}).", flush=True)
         return False
     request = urllib.request.Request(
         url, data=json.dumps(body).encode("utf-8"), headers={"Content-Type": "application/json"}, method="POST"
@@ -47,14 +50,21 @@ def send(body: dict[str, Any], url: str | None = None) -> bool:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError, ValueError) as error:
-        print(f"Could not notify {url}: {error}", flush=True)
+        print(f"Could not notify {where}: {error}", flush=True)
         return False
+
+
+def _safe_name(url: str) -> str:
+    """Scheme and host only: webhook paths carry secret tokens, which must not reach the runner's log."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" if parts.hostname else "an unusable address"
 
 
 def run_ended(run_id: str, state: str, message: str, owner: str) -> threading.Thread | None:
     """Send the notice for an ended run in the background (nothing when no webhook is configured)."""
     if not os.environ.get("WORKBENCH_NOTIFY_URL"):
         return None
-    thread = threading.Thread(target=send, args=(payload(run_id, state, message, owner),), daemon=True)
+    # Not a daemon: a runner that exits right after the run ended still finishes sending (at most TIMEOUT_S).
+    thread = threading.Thread(target=send, args=(payload(run_id, state, message, owner),))
     thread.start()
     return thread

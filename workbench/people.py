@@ -4,9 +4,13 @@ Behind an authenticating reverse proxy the browser user's name arrives in a requ
 ``X-Remote-User`` or ``X-Auth-Request-User``, as oauth2-proxy, Apache and nginx set them); otherwise the name is
 ``WORKBENCH_USER`` when set, else the operating-system user the server runs as.
 
-A run belongs to whoever started it: only they, the server's own user (whoever has a shell on the server, which
-includes the command line) and the names in ``WORKBENCH_ADMINS`` (comma-separated) may cancel or resume it. Without
-a proxy every browser user is the server's user, so a single-user install is never refused anything.
+Set ``WORKBENCH_USER_HEADER`` to the one header your proxy sets: then only that header is read, and a request
+without a usable name in it is ``anonymous`` (never the server's user), so a client cannot pick a name through
+another header or by leaving the header out.
+
+A run belongs to whoever started it: only they and the names in ``WORKBENCH_ADMINS`` (comma-separated) may cancel
+or resume it from the browser; the command line on the server may always. Without a proxy every browser user is the
+server's user, who owns the runs started there, so a single-user install is never refused anything.
 """
 
 import getpass
@@ -17,6 +21,7 @@ from collections.abc import Mapping
 
 USER_HEADERS = ("x-forwarded-user", "x-remote-user", "x-auth-request-user", "remote-user")
 NAME = re.compile(r"[\w.@+-]{1,64}")
+ANONYMOUS = "anonymous"  # a request that should have named its user (WORKBENCH_USER_HEADER is set) but did not
 
 
 def server_user() -> str:
@@ -34,19 +39,21 @@ def user_from_headers(headers: Mapping[str, str]) -> str:
     markup or a path into the job table.
     """
     lowered = {key.lower(): value for key, value in headers.items()}
-    for header in USER_HEADERS:
+    configured = os.environ.get("WORKBENCH_USER_HEADER", "").strip().lower()
+    for header in (configured,) if configured else USER_HEADERS:
         value = (lowered.get(header) or "").strip()
         if NAME.fullmatch(value):
             return value
-    return server_user()
+    return ANONYMOUS if configured else server_user()
 
 
 def admins() -> set[str]:
-    """The names allowed to control every run: ``WORKBENCH_ADMINS`` (comma-separated) and the server's user."""
-    named = {name.strip() for name in os.environ.get("WORKBENCH_ADMINS", "").split(",") if name.strip()}
-    return named | ({server_user()} - {""})
+    """The names allowed to control every run from the browser: ``WORKBENCH_ADMINS`` (comma-separated)."""
+    return {name.strip() for name in os.environ.get("WORKBENCH_ADMINS", "").split(",") if name.strip()}
 
 
-def may_control(owner: str, user: str) -> bool:
-    """Whether ``user`` may cancel or resume a run that ``owner`` started."""
-    return not owner or user == owner or user in admins()
+def may_control(owner: str, user: str | None) -> bool:
+    """Whether ``user`` may cancel or resume a run that ``owner`` started (``None``: the command line, always)."""
+    if user is None:
+        return True
+    return user != ANONYMOUS and (not owner or user == owner or user in admins())

@@ -126,7 +126,8 @@ def _memory_fact(record: dict[str, Any]) -> str:
     where = "GPU, reserved by torch" if record.get("gpu") else "host, the training process"
     estimate, measured = record.get("estimated_peak_gb"), record.get("measured_peak_gb")
     parts = [f"estimated {estimate:.1f} GB before start" if estimate is not None else "no estimate"]
-    parts.append(f"measured {measured:.1f} GB ({where})" if measured is not None else "not measured yet")
+    unmeasured = "not measured" if record.get("finished_at") else "not measured yet"
+    parts.append(f"measured {measured:.1f} GB ({where})" if measured is not None else unmeasured)
     return ", ".join(parts)
 
 

@@ -56,7 +56,7 @@ def main(run_dir: Path) -> int:
         traceback.print_exc()
         failure = failures.classify_exception(error)
         state, message, code = "failed", failure.message, failure.code
-    record.finish_record(run_dir, state, code, retries, record.measured_peak_gb(models.device_info().cuda))
+    record.finish_record(run_dir, state, code, retries, safe_peak_gb())
     runs.update_status(run_dir, state=state, message=message, failure=code, finished_at=time.time())
     print(f"Run finished: {state}. {message}", flush=True)
     return 0 if state in ("succeeded", "cancelled") else 1
@@ -141,8 +141,9 @@ def train_once(
             f"Training the last {config.freeze_trainable_layers} layers: {trainable / 1e6:.2f}M parameters", flush=True
         )
     eval_rows, tokenizer = inputs.eval_rows, inputs.tokenizer
-    if eval_rows and not resume_from:
-        write_eval(run_dir, score_exact_match(model, tokenizer, eval_rows, config), None)
+    scored = [row for row in eval_rows if "messages" in row]  # plain-text rows have no answer to score
+    if scored and not resume_from:
+        write_eval(run_dir, score_exact_match(model, tokenizer, scored, config), None)
 
     if resume_from:
         print(f"Resuming from {resume_from.name}", flush=True)
@@ -156,7 +157,7 @@ def train_once(
         peft_config=sft.lora_config(config),
         callbacks=[
             RunDirectoryCallback(run_dir, stop_requested),
-            *([SampleAnswersCallback(run_dir, tokenizer, eval_rows, config.max_new_tokens_eval)] if eval_rows else []),
+            *([SampleAnswersCallback(run_dir, tokenizer, scored, config.max_new_tokens_eval)] if scored else []),
             *sft.callbacks(config, bool(eval_rows)),
             *fault_callbacks(config.per_device_train_batch_size),
         ],
@@ -165,9 +166,9 @@ def train_once(
     save_output(trainer, tokenizer, run_dir)
     if stop_requested.is_set():
         return "cancelled", f"Cancelled at step {trainer.state.global_step}; the adapter trained so far was saved."
-    if eval_rows:
+    if scored:
         runs.update_status(run_dir, message="Scoring the held-out set.")
-        tuned_score = score_exact_match(trainer.model, tokenizer, eval_rows, config)
+        tuned_score = score_exact_match(trainer.model, tokenizer, scored, config)
         write_eval(run_dir, previous_base_score(run_dir), tuned_score)
     return "succeeded", "Training finished and the adapter was saved."
 
@@ -217,12 +218,24 @@ def previous_base_score(run_dir: Path) -> dict[str, Any] | None:
     return (runs.read_eval(run_dir) or {}).get("base")
 
 
+def safe_peak_gb() -> float | None:
+    """The measured peak for the run record, or None when it cannot be read (e.g. after a broken CUDA context)."""
+    import torch
+
+    try:
+        return record.measured_peak_gb(torch.cuda.is_initialized())
+    except Exception:  # noqa: BLE001 - a failed reading must not hide why the run ended
+        return None
+
+
 def release_memory() -> None:
+    """Free what a failed attempt held, and start the peak-memory count again for the retry."""
     import torch
 
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
 
 
 if __name__ == "__main__":
