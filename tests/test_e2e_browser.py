@@ -54,7 +54,7 @@ def test_upload_train_watch_download_and_chat(app_url, browser, tmp_path):
     second_tab.goto(f"{app_url}/runs")
     expect(second_tab.get_by_text("my_conversations", exact=False).first).to_be_visible(timeout=60_000)
     expect(second_tab.get_by_text("Succeeded")).to_be_visible(timeout=LONG)
-    expect(second_tab.locator(".js-plotly-plot")).to_be_visible()
+    expect(second_tab.locator(".js-plotly-plot").first).to_be_visible()  # the loss chart; more sit in an expander
 
     with second_tab.expect_download(timeout=60_000) as download_info:
         second_tab.get_by_role("button", name="Download adapter (.zip)").click()
