@@ -3,7 +3,8 @@
     .venv/bin/python docs/screenshots.py        # or: make screenshots
 
 Needs Debian's chromium (as the browser tests do) and about two minutes on a 2-core CPU. Writes docs/screenshot.png
-(the Runs page after the demo run) and docs/train.png (the Train page with its pre-flight check).
+(the Runs page after the demo run), docs/train.png (the Train page with its pre-flight check) and docs/answers.png
+(the whole Runs page with the answers during training and the held-out answers opened).
 """
 
 import os
@@ -61,7 +62,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1280, "height": 1800})
             page.goto(f"{url}/train")
             expect(page.get_by_text("Ready to start.")).to_be_visible(timeout=WAIT_MS)
-            expect(page.locator(".js-plotly-plot")).to_be_visible(timeout=WAIT_MS)
+            expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=WAIT_MS)
             time.sleep(2)  # let plotly finish drawing
             page.screenshot(path=str(ROOT / "docs" / "train.png"))
             page.set_viewport_size({"width": 1280, "height": 1300})
@@ -71,11 +72,15 @@ def main() -> None:
             expect(page.get_by_text("Held-out exact match, trained")).to_be_visible(timeout=WAIT_MS)
             time.sleep(2)  # let plotly finish drawing
             page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+            page.get_by_text("Answers during training", exact=False).click()
+            page.get_by_text("Held-out answers, untrained and trained", exact=False).click()
+            time.sleep(2)
+            page.screenshot(path=str(ROOT / "docs" / "answers.png"), full_page=True)
             browser.close()
     finally:
         server.terminate()
         server.wait(15)
-    print(f"Wrote docs/screenshot.png and docs/train.png (data folder {home}).")
+    print(f"Wrote docs/screenshot.png, docs/train.png and docs/answers.png (data folder {home}).")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ RISE_FACTOR = 1.1  # the end of the curve this much above its start counts as go
 JUMP_FACTOR = 1.5  # any logged loss this much above the first one counts as a jump
 FLAT_FACTOR = 0.97  # ... and no more than 3% below its start counts as not moving
 OVERFIT_FACTOR = 1.1  # held-out loss this much above its best
-SPIKE_FACTOR = 10.0  # a gradient norm this many times the median
+SPIKE_FACTOR = 10.0  # a gradient norm this many times the median of the steps just before it
+SPIKE_WINDOW = 10  # how many steps before make that median
 MIN_ANSWERS = 5  # fewer checked held-out answers than this say nothing about stopping
 RUN_ON_SHARE = 0.2  # more than this share of answers not ended by the model is a finding
 PERSISTENT_NONFINITE = 3  # the last this many gradient norms all NaN or inf: the run has diverged
@@ -170,13 +171,21 @@ def _memorising(losses: list[tuple[int, float]], eval_losses: list[tuple[int, fl
 
 
 def _gradient_spikes(grad_norms: list[tuple[int, float]]) -> list[Finding]:
+    """Norms far above the median of the steps just before them. A global median would not do: norms are large
+    while the loss is high and tiny once it has converged, so every early step would look like a spike."""
     finite = [(step, value) for step, value in grad_norms if math.isfinite(value)]
     if len(finite) < MIN_POINTS:
         return []
-    median = statistics.median(value for _, value in finite)
-    spikes = [(step, value) for step, value in finite if value > max(median * SPIKE_FACTOR, 1.0)]
+    spikes, medians = [], []
+    for index in range(SPIKE_WINDOW, len(finite)):
+        step, value = finite[index]
+        local = statistics.median(norm for _, norm in finite[index - SPIKE_WINDOW : index])
+        if value > max(local * SPIKE_FACTOR, 1.0):
+            spikes.append((step, value))
+            medians.append(local)
     if not spikes:
         return []
+    median = statistics.median(medians)
     worst_step, worst = max(spikes, key=lambda point: point[1])
     count = f"{len(spikes)} steps" if len(spikes) > 1 else "one step"
     return [
@@ -184,7 +193,7 @@ def _gradient_spikes(grad_norms: list[tuple[int, float]]) -> list[Finding]:
             "gradient_spikes",
             "warning",
             f"The gradient norm spiked on {count} (up to {worst:.3g} at step {worst_step}, against a median of "
-            f"{median:.3g}), which can undo what the model learned.",
+            f"{median:.3g} just before), which can undo what the model learned.",
             "Lower the learning rate or raise the warmup; spikes often come from a few very long or broken rows, "
             "which the Datasets page finds.",
             worst_step,
