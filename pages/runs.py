@@ -5,6 +5,7 @@ import streamlit as st
 from pages import _form as form
 from pages._insights import draw_insights
 from pages._merge import draw_merge
+from pages._queue import draw_queue
 from workbench import charts, checkpoints, export, jobs, people, record, runs
 from workbench import evaluation as evaluation_module
 from workbench.errors import UserError
@@ -16,6 +17,7 @@ if not all_runs:
     st.info("No runs yet. Start one from the Train page, or train the demo from Home.", icon=":material/monitoring:")
     st.stop()
 
+draw_queue()
 run_ids = [run.run_id for run in all_runs]
 selected = st.session_state.get("selected_run")
 run_id = st.selectbox("Run", run_ids, index=run_ids.index(selected) if selected in run_ids else 0)

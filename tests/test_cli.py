@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from workbench import jobs
 from workbench.demo import DEMO_TRAIN_FILE
 from workbench.presets import demo_config
 
@@ -68,3 +69,15 @@ def test_user_errors_are_one_line_without_traceback(home, tmp_path):
     assert "Traceback" not in result.stderr
     missing = workbench(home, "jobs", "resume", "no-such-run")
     assert missing.returncode == 2 and "no job for run" in missing.stderr
+
+
+def test_jobs_list_prints_the_queue_as_text(demo_home):
+    first = jobs.submit(demo_config(), owner="alice")
+    second = jobs.submit(demo_config(), owner="bob")
+    lines = workbench(demo_home, "jobs", "list").stdout.splitlines()
+    assert [line.split()[:4] for line in lines] == [
+        [second.run_id, "queued", "#2", "bob"],
+        [first.run_id, "queued", "#1", "alice"],
+    ]
+    for job in (first, second):
+        workbench(demo_home, "jobs", "cancel", job.run_id)

@@ -64,3 +64,14 @@ def test_someone_elses_run_cannot_be_cancelled_or_resumed_but_its_owner_and_admi
     assert jobs.request_cancel(other.run_id, user="ops").state == "cancelled"
     third = jobs.submit(RunConfig(), owner="alice")
     assert jobs.request_cancel(third.run_id).state == "cancelled", "the command line (no user) always may"
+
+
+def test_queue_rows_show_place_owner_and_estimate(home):
+    first = jobs.submit(RunConfig(run_name="a"), owner="alice", peak_gb=7.5)
+    second = jobs.submit(RunConfig(run_name="b"), owner="bob")
+    jobs.claim(first.id)
+    rows = {row["run"]: row for row in jobs.queue_rows(jobs.list_jobs())}
+    assert (rows[first.run_id]["state"], rows[first.run_id]["position"]) == ("starting", None)
+    assert (rows[second.run_id]["position"], rows[second.run_id]["owner"]) == (1, "bob")
+    assert rows[first.run_id]["memory estimate (GB)"] == 7.5 and rows[first.run_id]["started at"]
+    assert rows[second.run_id]["started at"] == "" and rows[second.run_id]["memory estimate (GB)"] is None

@@ -179,3 +179,13 @@ def test_the_cancel_button_is_locked_for_someone_elses_run(demo_home, monkeypatc
     [cancel] = [button for button in app.button if button.label == "Cancel run"]
     assert cancel.disabled
     assert "Started by alice" in cancel.help
+
+
+def test_runs_page_lists_every_job_with_its_place_in_the_queue(demo_home):
+    first = jobs.submit(RunConfig(), owner="alice")
+    second = jobs.submit(RunConfig(), owner="bob")
+    app = open_page("pages/runs.py")
+    assert any(expander.label == "All jobs on this server (2 running or waiting)" for expander in app.expander)
+    table = next(frame.value for frame in app.dataframe if "position" in frame.value.columns)
+    assert list(table["run"]) == [second.run_id, first.run_id]
+    assert list(table["position"]) == [2, 1] and list(table["owner"]) == ["bob", "alice"]

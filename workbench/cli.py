@@ -136,8 +136,9 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(job) for job in listed], indent=1))
         return 0
-    for job in listed:
-        print(f"{job.run_id:50} {job.state:12} {job.owner}")
+    for row in jobs.queue_rows(listed):
+        position = f"#{row['position']}" if row["position"] else ""
+        print(f"{row['run']:48} {row['state']:11} {position:4} {row['owner']:20} {row['queued at']}")
     return 0
 
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from workbench import paths, people, runs
 from workbench.config import DEMO_MODEL, RunConfig
@@ -149,6 +150,29 @@ def queue_position(run_id: str) -> int | None:
     """1 for the next job to start; None when the job is not queued."""
     queued = [job.run_id for job in reversed(list_jobs(("queued",)))]
     return queued.index(run_id) + 1 if run_id in queued else None
+
+
+def queue_rows(listed: list[Job]) -> list[dict[str, Any]]:
+    """The job table as people read it (the Runs page and ``workbench jobs list``): place in the queue, who, when."""
+    waiting = reversed(list_jobs(("queued",)))  # the oldest queued job starts first
+    positions = {job.run_id: index for index, job in enumerate(waiting, start=1)}
+    return [
+        {
+            "run": job.run_id,
+            "state": job.state,
+            "position": positions.get(job.run_id),
+            "owner": job.owner,
+            "queued at": _clock(job.created_at),
+            "started at": _clock(job.started_at),
+            "memory estimate (GB)": job.peak_gb,
+            "attempt": job.attempt,
+        }
+        for job in listed
+    ]
+
+
+def _clock(timestamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp else ""
 
 
 def running_estimate_gb() -> tuple[int, float]:
