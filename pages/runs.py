@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages import _form as form
+from pages._cleanup import draw_cleanup
 from pages._insights import draw_insights
 from pages._merge import draw_merge
 from pages._queue import draw_queue
@@ -134,6 +135,7 @@ def finished_panel() -> None:
     if state in ("failed", "interrupted"):
         with st.expander("Last lines of the training log"):
             st.code(runs.tail_log(run.path, 6000) or "(empty)")
+    draw_cleanup(run)
     if facts := record.record_facts(record.read_record(run.path)):
         with st.expander("Run record: who, on what, with which versions", icon=":material/receipt_long:"):
             st.dataframe([{"": label, "value": value} for label, value in facts], hide_index=True, width="stretch")

@@ -158,10 +158,14 @@ def run_training(config):
     return run
 
 
-def copy_trained_run(trained: TrainedRun, home: Path, run_id: str | None = None) -> Path:
-    """A copy of the trained demo run (without checkpoints) in another data folder, for tests that change a run."""
+def copy_trained_run(
+    trained: TrainedRun, home: Path, run_id: str | None = None, with_checkpoints: bool = False
+) -> Path:
+    """A copy of the trained demo run (without checkpoints unless asked) in another data folder, for tests that
+    change a run."""
     target = home / "runs" / (run_id or trained.run_id)
-    shutil.copytree(trained.home / "runs" / trained.run_id, target, ignore=shutil.ignore_patterns("checkpoints"))
+    skip = shutil.ignore_patterns() if with_checkpoints else shutil.ignore_patterns("checkpoints")
+    shutil.copytree(trained.home / "runs" / trained.run_id, target, ignore=skip)
     return target
 
 

@@ -189,3 +189,16 @@ def test_runs_page_lists_every_job_with_its_place_in_the_queue(demo_home):
     table = next(frame.value for frame in app.dataframe if "position" in frame.value.columns)
     assert list(table["run"]) == [second.run_id, first.run_id]
     assert list(table["position"]) == [2, 1] and list(table["owner"]) == ["bob", "alice"]
+
+
+def test_runs_page_deletes_a_run_only_after_the_confirmation(demo_home, trained_demo):
+    run_id = copy_trained_run(trained_demo, demo_home).name
+    app = open_page("pages/runs.py")
+    assert any(expander.label.startswith("Disk: ") for expander in app.expander)
+    delete = next(button for button in app.button if button.label == "Delete this run")
+    assert delete.disabled, "nothing is deleted without ticking the confirmation"
+    app.checkbox(key=f"delete_{run_id}").check().run()
+    next(button for button in app.button if button.label == "Delete this run").click().run()
+    assert not app.exception, app.exception
+    assert not (demo_home / "runs" / run_id).exists()
+    assert "No runs yet" in texts(app)

@@ -229,6 +229,12 @@ def resume(run_id: str, user: str | None = None) -> Job:
     return get_job(run_id)
 
 
+def forget(run_id: str) -> None:
+    """Remove a job's row (its run is being deleted)."""
+    with connect() as db:
+        db.execute("DELETE FROM jobs WHERE run_id=?", (run_id,))
+
+
 def next_queued() -> Job | None:
     """The job ``claim_next`` would start, without claiming it."""
     queued = list_jobs(("queued",))

@@ -1,0 +1,36 @@
+"""The Runs page's disk box: delete a finished run's checkpoints, or the whole run, after a confirmation."""
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from workbench import cleanup, paths
+from workbench.errors import UserError
+from workbench.runs import Run
+
+
+def draw_cleanup(run: Run) -> None:
+    user = st.session_state.get("user", "")
+    checkpoint_mb = cleanup.folder_bytes(run, paths.CHECKPOINTS_DIR) / 1e6
+    with st.expander(f"Disk: {cleanup.folder_bytes(run) / 1e6:,.1f} MB in all", icon=":material/hard_drive:"):
+        if checkpoint_mb and st.button(
+            f"Delete the checkpoints ({checkpoint_mb:,.1f} MB); keep the trained model",
+            help="Checkpoints are only needed to resume the run.",
+            icon=":material/delete_sweep:",
+        ):
+            act(lambda: cleanup.delete_checkpoints(run, user), f"Freed {checkpoint_mb:,.1f} MB.")
+        sure = st.checkbox("I want to delete this run, its trained model and its charts", key=f"delete_{run.run_id}")
+        if st.button("Delete this run", icon=":material/delete_forever:", disabled=not sure, type="secondary"):
+            act(lambda: cleanup.delete_run(run, user), f"Deleted {run.run_id}.")
+            st.session_state.pop("selected_run", None)
+            st.rerun()
+
+
+def act(action: Callable[[], object], done: str) -> None:
+    """Run a deletion; on a refusal say why and stop drawing, on success confirm with a toast."""
+    try:
+        action()
+    except UserError as error:
+        st.error(str(error))
+        st.stop()
+    st.toast(done)

@@ -1,0 +1,43 @@
+"""Freeing disk: checkpoints or whole runs go only when the run is idle and the user may control it."""
+
+import json
+import os
+import time
+
+import pytest
+from conftest import copy_trained_run
+
+from workbench import cleanup, jobs, merge, runs
+from workbench.config import RunConfig
+from workbench.errors import UserError
+
+
+def test_deleting_checkpoints_frees_their_bytes_and_keeps_the_trained_model(demo_home, trained_demo):
+    run = runs.get_run(copy_trained_run(trained_demo, demo_home, with_checkpoints=True).name)
+    before = cleanup.folder_bytes(run, "checkpoints")
+    assert before > 100_000
+    assert cleanup.delete_checkpoints(run) == before
+    assert not (run.path / "checkpoints").exists()
+    assert run.has_adapter and runs.read_metrics(run.path), "the adapter and the charts stay"
+
+
+def test_only_an_idle_run_of_ones_own_can_be_deleted(home):
+    job = jobs.submit(RunConfig(), owner="alice")
+    run = runs.get_run(job.run_id)
+    with pytest.raises(UserError, match="is queued; cancel it"):
+        cleanup.delete_run(run, "alice")
+    jobs.request_cancel(job.run_id)
+    with pytest.raises(UserError, match="started by alice"):
+        cleanup.delete_run(run, "bob")
+    assert run.path.is_dir()
+    cleanup.delete_run(run, "alice")
+    assert not run.path.exists() and jobs.find_job(job.run_id) is None
+    assert runs.list_runs() == []
+
+
+def test_a_run_being_merged_is_not_deleted(home):
+    run = runs.create_run(RunConfig())
+    state = {"state": "running", "pid": os.getpid(), "updated_at": time.time()}
+    (run.path / merge.STATE_FILE).write_text(json.dumps(state))
+    with pytest.raises(UserError, match="being merged"):
+        cleanup.delete_checkpoints(run)

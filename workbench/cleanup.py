@@ -1,0 +1,47 @@
+"""Freeing disk on a shared server: a finished run's checkpoints, or the whole run.
+
+Checkpoints (weights plus optimizer state, several per run) are most of a run's size and are only needed to resume;
+the adapter, metrics and record stay when they go. Deleting a run removes its folder and its job row. Neither is
+allowed while the run is queued, running or being merged, and only its owner or an admin may do either from the
+browser (the same rule as cancel).
+"""
+
+import shutil
+
+from workbench import jobs, merge, paths, people
+from workbench.errors import UserError
+from workbench.runs import Run
+
+
+def folder_bytes(run: Run, part: str = "") -> int:
+    """Bytes on disk of the run folder, or of one part of it (e.g. ``checkpoints``)."""
+    root = run.path / part if part else run.path
+    return sum(file.stat().st_size for file in root.rglob("*") if file.is_file()) if root.exists() else 0
+
+
+def delete_checkpoints(run: Run, user: str | None = None) -> int:
+    """Remove the run's checkpoints and return the bytes freed; the run can then no longer be resumed."""
+    _check_idle(run, user, "delete the checkpoints of")
+    freed = folder_bytes(run, paths.CHECKPOINTS_DIR)
+    shutil.rmtree(run.path / paths.CHECKPOINTS_DIR, ignore_errors=True)
+    return freed
+
+
+def delete_run(run: Run, user: str | None = None) -> int:
+    """Remove the run's folder and job row; returns the bytes freed."""
+    _check_idle(run, user, "delete")
+    freed = folder_bytes(run)
+    jobs.forget(run.run_id)
+    shutil.rmtree(run.path, ignore_errors=True)
+    return freed
+
+
+def _check_idle(run: Run, user: str | None, action: str) -> None:
+    job = jobs.find_job(run.run_id)
+    if job is not None and job.active:
+        raise UserError(f"The run {run.run_id} is {job.state}; cancel it or let it finish before you {action} it.")
+    if merge.merge_state(run).state == "running":
+        raise UserError(f"The run {run.run_id} is being merged; wait for the merge to finish first.")
+    owner = job.owner if job else ""
+    if not people.may_control(owner, user):
+        raise UserError(f"This run was started by {owner}; only {owner} or an admin can {action} it.")
