@@ -41,3 +41,31 @@ def test_a_run_being_merged_is_not_deleted(home):
     (run.path / merge.STATE_FILE).write_text(json.dumps(state))
     with pytest.raises(UserError, match="being merged"):
         cleanup.delete_checkpoints(run)
+
+
+def test_a_run_without_a_job_row_still_belongs_to_who_queued_it(home):
+    run = runs.create_run(RunConfig())
+    runs.update_status(run.path, owner="alice")  # as jobs.submit records it before the row exists
+    with pytest.raises(UserError, match="started by alice"):
+        cleanup.delete_checkpoints(run, "bob")
+    cleanup.delete_run(run, "alice")
+    assert not run.path.exists()
+    assert not list((home / "runs").iterdir()), "no trash folder is left behind"
+
+
+def test_the_job_row_of_an_active_run_is_never_forgotten(home):
+    job = jobs.submit(RunConfig())
+    assert jobs.forget(job.run_id) is False
+    assert jobs.find_job(job.run_id).state == "queued"
+
+
+def test_the_runner_fails_a_job_whose_folder_was_removed_and_goes_on(home):
+    import shutil
+
+    from workbench.runner import Runner
+
+    job = jobs.submit(RunConfig())
+    shutil.rmtree(runs.get_run(job.run_id).path)
+    Runner(poll_s=0.1, idle_exit_s=1).tick()
+    gone = jobs.get_job(job.run_id)
+    assert gone.state == "failed" and "run folder is gone" in gone.error

@@ -6,17 +6,26 @@ allowed while the run is queued, running or being merged, and only its owner or 
 browser (the same rule as cancel).
 """
 
+import os
 import shutil
+import uuid
 
-from workbench import jobs, merge, paths, people
+from workbench import jobs, merge, paths, people, runs
 from workbench.errors import UserError
 from workbench.runs import Run
 
 
 def folder_bytes(run: Run, part: str = "") -> int:
-    """Bytes on disk of the run folder, or of one part of it (e.g. ``checkpoints``)."""
-    root = run.path / part if part else run.path
-    return sum(file.stat().st_size for file in root.rglob("*") if file.is_file()) if root.exists() else 0
+    """Bytes on disk of the run folder, or of one part of it (e.g. ``checkpoints``). Files that vanish while it
+    counts (a merge replacing its files, another user deleting the run) are skipped."""
+    total = 0
+    for folder, _, names in os.walk(run.path / part if part else run.path):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(folder, name)).st_size
+            except FileNotFoundError:
+                continue
+    return total
 
 
 def delete_checkpoints(run: Run, user: str | None = None) -> int:
@@ -31,8 +40,11 @@ def delete_run(run: Run, user: str | None = None) -> int:
     """Remove the run's folder and job row; returns the bytes freed."""
     _check_idle(run, user, "delete")
     freed = folder_bytes(run)
-    jobs.forget(run.run_id)
-    shutil.rmtree(run.path, ignore_errors=True)
+    if not jobs.forget(run.run_id):  # refused when the job became active since the check (e.g. a resume)
+        raise UserError(f"The run {run.run_id} was just queued again; cancel it first if you want to delete it.")
+    trash = run.path.with_name(f".deleted-{run.run_id}-{uuid.uuid4().hex[:8]}")
+    os.replace(run.path, trash)  # gone from the run list at once; the slow removal happens out of sight
+    shutil.rmtree(trash, ignore_errors=True)
     return freed
 
 
@@ -42,6 +54,6 @@ def _check_idle(run: Run, user: str | None, action: str) -> None:
         raise UserError(f"The run {run.run_id} is {job.state}; cancel it or let it finish before you {action} it.")
     if merge.merge_state(run).state == "running":
         raise UserError(f"The run {run.run_id} is being merged; wait for the merge to finish first.")
-    owner = job.owner if job else ""
+    owner = job.owner if job else runs.read_status(run.path).get("owner", "")
     if not people.may_control(owner, user):
         raise UserError(f"This run was started by {owner}; only {owner} or an admin can {action} it.")

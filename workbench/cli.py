@@ -3,7 +3,7 @@
 workbench train CONFIG.yaml [--wait] [--force]   check and queue a run (and follow it with --wait)
 workbench jobs list [--json]           list jobs
 workbench jobs cancel RUN_ID           cancel a job
-workbench jobs resume RUN_ID [--wait]  resume a failed or interrupted run from its last checkpoint
+workbench jobs resume RUN_ID [--wait]  resume a failed, interrupted or cancelled run from its last checkpoint
 workbench runner                       run the job runner in the foreground (e.g. under systemd)
 workbench demo build                   build the offline demo model now
 workbench export RUN_ID [--merged] [--out PATH]   write the adapter zip, or merge it into its base model
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true", help="Queue the run even when the pre-flight check says red.")
     train.set_defaults(handler=cmd_train)
 
-    jobs_parser = commands.add_parser("jobs", help="List or cancel jobs.").add_subparsers()
+    jobs_parser = commands.add_parser("jobs", help="List, cancel or resume jobs.").add_subparsers()
     listing = jobs_parser.add_parser("list", help="List jobs, newest first.")
     listing.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
     listing.set_defaults(handler=cmd_jobs_list)

@@ -229,10 +229,12 @@ def resume(run_id: str, user: str | None = None) -> Job:
     return get_job(run_id)
 
 
-def forget(run_id: str) -> None:
-    """Remove a job's row (its run is being deleted)."""
+def forget(run_id: str) -> bool:
+    """Remove a finished job's row (its run is being deleted); False when the job is active, or became so."""
     with connect() as db:
-        db.execute("DELETE FROM jobs WHERE run_id=?", (run_id,))
+        db.execute("DELETE FROM jobs WHERE run_id=? AND state NOT IN ('queued','starting','running')", (run_id,))
+        remaining = db.execute("SELECT COUNT(*) FROM jobs WHERE run_id=?", (run_id,)).fetchone()[0]
+    return remaining == 0
 
 
 def next_queued() -> Job | None:

@@ -110,6 +110,10 @@ class Runner:
 
     def start(self, job: jobs.Job) -> None:
         run_dir = paths.runs_dir() / job.run_id
+        if not (run_dir / paths.CONFIG_FILE).is_file():  # removed by hand: fail this job, keep the queue going
+            jobs.mark_finished(job.run_id, "failed", None, "The run folder is gone; start the run again.")
+            print(f"Run {job.run_id} has no run folder; marked failed.", flush=True)
+            return
         process = spawn_detached(training_command(run_dir), run_dir / paths.LOG_FILE)
         self.children[job.run_id] = process
         jobs.mark_running(job.run_id, process.pid, process_start_time(process.pid) or "")
