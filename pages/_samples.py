@@ -14,11 +14,14 @@ def draw_samples(run: Run) -> None:
         return
     steps = list(answers)
     with st.expander(f"Answers during training ({len(questions)} held-out questions)", icon=":material/timeline:"):
+        saved = samples.saved_step(run.path)
+        default = saved if saved in answers else steps[-1]
         step = steps[0]
         if len(steps) > 1:
-            step = st.select_slider("Step", options=steps, **follow_latest(f"samples_step_{run.run_id}", steps[-1]))
+            step = st.select_slider("Step", options=steps, **follow_latest(f"samples_step_{run.run_id}", default))
         caption = "before training" if step == 0 else f"at step {step}"
-        st.caption(f"Answers {caption}; step 0 is the untrained model.")
+        kept = f" Early stopping kept the weights of step {saved}." if saved in answers else ""
+        st.caption(f"Answers {caption}; step 0 is the untrained model.{kept}")
         st.dataframe(samples.answers_at(questions, answers[step]), hide_index=True, width="stretch")
 
 

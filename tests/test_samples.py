@@ -78,3 +78,15 @@ def test_a_sample_that_fails_to_generate_is_skipped_and_training_goes_on(demo_mo
     assert "Skipped the sample answers at step 0" in capsys.readouterr().out
     questions, records = samples.read_samples(tmp_path)
     assert len(questions) == samples.SAMPLE_COUNT and records == []
+
+
+def test_with_early_stopping_the_restored_step_is_recorded(demo_model_dir, tmp_path):
+    from workbench import models
+
+    callback = SampleAnswersCallback(tmp_path, models.load_tokenizer(str(demo_model_dir)), heldout_rows(), 8)
+    args = SimpleNamespace(load_best_model_at_end=True)
+    callback.on_train_end(args, SimpleNamespace(best_global_step=32, is_world_process_zero=True), None)
+    assert samples.saved_step(tmp_path) == 32
+    callback.on_train_end(SimpleNamespace(load_best_model_at_end=False), state(64), None)
+    assert samples.saved_step(tmp_path) == 32, "without early stopping nothing is added"
+    assert samples.saved_step(tmp_path / "elsewhere") is None

@@ -85,6 +85,11 @@ class SampleAnswersCallback(TrainerCallback):
         if state.is_world_process_zero:
             self._record(state.global_step, model)
 
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        """With early stopping the best checkpoint's weights are restored at the end: say which step that was."""
+        if state.is_world_process_zero and args.load_best_model_at_end and state.best_global_step:
+            samples.append_sample(self.run_dir, {"saved_step": int(state.best_global_step)})
+
     def _record(self, step: int, model: Any) -> None:
         if model is None or not self.conversations:
             return

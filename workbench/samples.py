@@ -46,6 +46,23 @@ def read_samples(run_dir: Path) -> tuple[list[dict[str, str]], list[dict[str, An
     return questions, steps
 
 
+def saved_step(run_dir: Path) -> int | None:
+    """The step whose weights the run saved when training restored its best checkpoint (early stopping); None
+    when the saved model is simply the last step's."""
+    try:
+        lines = (run_dir / SAMPLES_FILE).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    for line in reversed(lines):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if "saved_step" in record:
+            return int(record["saved_step"])
+    return None
+
+
 def by_step(steps: list[dict[str, Any]]) -> dict[int, list[str]]:
     """The answers given at each step (a step evaluated twice keeps its later answers), in step order."""
     return {int(record["step"]): record["answers"] for record in sorted(steps, key=lambda record: record["step"])}
