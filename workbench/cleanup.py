@@ -54,6 +54,4 @@ def _check_idle(run: Run, user: str | None, action: str) -> None:
         raise UserError(f"The run {run.run_id} is {job.state}; cancel it or let it finish before you {action} it.")
     if merge.merge_state(run).state == "running":
         raise UserError(f"The run {run.run_id} is being merged; wait for the merge to finish first.")
-    owner = job.owner if job else runs.read_status(run.path).get("owner", "")
-    if not people.may_control(owner, user):
-        raise UserError(f"This run was started by {owner}; only {owner} or an admin can {action} it.")
+    people.check_control(job.owner if job else runs.read_status(run.path).get("owner", ""), user, action)

@@ -181,18 +181,10 @@ def running_estimate_gb() -> tuple[int, float]:
     return len(started), round(sum(job.peak_gb or 0.0 for job in started), 2)
 
 
-def check_control(job: Job, user: str | None, action: str) -> None:
-    """Refuse ``action`` on someone else's run (``user`` None: the caller is the server itself)."""
-    if not people.may_control(job.owner, user):
-        raise UserError(
-            f"This run was started by {job.owner}; only {job.owner} or an admin (WORKBENCH_ADMINS) can {action} it."
-        )
-
-
 def request_cancel(run_id: str, user: str | None = None) -> Job:
     """Cancel a job: at once when queued, through the runner when started. Calling it twice is harmless.
     With ``user``, only the run's owner or an admin may cancel it."""
-    check_control(get_job(run_id), user, "cancel")
+    people.check_control(get_job(run_id).owner, user, "cancel")
     with connect() as db:
         db.execute(
             "UPDATE jobs SET state='cancelled', finished_at=? WHERE run_id=? AND state='queued'", (time.time(), run_id)
@@ -211,7 +203,7 @@ def resume(run_id: str, user: str | None = None) -> Job:
     from workbench import checkpoints
 
     job = get_job(run_id)
-    check_control(job, user, "resume")
+    people.check_control(job.owner, user, "resume")
     if job.state not in RESUMABLE_STATES:
         raise UserError(f"The run {run_id} is {job.state}; only failed, interrupted or cancelled runs can be resumed.")
     run = runs.get_run(run_id)

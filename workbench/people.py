@@ -8,15 +8,17 @@ Set ``WORKBENCH_USER_HEADER`` to the one header your proxy sets: then only that 
 without a usable name in it is ``anonymous`` (never the server's user), so a client cannot pick a name through
 another header or by leaving the header out.
 
-A run belongs to whoever started it: only they and the names in ``WORKBENCH_ADMINS`` (comma-separated) may cancel
-or resume it from the browser; the command line on the server may always. Without a proxy every browser user is the
-server's user, who owns the runs started there, so a single-user install is never refused anything.
+A run belongs to whoever started it: only they and the names in ``WORKBENCH_ADMINS`` (comma-separated) may cancel,
+resume or delete it from the browser; the command line on the server may always. Without a proxy every browser user
+is the server's user, who owns the runs started there, so a single-user install is never refused anything.
 """
 
 import getpass
 import os
 import re
 from collections.abc import Mapping
+
+from workbench.errors import UserError
 
 
 USER_HEADERS = ("x-forwarded-user", "x-remote-user", "x-auth-request-user", "remote-user")
@@ -53,7 +55,13 @@ def admins() -> set[str]:
 
 
 def may_control(owner: str, user: str | None) -> bool:
-    """Whether ``user`` may cancel or resume a run that ``owner`` started (``None``: the command line, always)."""
+    """Whether ``user`` may cancel, resume or delete a run that ``owner`` started (``None``: the command line)."""
     if user is None:
         return True
     return user != ANONYMOUS and (not owner or user == owner or user in admins())
+
+
+def check_control(owner: str, user: str | None, action: str) -> None:
+    """Refuse ``action`` (e.g. "cancel") on a run ``owner`` started, in words, unless ``may_control`` allows it."""
+    if not may_control(owner, user):
+        raise UserError(f"This run was started by {owner}; only {owner} or an admin can {action} it.")
