@@ -63,3 +63,12 @@ def test_the_demo_run_recorded_its_estimate_and_its_measured_peak(trained_home):
     facts = record.read_record(runs.get_run(trained_home.run_id).path)
     assert facts["estimated_peak_gb"] is None or facts["estimated_peak_gb"] > 0
     assert 0.2 < facts["measured_peak_gb"] < 16, "a tiny model trains in well under the machine's memory"
+
+
+def test_closing_a_crashed_run_keeps_the_peak_the_trainer_measured(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"text": "hello"}\n')
+    record.start_record(tmp_path, data, 1, "CPU", False, "maria")
+    record.finish_record(tmp_path, "failed", peak_gb=0.5)  # the training process, on its way out
+    record.finish_record(tmp_path, "failed", "killed")  # the runner, which cannot measure anything
+    assert record.read_record(tmp_path)["measured_peak_gb"] == 0.5

@@ -77,7 +77,8 @@ def finish_record(
     record = read_record(run_dir)
     if not record:
         return
-    record["measured_peak_gb"] = round(peak_gb, 2) if peak_gb is not None else None
+    if peak_gb is not None or "measured_peak_gb" not in record:  # the runner, closing a crashed run, knows none
+        record["measured_peak_gb"] = round(peak_gb, 2) if peak_gb is not None else None
     finished = time.time()
     hours = (finished - record["started_at"]) / 3600
     record.update(state=state, failure=failure_code, finished_at=finished, hours=round(hours, 4))
