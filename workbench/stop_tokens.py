@@ -8,10 +8,7 @@ with the chat template's end-of-turn token must be stopped there, or it writes o
 
 from typing import Any
 
-from workbench.tokens import END_OF_TURN_TOKENS
-
-
-SAMPLE = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there"}]
+from workbench.tokens import END_OF_TURN_TOKENS, TEMPLATE_SAMPLE
 
 
 def stop_token_ids(tokenizer: Any, model: Any = None) -> list[int]:
@@ -28,10 +25,11 @@ def stop_token_ids(tokenizer: Any, model: Any = None) -> list[int]:
 def template_end_of_turn_ids(tokenizer: Any) -> list[int]:
     """Ids of the known end-of-turn tokens that the chat template writes right after an assistant's answer."""
     try:
-        rendered = tokenizer.apply_chat_template(SAMPLE, tokenize=False)
+        rendered = tokenizer.apply_chat_template(TEMPLATE_SAMPLE, tokenize=False)
     except Exception:  # noqa: BLE001 - a template that cannot render the sample just adds no stop token
         return []
-    tail = rendered[rendered.rfind("Hello there") + len("Hello there") :]
+    answer = TEMPLATE_SAMPLE[-1]["content"]
+    tail = rendered[rendered.rfind(answer) + len(answer) :]
     vocab = tokenizer.get_vocab()
     found = [(tail.find(token), token) for token in END_OF_TURN_TOKENS if token in vocab and token in tail]
     return [vocab[min(found)[1]]] if found else []

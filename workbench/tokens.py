@@ -28,6 +28,8 @@ EXACT_ROWS = 20_000
 SAMPLE_ROWS = 2_000
 SAFETY_MARGIN = 1.1
 GENERATION = re.compile(r"\{%-?\s*generation\s*-?%\}")
+# A short exchange rendered to see how a chat template closes an answer.
+TEMPLATE_SAMPLE = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there"}]
 END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>", "</s>", "<|eot|>")
 
 
@@ -109,14 +111,15 @@ def _end_ids(tokenizer: Any) -> set[int]:
 
 def _answer_ends_with_end_of_turn(tokenizer: Any) -> bool:
     """True when the trained part of an answer ends with (or, without markers, is followed by) an end token."""
-    sample = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello there"}]
     marked = has_generation_markers(tokenizer)
-    out = tokenizer.apply_chat_template(sample, tokenize=True, return_dict=True, return_assistant_tokens_mask=marked)
+    out = tokenizer.apply_chat_template(
+        TEMPLATE_SAMPLE, tokenize=True, return_dict=True, return_assistant_tokens_mask=marked
+    )
     ids, end_ids = list(out["input_ids"]), _end_ids(tokenizer)
     if marked:
         trained = [token for token, mask in zip(ids, out["assistant_masks"], strict=True) if mask]
         return bool(trained) and trained[-1] in end_ids
-    rendered = tokenizer.apply_chat_template(sample, tokenize=False)
+    rendered = tokenizer.apply_chat_template(TEMPLATE_SAMPLE, tokenize=False)
     tail = rendered[rendered.rfind("Hello there") :]
     return any(tokenizer.convert_ids_to_tokens(token) in tail for token in end_ids)
 
