@@ -39,7 +39,7 @@ def merge_progress(run: Run) -> None:
     state = merge.merge_state(run)
     if state.state != "running":
         st.rerun()
-    st.progress(0.5, text=state.message or "Merging…")
+    st.info(state.message or "Merging…", icon=":material/hourglass_top:")
 
 
 def draw_result(run: Run, state: merge.MergeState) -> None:

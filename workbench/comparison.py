@@ -53,13 +53,17 @@ def outcome_rows(outcomes: list[Outcome]) -> list[dict[str, Any]]:
             "exact match, untrained": _percent(item.exact_match_base),
             "exact match, trained": _percent(item.exact_match_tuned),
             "time": runs.format_duration(item.elapsed_s),
-            "diagnostics": "; ".join(finding.code for finding in item.findings) or "none",
+            "diagnostics": _finding_labels(item.findings),
         }
         for item in outcomes
     ]
 
 
 NOT_COMPARED = {"run_name"}  # the run id already tells runs apart
+
+
+def _finding_labels(findings: tuple[diagnostics.Finding, ...]) -> str:
+    return "; ".join(diagnostics.SHORT_LABELS.get(finding.code, finding.code) for finding in findings) or "none"
 
 
 def differing_fields(configs: list[RunConfig]) -> list[str]:

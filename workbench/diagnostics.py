@@ -24,6 +24,18 @@ RUN_ON_SHARE = 0.2  # more than this share of answers not ended by the model is 
 PERSISTENT_NONFINITE = 3  # the last this many gradient norms all NaN or inf: the run has diverged
 
 
+# Each finding's code in a few words, for tables that have no room for the whole sentence.
+SHORT_LABELS = {
+    "diverged": "diverged (NaN)",
+    "loss_rising": "loss went up",
+    "loss_flat": "loss barely moved",
+    "loss_jump": "loss jumped",
+    "memorising": "memorising",
+    "gradient_spikes": "gradient spikes",
+    "runs_on": "answers do not stop",
+}
+
+
 @dataclass(frozen=True)
 class Finding:
     """One thing worth knowing about a run's curves."""
