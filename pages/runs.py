@@ -83,7 +83,7 @@ def live_panel() -> None:
 
 
 def finished_panel() -> None:
-    if jobs.find_job(run.run_id) is None:
+    if jobs.find_job(run.run_id) is None and runs.read_progress(run.path).state == "queued":
         message = "This run has no place in the job queue (queuing it failed), so it will never start; start it again."
         st.warning(message, icon=":material/warning:")
     draw_progress()

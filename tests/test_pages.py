@@ -66,6 +66,8 @@ def test_a_run_whose_queuing_failed_is_explained_not_a_crash(home):
     runs.create_run(RunConfig(run_name="half-made"))  # a run directory without a job row
     app = open_page("pages/runs.py")
     assert "has no place in the job queue" in texts(app)
+    runs.update_status(runs.get_run(app.session_state["selected_run"]).path, state="succeeded")
+    assert "has no place in the job queue" not in texts(app.run()), "a finished run needs no place in the queue"
 
 
 def test_runs_page_shows_queue_position_for_a_waiting_run(demo_home):
