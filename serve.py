@@ -1,21 +1,21 @@
-"""Start the web app: ``python serve.py [streamlit options]`` is ``streamlit run app.py`` with page routing fixed.
+"""Start the web app: ``python serve.py [streamlit options]`` is ``streamlit run app.py`` with the heavy libraries
+imported first.
 
-Streamlit treats a folder called ``pages/`` next to the entry point as its legacy page list until some session has
-run ``st.navigation``. On a freshly started server, a first visit straight to a deep link such as ``/runs`` would then
-run ``pages/runs.py`` on its own and skip ``app.py`` (its page frame and the start of the job runner). Switching the
-legacy mode off before the server starts lets ``app.py``'s ``st.navigation`` own every URL from the first request.
+The pages live in ``app_pages/``, not ``pages/``, as Streamlit advises for apps that route with ``st.navigation``:
+a folder called ``pages/`` would be Streamlit's legacy page list, and a first visit straight to a deep link such as
+``/runs`` would run that page on its own, skipping ``app.py``. So every URL works on a freshly started server,
+through ``streamlit run app.py`` as well as through this script.
 
-It also imports the heavy libraries the pages use before any page runs. Streamlit runs each browser session's script
-in its own thread, and two threads importing pandas (or transformers) for the first time at once can hand one of them
-a half-initialised module: a CI run saw plotly fail with "partially initialized module 'pandas' has no attribute
-'Series'". Imported once here, single-threaded, they are complete before the first request.
+This script also imports the heavy libraries the pages use before any page runs. Streamlit runs each browser
+session's script in its own thread, and two threads importing pandas (or transformers) for the first time at once can
+hand one of them a half-initialised module: a CI run saw plotly fail with "partially initialized module 'pandas'
+has no attribute 'Series'". Imported once here, single-threaded, they are complete before the first request.
 """
 
 import importlib
 import sys
 from pathlib import Path
 
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
 
@@ -28,9 +28,9 @@ PRELOAD = (
     "torch",
     "transformers",
     "workbench.charts",
-    "workbench.chat",
-    "workbench.models",
-    "workbench.tokens",
+    "workbench.chat.playground",
+    "workbench.models.loading",
+    "workbench.data.tokens",
 )
 
 
@@ -44,7 +44,6 @@ def preload() -> None:
 
 
 def main() -> int:
-    PagesManager.uses_pages_directory = False
     preload()
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     return cli.main()

@@ -107,7 +107,7 @@ def main() -> int:
     import datasets
     from transformers.utils import logging
 
-    from workbench import data, tokens
+    from workbench.data import sources, tokens
 
     datasets.disable_progress_bars()
     logging.set_verbosity_error()
@@ -120,11 +120,10 @@ def main() -> int:
             f"model {args.model!r}, max length {args.max_length}"
         )
         tokenizer, _ = timed(
-            "load the tokenizer (import transformers; once for both)", lambda: tokens.load_tokenizer(args.model)
+            "load the tokenizer (import transformers; once for both)", lambda: tokens.tokenizer_for(args.model)
         )
-        report, ours = timed(
-            "ours: validate_file with token statistics", lambda: data.validate_file(path, args.model, args.max_length)
-        )
+        check = lambda: sources.validate_file(path, args.model, args.max_length)  # noqa: E731 - timed below
+        report, ours = timed("ours: validate_file with token statistics", check)
         stats = report.tokens
         print(
             f"    ok={report.ok} rows={len(report.rows):,} duplicates={report.duplicates} too_long={report.too_long} "

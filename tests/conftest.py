@@ -28,7 +28,7 @@ os.environ.setdefault("WORKBENCH_RUNNER_IDLE_EXIT", "30")  # runners started by 
 @pytest.fixture(scope="session")
 def demo_model_dir(tmp_path_factory):
     """The built-in demo model, built once for the whole test session."""
-    from workbench.demo import build_demo_model
+    from workbench.models.demo import build_demo_model
 
     return build_demo_model(tmp_path_factory.mktemp("demo-model") / "demo")
 
@@ -45,16 +45,16 @@ def home(tmp_path, monkeypatch):
 
 def stop_workbench(folder: Path) -> None:
     """Kill the runner and every training process group left on a data folder, so no test leaks CPU load."""
-    from workbench import jobs, runner
+    from workbench.jobs import processes, queue
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WORKBENCH_HOME", str(folder))
-        pid = runner.runner_pid()
+        pid = runner_pid(folder)
         if pid and pid != os.getpid():  # a test may run a Runner in a thread of this very process
             os.kill(pid, signal.SIGKILL)
         if (folder / "jobs.sqlite").exists():
-            for job in jobs.list_jobs(("starting", "running")):
-                if job.pid and runner.group_members(job.pid):
+            for job in queue.list_jobs(("starting", "running")):
+                if job.pid and processes.group_members(job.pid):
                     os.killpg(job.pid, signal.SIGKILL)
 
 
@@ -63,6 +63,28 @@ def demo_home(home, demo_model_dir):
     """A data folder where the demo model is already built (linked to the session's copy)."""
     link_demo_model(home, demo_model_dir)
     return home
+
+
+def runner_pid(folder: Path) -> int | None:
+    """The pid of the runner holding the data folder's lock, if one does (it writes its pid into the lock file)."""
+    from workbench.jobs import runner
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKBENCH_HOME", str(folder))
+        if not runner.runner_running():
+            return None
+    try:
+        return int((folder / "runner.lock").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def claim_next():
+    """Claim the oldest queued job as the runner would, without starting a process for it."""
+    from workbench.jobs import queue
+
+    waiting = queue.next_queued()
+    return queue.claim(waiting.id) if waiting else None
 
 
 def start_runner(home, idle_exit: float = 20.0) -> subprocess.Popen:
@@ -127,16 +149,17 @@ class TrainedRun:
 @pytest.fixture(scope="session")
 def trained_demo(tmp_path_factory, demo_model_dir):
     """The default demo run, trained once per session through the real runner, as a user's click would."""
-    from workbench import jobs, presets
+    from workbench.jobs import control, queue
+    from workbench.planning import presets
 
     home = tmp_path_factory.mktemp("trained-home")
     link_demo_model(home, demo_model_dir)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WORKBENCH_HOME", str(home))
-        job = jobs.submit(presets.demo_config())
+        job = control.submit(presets.demo_config())
         process = start_runner(home, idle_exit=5)
         try:
-            wait_for(lambda: not jobs.get_job(job.run_id).active, timeout=400, interval=1, what="the demo run")
+            wait_for(lambda: not queue.get_job(job.run_id).active, timeout=400, interval=1, what="the demo run")
         finally:
             stop_process(process)
     return TrainedRun(home, job.run_id)
@@ -144,10 +167,10 @@ def trained_demo(tmp_path_factory, demo_model_dir):
 
 def run_training(config):
     """Run the training process exactly as the runner does, wait for it, and return the run."""
-    from workbench import paths, runs
+    from workbench.runs import directory
 
-    run = runs.create_run(config)
-    with open(run.path / paths.LOG_FILE, "ab") as log:
+    run = directory.create_run(config)
+    with open(run.path / directory.LOG_FILE, "ab") as log:
         subprocess.run(
             [sys.executable, "-m", "workbench.training", str(run.path)],
             stdout=log,
@@ -193,7 +216,7 @@ def llama_7b():
     """The shape of Llama-2-7B, from its config.json values (no weights)."""
     from model_shapes import LLAMA2_7B
 
-    from workbench.model_facts import facts_from_config
+    from workbench.planning.model_facts import facts_from_config
 
     return facts_from_config(LLAMA2_7B)
 

@@ -3,9 +3,9 @@
 import json
 
 from workbench.config import RunConfig
-from workbench.costs import peak_memory_gb
-from workbench.model_facts import ModelFacts
-from workbench.models import DeviceInfo
+from workbench.models.device import Device
+from workbench.planning.memory import peak_memory_gb
+from workbench.planning.model_facts import ModelFacts
 
 
 LLAMA2_7B = {
@@ -27,9 +27,9 @@ LLAMA32_3B = {
     "num_attention_heads": 24,
     "tie_word_embeddings": True,
 }
-RTX_4090 = DeviceInfo(cuda=True, name="NVIDIA GeForce RTX 4090", total_gb=24.0, free_gb=23.5)
-A100 = DeviceInfo(cuda=True, name="NVIDIA A100-SXM4-40GB", total_gb=40.0, free_gb=39.5)
-CPU = DeviceInfo(cuda=False, name="CPU (2 cores)", total_gb=None, free_gb=16.0)
+RTX_4090 = Device(cuda=True, name="NVIDIA GeForce RTX 4090", total_gb=24.0, free_gb=23.5)
+A100 = Device(cuda=True, name="NVIDIA A100-SXM4-40GB", total_gb=40.0, free_gb=39.5)
+CPU = Device(cuda=False, name="CPU (2 cores)", total_gb=None, free_gb=16.0)
 PLENTY_OF_DISK = 500.0
 
 
@@ -37,7 +37,9 @@ def config(**values) -> RunConfig:
     return RunConfig(model="/models/x", dataset="/data/train.jsonl", **values)
 
 
-def memory(facts: ModelFacts, device: DeviceInfo = RTX_4090, lengths: list[int] | None = None, **values) -> float:
+def estimated_memory(
+    facts: ModelFacts, device: Device = RTX_4090, lengths: list[int] | None = None, **values
+) -> float:
     return peak_memory_gb(config(**values), facts, lengths or [values.get("max_length", 512)], device.cuda)
 
 

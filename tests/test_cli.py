@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from workbench import jobs
-from workbench.demo import DEMO_TRAIN_FILE
-from workbench.presets import demo_config
+from workbench.jobs import control, queue
+from workbench.models.demo_task import DEMO_TRAIN_FILE
+from workbench.planning.presets import demo_config
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,13 +51,13 @@ def test_example_config_is_the_demo_run():
 
 
 def test_cancel_a_queued_job_from_the_command_line(home):
-    from workbench import jobs
     from workbench.config import RunConfig
+    from workbench.jobs import control
 
-    job = jobs.submit(RunConfig())
+    job = control.submit(RunConfig())
     result = workbench(home, "jobs", "cancel", job.run_id)
     assert result.returncode == 0 and "cancelled" in result.stdout
-    assert jobs.get_job(job.run_id).state == "cancelled"
+    assert queue.get_job(job.run_id).state == "cancelled"
 
 
 def test_user_errors_are_one_line_without_traceback(home, tmp_path):
@@ -72,8 +72,8 @@ def test_user_errors_are_one_line_without_traceback(home, tmp_path):
 
 
 def test_jobs_list_prints_the_queue_as_text(demo_home):
-    first = jobs.submit(demo_config(), owner="alice")
-    second = jobs.submit(demo_config(), owner="bob")
+    first = control.submit(demo_config(), owner="alice")
+    second = control.submit(demo_config(), owner="bob")
     lines = workbench(demo_home, "jobs", "list").stdout.splitlines()
     assert [line.split()[:4] for line in lines] == [
         [second.run_id, "queued", "#2", "bob"],

@@ -16,10 +16,15 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from workbench import data, jobs, models, preflight, runner, runs
 from workbench.config import RunConfig
+from workbench.data import sources
 from workbench.errors import UserError
+from workbench.jobs import control, queue, runner
+from workbench.models import device, loading
+from workbench.planning import preflight
+from workbench.runs import directory
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,13 +43,20 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workbench", description="SFT Workbench command line.")
     commands = parser.add_subparsers()
+    for add in (_train_commands, _job_commands, _runner_commands, _export_commands, _data_commands):
+        add(commands)
+    return parser
 
+
+def _train_commands(commands: Any) -> None:
     train = commands.add_parser("train", help="Queue a training run from a YAML config.")
     train.add_argument("config", type=Path, help="A run config YAML file, e.g. examples/demo.yaml.")
     train.add_argument("--wait", action="store_true", help="Follow progress; exit 0 only if the run succeeds.")
     train.add_argument("--force", action="store_true", help="Queue the run even when the pre-flight check says red.")
     train.set_defaults(handler=cmd_train)
 
+
+def _job_commands(commands: Any) -> None:
     jobs_parser = commands.add_parser("jobs", help="List, cancel or resume jobs.").add_subparsers()
     listing = jobs_parser.add_parser("list", help="List jobs, newest first.")
     listing.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
@@ -59,13 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--wait", action="store_true", help="Follow progress; exit 0 only if the run succeeds.")
     resume.set_defaults(handler=cmd_jobs_resume)
 
+
+def _runner_commands(commands: Any) -> None:
     run = commands.add_parser("runner", help="Run the job runner in the foreground.")
     run.add_argument("--idle-exit", type=float, default=None, help="Exit after this many idle seconds.")
     run.set_defaults(handler=cmd_runner)
-
     demo = commands.add_parser("demo", help="The built-in demo model.").add_subparsers()
     demo.add_parser("build", help="Build the demo model now.").set_defaults(handler=cmd_demo_build)
 
+
+def _export_commands(commands: Any) -> None:
     export_parser = commands.add_parser("export", help="Write a run's adapter as a zip, or a merged whole model.")
     export_parser.add_argument("run_id")
     export_parser.add_argument(
@@ -76,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export_parser.set_defaults(handler=cmd_export)
 
+
+def _data_commands(commands: Any) -> None:
     data_parser = commands.add_parser("data", help="Dataset tools.").add_subparsers()
     validate = data_parser.add_parser(
         "validate",
@@ -88,7 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("--json", action="store_true", help="Print one JSON object.")
     validate.set_defaults(handler=cmd_data_validate)
-    return parser
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -96,7 +112,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     checked = run_preflight(config)
     if checked is not None and checked.verdict == "red" and not args.force:
         raise UserError("The pre-flight check says this run would fail; apply a fix above, or add --force.")
-    job = jobs.submit(config, peak_gb=checked.peak_memory_gb if checked else None)
+    job = control.submit(config, peak_gb=checked.peak_memory_gb if checked else None)
     runner.ensure_runner()
     print(f"Queued run {job.run_id}.")
     return follow(job.run_id) if args.wait else 0
@@ -105,7 +121,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def run_preflight(config: RunConfig) -> preflight.Preflight | None:
     """Print the same pre-flight check the Train page shows; None when it cannot be made (the run may still work)."""
     try:
-        checked = preflight.check(config, models.device_info())
+        checked = preflight.check(config, device.device_info())
     except UserError as error:
         print(f"Pre-flight check skipped: {error}")
         return None
@@ -114,42 +130,42 @@ def run_preflight(config: RunConfig) -> preflight.Preflight | None:
 
 
 def follow(run_id: str, poll_s: float = 1.0) -> int:
-    run = runs.get_run(run_id)
+    run = directory.get_run(run_id)
     last = ""
     while True:
-        progress = runs.read_progress(run.path)
-        line = f"{progress.state}: step {progress.step}/{progress.max_steps or '?'} {progress.message}"
+        status = directory.read_status(run.path)
+        line = f"{status.state}: step {status.step}/{status.max_steps or '?'} {status.message}"
         if line != last:
             print(line, flush=True)
             last = line
-        if progress.state in runs.FINISHED_STATES and not jobs.get_job(run_id).active:
-            evaluation = runs.read_eval(run.path)
-            if evaluation and evaluation.get("tuned"):
-                base, tuned = evaluation.get("base") or {}, evaluation["tuned"]
-                print(f"Held-out exact match: base {base.get('exact_match', 0):.1%}, tuned {tuned['exact_match']:.1%}")
-            return 0 if progress.state == "succeeded" else 1
+        if status.finished and not queue.get_job(run_id).active:
+            scores = directory.read_scores(run.path)
+            if scores.tuned:
+                base = scores.base.exact_match if scores.base else 0.0
+                print(f"Held-out exact match: base {base:.1%}, tuned {scores.tuned.exact_match:.1%}")
+            return 0 if status.state == "succeeded" else 1
         time.sleep(poll_s)
 
 
 def cmd_jobs_list(args: argparse.Namespace) -> int:
-    listed = jobs.list_jobs()
+    listed = queue.list_jobs()
     if args.json:
         print(json.dumps([asdict(job) for job in listed], indent=1))
         return 0
-    for row in jobs.queue_rows(listed):
+    for row in queue.queue_rows(listed):
         position = f"#{row['position']}" if row["position"] else ""
         print(f"{row['run']:48} {row['state']:11} {position:4} {row['owner']:20} {row['queued at']}")
     return 0
 
 
 def cmd_jobs_cancel(args: argparse.Namespace) -> int:
-    job = jobs.request_cancel(args.run_id)
+    job = control.request_cancel(args.run_id)
     print(f"{job.run_id}: {'cancelled' if job.state == 'cancelled' else 'cancel requested'}")
     return 0
 
 
 def cmd_jobs_resume(args: argparse.Namespace) -> int:
-    job = jobs.resume(args.run_id)
+    job = control.resume(args.run_id)
     runner.ensure_runner()
     print(f"{job.run_id}: queued to resume (attempt {job.attempt})")
     return follow(job.run_id) if args.wait else 0
@@ -160,15 +176,15 @@ def cmd_runner(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_build(args: argparse.Namespace) -> int:
-    path = models.ensure_demo_model(progress=lambda fraction, text: print(f"{fraction:4.0%} {text}", flush=True))
+    path = loading.ensure_demo_model(progress=lambda fraction, text: print(f"{fraction:4.0%} {text}", flush=True))
     print(f"Demo model ready at {path}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from workbench import export, merge
+    from workbench.results import export, merge
 
-    run = runs.get_run(args.run_id)
+    run = directory.get_run(args.run_id)
     if args.merged and args.out is None:
         code = merge.run_merge(run)  # records its progress in the run, where the Runs page shows it
         print(merge.merge_state(run).message, file=sys.stdout if code == 0 else sys.stderr)
@@ -183,9 +199,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_data_validate(args: argparse.Namespace) -> int:
-    from workbench import reports
+    from workbench.data import reports
 
-    report = data.validate_file(args.file, args.model, args.max_length)
+    report = sources.validate_file(args.file, args.model, args.max_length)
     if args.json:
         print(json.dumps(reports.report_json(report), ensure_ascii=False))
     else:

@@ -1,22 +1,11 @@
-"""Where the workbench keeps its files, and the names of the files inside a run directory.
+"""Where the workbench keeps its files: one data folder, ``$WORKBENCH_HOME`` when set, otherwise
+``~/.sft-workbench``, holding the runs, the dataset library, the demo model, the job database and the runner's log.
 
-Everything the workbench writes lives under one data folder: ``$WORKBENCH_HOME`` when set, otherwise
-``~/.sft-workbench``. The run directory is the interface between the web app and the training process, so its
-file names are defined here, once.
+The files inside one run folder are named in ``workbench.runs.directory``.
 """
 
 import os
 from pathlib import Path
-
-
-# Files inside one run directory.
-CONFIG_FILE = "config.yaml"
-STATUS_FILE = "status.json"
-METRICS_FILE = "metrics.jsonl"
-LOG_FILE = "train.log"
-EVAL_FILE = "eval.json"
-ADAPTER_DIR = "adapter"
-CHECKPOINTS_DIR = "checkpoints"
 
 
 def home_path() -> Path:

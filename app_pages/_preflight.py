@@ -1,0 +1,74 @@
+"""The Train page's pre-flight panel: verdict, memory chart, time and disk, and one-click fixes."""
+
+import streamlit as st
+
+from app_pages import _form as form
+from workbench import charts, words
+from workbench.config import RunConfig
+from workbench.data import sources
+from workbench.errors import UserError
+from workbench.models.device import Device
+from workbench.planning import preflight
+
+
+SHOW = {"green": st.success, "amber": st.warning, "red": st.error}
+ICONS = {"green": ":material/check_circle:", "amber": ":material/warning:", "red": ":material/block:"}
+
+
+@st.cache_data(show_spinner="Counting tokens under the model's chat template…", max_entries=8)
+def lengths(model: str, dataset: str, eval_dataset: str, stamp: tuple) -> preflight.DatasetLengths:
+    """Token lengths per conversation; ``stamp`` (file sizes and times) makes a changed file count again."""
+    return preflight.dataset_lengths(model, dataset, eval_dataset)
+
+
+def _stamp(*datasets: str) -> tuple:
+    stamps = []
+    for reference in datasets:
+        if reference.strip():
+            stat = sources.resolve_dataset(reference).stat()
+            stamps.append((reference, stat.st_size, stat.st_mtime_ns))
+    return tuple(stamps)
+
+
+def draw_preflight(config: RunConfig, device: Device) -> preflight.Preflight | None:
+    """Draw the check for ``config``; returns it, or None when the check could not be made."""
+    try:
+        counted = lengths(
+            config.model, config.dataset, config.eval_dataset, _stamp(config.dataset, config.eval_dataset)
+        )
+        result = preflight.check(config, device, counted)
+    except UserError as error:
+        st.warning(f"The pre-flight check could not run: {error}", icon=":material/help:")
+        return None
+    SHOW[result.verdict](
+        f"**{preflight.verdict_text(result)}**  \n" + "  \n".join(result.reasons), icon=ICONS[result.verdict]
+    )
+    free = f"of {result.available_gb:.1f} GB free" if result.available_gb is not None else "free memory unknown"
+    figures = [
+        ("Peak memory", f"{result.peak_memory_gb:.1f} GB", free, "Weights, training state, activations and overhead."),
+        (
+            "Time",
+            words.format_duration(result.est_seconds),
+            f"{result.steps:,} steps",
+            f"The estimate {result.throughput_note}.",
+        ),
+        ("Tokens per epoch", f"{result.tokens_per_epoch:,}", f"{result.steps_per_epoch:,} steps per epoch", None),
+        (
+            "Disk",
+            f"{result.disk_needed_gb:.1f} GB",
+            f"of {result.free_disk_gb:.0f} GB free",
+            "Adapter and checkpoints.",
+        ),
+    ]
+    for column, (label, value, detail, help_text) in zip(st.columns(4), figures, strict=True):
+        column.metric(label, value, detail, delta_color="off", delta_arrow="off", help=help_text)
+    st.plotly_chart(charts.memory_figure(result.memory_breakdown, result.available_gb), width="stretch")
+    for index, fix in enumerate(result.fixes):
+        st.button(
+            f"{fix.label}: about {fix.peak_memory_gb:.1f} GB",
+            key=f"train_fix_{index}",
+            icon=":material/auto_fix_high:",
+            on_click=form.set_values,
+            args=(fix.changes,),
+        )
+    return result

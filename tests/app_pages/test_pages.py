@@ -1,0 +1,209 @@
+"""AppTest of every page, through app.py's st.navigation, with the real core underneath."""
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import copy_trained_run, wait_for
+from streamlit.testing.v1 import AppTest
+
+from workbench.config import RunConfig
+from workbench.data import feedback, library, sources
+from workbench.jobs import control, queue
+from workbench.results import merge
+from workbench.runs import directory
+
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_page(page: str | None = None) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    if page:
+        app.switch_page(page).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def texts(app: AppTest) -> str:
+    parts = [
+        element.value
+        for kind in ("markdown", "success", "error", "info", "caption", "warning")
+        for element in app.get(kind)
+    ]
+    return "\n".join(str(part) for part in parts)
+
+
+def test_home_says_what_to_do_and_offers_the_demo(demo_home):
+    app = open_page()
+    assert "Try the built-in demo" in [header.value for header in app.subheader]
+    assert "No runs yet" in texts(app)
+    next(button for button in app.button if button.label == "Train the demo model").click().run()
+    [job] = queue.list_jobs()
+    assert job.state == "queued" and directory.get_run(job.run_id).config.model == "demo"
+
+
+def test_runs_and_playground_have_clear_empty_states(home):
+    assert "No runs yet" in texts(open_page("app_pages/runs.py"))
+    assert "No trained model yet" in texts(open_page("app_pages/playground.py"))
+
+
+def test_runs_page_shows_scores_chart_and_download_for_a_finished_run(trained_home):
+    app = open_page("app_pages/runs.py")
+    assert "Succeeded" in texts(app)
+    labels = [metric.label for metric in app.metric]
+    assert labels == ["Held-out exact match, untrained", "Held-out exact match, trained"]
+    loss_chart, *signal_charts = app.get("plotly_chart")
+    names = [trace["name"] for trace in json.loads(loss_chart.proto.spec)["data"]]
+    assert names == ["training loss", "held-out loss"]
+    titles = {json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in signal_charts}
+    assert titles == {"learning rate", "gradient norm", "answer-token accuracy", "tokens per second"}
+    assert app.get("download_button"), "the adapter download is offered"
+    assert "Run record: who, on what, with which versions" in [expander.label for expander in app.expander]
+    answers = next(frame.value for frame in app.dataframe if "untrained" in frame.value.columns)
+    assert list(answers.columns) == ["question", "expected", "untrained", "trained", "match"]
+    assert (answers["match"] == "yes").mean() >= 0.8
+
+
+def test_a_run_whose_queuing_failed_is_explained_not_a_crash(home):
+    directory.create_run(RunConfig(run_name="half-made"))  # a run directory without a job row
+    app = open_page("app_pages/runs.py")
+    assert "has no place in the job queue" in texts(app)
+    directory.update_status(directory.get_run(app.session_state["selected_run"]).path, state="succeeded")
+    assert "has no place in the job queue" not in texts(app.run()), "a finished run needs no place in the queue"
+
+
+def test_runs_page_shows_queue_position_for_a_waiting_run(demo_home):
+    job = control.submit(RunConfig())
+    app = open_page("app_pages/runs.py")
+    assert "position 1 in the queue" in texts(app)
+    assert any(button.label == "Cancel run" for button in app.button)
+    assert job.state == "queued"
+
+
+@pytest.mark.parametrize("system_prompt", ["", "Answer briefly."])
+def test_playground_streams_a_reply_from_the_trained_adapter(trained_home, system_prompt):
+    app = open_page("app_pages/playground.py")
+    app.text_area(key="system_prompt").set_value(system_prompt)
+    app.chat_input[0].set_value("Hello there").run()
+    assert not app.exception
+    roles = [message.name for message in app.chat_message]
+    assert roles == ["user", "assistant"]
+    history = app.session_state[f"chat_{trained_home.run_id}"]
+    assert history[-1]["role"] == "assistant" and history[-1]["model"] == "tuned"
+
+
+def test_compare_page_needs_two_runs(home):
+    assert "Comparing needs at least two runs" in texts(open_page("app_pages/compare.py"))
+
+
+def test_compare_page_overlays_the_runs_and_shows_only_the_settings_that_differ(home, trained_demo):
+    for run_id, learning_rate in (("20260101-000000-fast", 4e-3), ("20260101-000001-slow", 1e-3)):
+        copy = copy_trained_run(trained_demo, home, run_id)
+        config = RunConfig.load(copy / "config.yaml")
+        config.learning_rate = learning_rate
+        config.save(copy / "config.yaml")
+    app = open_page("app_pages/compare.py")
+    [chart] = app.get("plotly_chart")
+    names = {trace["name"] for trace in json.loads(chart.proto.spec)["data"]}
+    assert names == {
+        f"{run} · {loss}"
+        for run in ("20260101-000000-fast", "20260101-000001-slow")
+        for loss in ("training", "held-out")
+    }
+    results, settings = app.dataframe
+    assert list(results.value["exact match, trained"]) == ["100%", "100%"]
+    assert list(settings.value["setting"]) == ["Learning rate"]
+    assert list(settings.value.iloc[0][1:]) == ["0.001", "0.004"]
+    app.toggle(key="compare_every_setting").set_value(True).run()
+    assert len(app.dataframe[1].value) > 20
+
+
+def test_runs_page_merges_the_adapter_and_offers_the_merged_download(demo_home, trained_demo):
+    run = directory.get_run(copy_trained_run(trained_demo, demo_home).name)
+    app = open_page("app_pages/runs.py")
+    [merge_button] = [button for button in app.button if button.label == "Merge into the base model"]
+    merge_button.click().run()  # starts the detached merge process
+    assert not app.exception, app.exception
+    wait_for(lambda: merge.merge_state(run).state != "running", timeout=120, what="the merge process")
+    app.run()
+    assert "Merged model saved in" in texts(app), (run.path / directory.MERGE_LOG_FILE).read_text()
+    labels = [button.label for button in app.get("download_button")]
+    assert "Download the merged model (.zip)" in labels
+    assert any(button.label == "Merge again" for button in app.button)
+
+
+def test_train_again_opens_the_train_page_with_the_runs_settings(demo_home, trained_demo):
+    copy = copy_trained_run(trained_demo, demo_home)
+    config = RunConfig.load(copy / "config.yaml")
+    dataset = Path(__file__).parent / "datasets" / "llamafactory_identity.json"
+    config.learning_rate, config.run_name, config.dataset = 1.5e-3, "first try", str(dataset)
+    config.save(copy / "config.yaml")
+    app = open_page("app_pages/runs.py")
+    next(button for button in app.button if button.label == "Train again with these settings").click().run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == "Train"
+    assert app.number_input(key="train_field_learning_rate").value == 1.5e-3
+    assert app.selectbox(key="train_dataset_pick").value == f"File: {dataset.name}"
+    assert app.session_state["train_values"]["run_name"] == ""
+
+
+def test_runs_page_shows_the_answers_at_the_step_picked_on_the_slider(trained_home):
+    app = open_page("app_pages/runs.py")
+    assert any(expander.label.startswith("Answers during training") for expander in app.expander)
+    slider = app.select_slider(key=f"samples_step_{trained_home.run_id}")
+    last_step = directory.read_status(directory.get_run(trained_home.run_id).path).max_steps
+    assert slider.value == last_step and slider.options[0] == "0", "from the untrained model to the last evaluation"
+    frame = next(frame.value for frame in app.dataframe if "answer" in frame.value.columns)
+    assert list(frame["match"]) == ["yes"] * len(frame)
+    slider.set_value(0).run()
+    frame = next(frame.value for frame in app.dataframe if "answer" in frame.value.columns)
+    assert list(frame["match"]).count("yes") <= 1
+    assert "Answers before training" in texts(app)
+
+
+def test_playground_answers_become_a_feedback_dataset_version(demo_home, trained_demo):
+    copy_trained_run(trained_demo, demo_home)
+    app = open_page("app_pages/playground.py")
+    app.chat_input[0].set_value("Which city is mentioned? Lena has lived in Quito for ten years.").run()
+    [answer] = [area for area in app.text_area if area.key.startswith("feedback_answer_")]
+    answer.set_value("Quito").run()
+    next(button for button in app.button if button.label == "Add this example").click().run()
+    assert len(app.session_state["feedback_examples"]) == 1
+    next(button for button in app.button if button.label == "Save them as a dataset version").click().run()
+    assert not app.exception, app.exception
+    assert "Saved playground-feedback v1 with 1 examples" in texts(app)
+    [version] = library.list_versions(feedback.FEEDBACK_ID)
+    assert sources.load_rows(str(version.path))[0]["messages"][-1] == {"role": "assistant", "content": "Quito"}
+
+
+def test_the_cancel_button_is_locked_for_someone_elses_run(demo_home, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_USER_HEADER", "X-Forwarded-User")  # AppTest sends no header: an anonymous visitor
+    control.submit(RunConfig(), owner="alice")
+    app = open_page("app_pages/runs.py")
+    [cancel] = [button for button in app.button if button.label == "Cancel run"]
+    assert cancel.disabled
+    assert "Started by alice" in cancel.help
+
+
+def test_runs_page_lists_every_job_with_its_place_in_the_queue(demo_home):
+    first = control.submit(RunConfig(), owner="alice")
+    second = control.submit(RunConfig(), owner="bob")
+    app = open_page("app_pages/runs.py")
+    assert any(expander.label == "All jobs on this server (2 running or waiting)" for expander in app.expander)
+    table = next(frame.value for frame in app.dataframe if "position" in frame.value.columns)
+    assert list(table["run"]) == [second.run_id, first.run_id]
+    assert list(table["position"]) == [2, 1] and list(table["owner"]) == ["bob", "alice"]
+
+
+def test_runs_page_deletes_a_run_only_after_the_confirmation(demo_home, trained_demo):
+    run_id = copy_trained_run(trained_demo, demo_home).name
+    app = open_page("app_pages/runs.py")
+    assert any(expander.label.startswith("Disk: ") for expander in app.expander)
+    delete = next(button for button in app.button if button.label == "Delete this run")
+    assert delete.disabled, "nothing is deleted without ticking the confirmation"
+    app.checkbox(key=f"delete_{run_id}").check().run()
+    next(button for button in app.button if button.label == "Delete this run").click().run()
+    assert not app.exception, app.exception
+    assert not (demo_home / "runs" / run_id).exists()
+    assert "No runs yet" in texts(app)

@@ -1,0 +1,58 @@
+"""Tests for workbench.runs: the run directory as the interface between the app and the training process."""
+
+import json
+import time
+
+from workbench import words
+from workbench.config import RunConfig
+from workbench.errors import UserError
+from workbench.runs import directory
+
+
+def test_create_run_writes_config_and_queued_status(home):
+    run = directory.create_run(RunConfig(run_name="my pilot/1"))
+    assert run.path.parent == home / "runs"
+    assert "my-pilot-1" in run.run_id
+    assert RunConfig.load(run.path / directory.CONFIG_FILE).run_name == "my pilot/1"
+    assert directory.read_status(run.path).state == "queued"
+
+
+def test_run_ids_stay_unique_within_one_second(home):
+    ids = {directory.create_run(RunConfig(run_name="same")).run_id for _ in range(5)}
+    assert len(ids) == 5
+    assert [run.run_id for run in directory.list_runs()] == sorted(ids, reverse=True)
+
+
+def test_read_metrics_skips_a_half_written_last_line(home):
+    run = directory.create_run(RunConfig())
+    directory.append_metrics(run.path, {"step": 1, "loss": 2.0})
+    directory.append_metrics(run.path, {"step": 2, "loss": 1.5})
+    with open(run.path / directory.METRICS_FILE, "a") as handle:
+        handle.write('{"step": 3, "lo')
+    assert [record["loss"] for record in directory.read_metrics(run.path)] == [2.0, 1.5]
+
+
+def test_progress_gives_fraction_and_eta(home):
+    run = directory.create_run(RunConfig())
+    directory.update_status(run.path, state="running", started_at=time.time() - 10, step=25, max_steps=100, epoch=0.75)
+    status = directory.read_status(run.path)
+    assert status.fraction == 0.25
+    assert 29 <= status.eta_s() <= 31
+    assert words.format_duration(status.eta_s()) in {"29 s", "30 s", "31 s"}
+
+
+def test_status_file_is_never_half_written(home):
+    run = directory.create_run(RunConfig())
+    directory.update_status(run.path, state="running", message="x" * 100_000)
+    assert json.loads((run.path / directory.STATUS_FILE).read_text())["state"] == "running"
+    assert not list(run.path.glob(".*.tmp"))
+
+
+def test_get_run_refuses_paths_outside_the_runs_folder(home):
+    for bad in ("../etc", "nope", "a/b"):
+        try:
+            directory.get_run(bad)
+        except UserError as error:
+            assert "no run called" in str(error)
+        else:
+            raise AssertionError(bad)

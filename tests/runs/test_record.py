@@ -1,0 +1,74 @@
+"""Tests for workbench.record: the run record written at the start and end of training, and how it reads."""
+
+from workbench.runs import record
+
+
+def test_the_record_holds_versions_hashes_device_owner_and_hours(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"text": "hello"}\n')
+    started = record.start_record(tmp_path, data, 1, "NVIDIA H100 80GB HBM3", True, "maria")
+    assert started["dataset"]["sha256"] == record.file_sha256(data)
+    assert started["packages"]["torch"] != "not installed" and "trl" in started["packages"]
+    record.finish_record(tmp_path, "succeeded", retries=[{"after_step": 3, "change": "micro-batch 4"}])
+    finished = record.read_record(tmp_path)
+    assert finished["state"] == "succeeded" and finished["gpu_hours"] == finished["hours"] >= 0
+    facts = dict(record.record_facts(finished))
+    assert facts["Started by"] == "maria" and facts["Device"] == "NVIDIA H100 80GB HBM3"
+    assert facts["Retried"] == "after step 3: micro-batch 4"
+    assert facts["Dataset"].endswith("(1 rows)") and facts["transformers"] == started["packages"]["transformers"]
+
+
+def test_cpu_runs_use_no_gpu_hours_and_an_absent_record_reads_as_nothing(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text("{}\n")
+    record.start_record(tmp_path, data, 1, "CPU (2 cores)", False, "")
+    record.finish_record(tmp_path, "failed", "host_oom")
+    assert record.read_record(tmp_path)["gpu_hours"] == 0.0
+    assert record.read_record(tmp_path)["failure"] == "host_oom"
+    assert record.record_facts(record.read_record(tmp_path / "missing")) == []
+
+
+def test_the_measured_peak_is_the_processs_resident_memory_on_a_cpu():
+    import resource
+
+    expected = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kilobytes to GB
+    assert abs(record.measured_peak_gb(cuda=False) - expected) < 0.01
+    assert 0.01 < expected < 64, "a Python process holds tens of MB or more"
+
+
+def test_on_cuda_the_peak_is_what_torch_reserved(monkeypatch):
+    import torch
+
+    # No CUDA device on this machine: torch's reading of the GPU is replaced, and only that.
+    monkeypatch.setattr(torch.cuda, "max_memory_reserved", lambda: 9 * 2**30)
+    assert record.measured_peak_gb(cuda=True) == 9.0
+
+
+def test_the_record_sets_the_estimate_beside_the_measured_peak(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"text": "hello"}\n')
+    record.start_record(tmp_path, data, 1, "NVIDIA H200", True, "maria", estimated_peak_gb=9.14)
+    assert dict(record.record_facts(record.read_record(tmp_path)))["Peak memory"] == (
+        "estimated 9.1 GB before start, not measured yet"
+    )
+    record.finish_record(tmp_path, "succeeded", peak_gb=8.42)
+    assert dict(record.record_facts(record.read_record(tmp_path)))["Peak memory"] == (
+        "estimated 9.1 GB before start, measured 8.4 GB (GPU, reserved by torch)"
+    )
+
+
+def test_the_demo_run_recorded_its_estimate_and_its_measured_peak(trained_home):
+    from workbench.runs import directory
+
+    facts = record.read_record(directory.get_run(trained_home.run_id).path)
+    assert facts["estimated_peak_gb"] is None or facts["estimated_peak_gb"] > 0
+    assert 0.2 < facts["measured_peak_gb"] < 16, "a tiny model trains in well under the machine's memory"
+
+
+def test_closing_a_crashed_run_keeps_the_peak_the_trainer_measured(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"text": "hello"}\n')
+    record.start_record(tmp_path, data, 1, "CPU", False, "maria")
+    record.finish_record(tmp_path, "failed", peak_gb=0.5)  # the training process, on its way out
+    record.finish_record(tmp_path, "failed", "killed")  # the runner, which cannot measure anything
+    assert record.read_record(tmp_path)["measured_peak_gb"] == 0.5

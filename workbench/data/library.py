@@ -1,0 +1,293 @@
+"""The dataset library: uploads kept exactly as they arrived, and immutable, numbered versions of each dataset.
+
+Layout under the data folder's ``datasets/`` (``workbench.paths.uploads_dir``)::
+
+    <label>-<hash>.<ext>                 an upload, named by its content hash; the user's name is only a label
+    library/<dataset>/v1.data.<ext>      version 1: the original file, byte for byte
+    library/<dataset>/v2.data.jsonl      a cleaned or split version: normalised training rows
+    library/<dataset>/v2.validation.jsonl  its validation rows, when it was split or given a validation file
+    library/<dataset>/v2.meta.json       metadata: content hash, row count, format, who, when, how it was made
+
+Versions are never rewritten: files are made read-only and each new version takes the next number (claimed with an
+exclusive create, so two people saving at once get different numbers). The admin can set a size limit
+(``WORKBENCH_MAX_DATASET_MB``); ``workbench.data.server_folder`` offers the files of a folder the admin opened.
+"""
+
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench import paths, people, words
+from workbench.errors import UserError
+
+
+SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv", ".tsv", ".parquet", ".txt")
+DEFAULT_MAX_MB = 200.0
+VERSION_FILE = re.compile(r"^v(\d+)\.(data|validation)\.")
+
+
+@dataclass
+class Version:
+    """One immutable version of a dataset and how it came to be."""
+
+    dataset_id: str
+    version: int
+    name: str
+    file: str
+    sha256: str
+    rows: int
+    total: int
+    format: str | None
+    kind: str
+    owner: str
+    created_at: float
+    note: str
+    parent: int | None = None
+    mapping: dict[str, str] | None = None
+    validation_file: str = ""
+    validation_rows: int = 0
+    split: dict[str, Any] | None = field(default=None)
+
+    @property
+    def path(self) -> Path:
+        return library_dir() / self.dataset_id / self.file
+
+    @property
+    def validation_path(self) -> Path | None:
+        return library_dir() / self.dataset_id / self.validation_file if self.validation_file else None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+def max_dataset_bytes() -> int:
+    """The size limit for one dataset file, from ``WORKBENCH_MAX_DATASET_MB`` (default 200 MB)."""
+    try:
+        megabytes = float(os.environ.get("WORKBENCH_MAX_DATASET_MB") or DEFAULT_MAX_MB)
+    except ValueError:
+        megabytes = DEFAULT_MAX_MB
+    return int(megabytes * 1024 * 1024)
+
+
+def check_size(size: int) -> None:
+    """Raise a UserError naming both sizes when a file is over the limit."""
+    limit = max_dataset_bytes()
+    if size > limit:
+        raise UserError(
+            f"The file is {size / 2**20:.1f} MB, more than this server's limit of {limit / 2**20:.0f} MB; split it "
+            "into smaller files, or ask the admin to raise WORKBENCH_MAX_DATASET_MB."
+        )
+
+
+def label_of(file_name: str) -> str:
+    """A safe short label from a user's file name (never used as a path on its own)."""
+    stem = Path(file_name.replace("\\", "/")).name
+    for suffix in SUFFIXES:
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:40] or "data"
+
+
+def suffix_of(file_name: str) -> str:
+    suffix = Path(file_name).suffix.lower()
+    return suffix if suffix in SUFFIXES else ".dat"
+
+
+def save_upload(file_name: str, content: bytes) -> Path:
+    """Store uploaded bytes as they arrived, under a name made from their hash; the user's name is only a label."""
+    check_size(len(content))
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    target = paths.uploads_dir() / f"{label_of(file_name)}-{digest}{suffix_of(file_name)}"
+    if not target.exists():
+        _write_atomically(target, content)
+    return target
+
+
+def _write_atomically(target: Path, content: bytes, read_only: bool = False) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(content)
+    if read_only:
+        tmp.chmod(0o444)
+    tmp.replace(target)
+
+
+# --- versions --------------------------------------------------------------------------------------------------
+
+
+def library_dir() -> Path:
+    path = paths.uploads_dir() / "library"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def create_dataset(file_name: str, content: bytes, report: Any, owner: str | None = None) -> Version:
+    """Add a file to the library as version 1 (the original bytes); the same file again returns that version."""
+    check_size(len(content))
+    digest = hashlib.sha256(content).hexdigest()
+    dataset_id = f"{label_of(file_name)}-{digest[:8]}"
+    existing = [v for v in list_versions(dataset_id) if v.version == 1 and v.sha256 == digest]
+    if existing:
+        return existing[0]
+    info = {
+        "name": label_of(file_name),
+        "rows": len(report.rows),
+        "total": report.total,
+        "format": report.format,
+        "kind": report.kind,
+        "note": f"Original upload: {Path(file_name.replace(chr(92), '/')).name}",
+        "mapping": report.mapping.to_dict() if report.mapping else None,
+    }
+    return add_version(dataset_id, content, suffix_of(file_name), info, owner)
+
+
+def save_version(
+    base: Version,
+    rows: list[dict[str, Any]],
+    note: str,
+    validation_rows: list[dict[str, Any]] | None = None,
+    split: dict[str, Any] | None = None,
+    owner: str | None = None,
+) -> Version:
+    """A new version of ``base``'s dataset holding these normalised rows (and validation rows, when given)."""
+    if not rows:
+        raise UserError("Nothing would be left to train on; keep at least one usable record.")
+    content = rows_to_jsonl(rows)
+    check_size(len(content))
+    info = {
+        "name": base.name,
+        "rows": len(rows),
+        "total": len(rows),
+        "format": "text" if "text" in rows[0] else "messages",
+        "kind": "jsonl",
+        "note": note,
+        "parent": base.version,
+        "split": split,
+    }
+    return add_version(base.dataset_id, content, ".jsonl", info, owner, validation_rows)
+
+
+def rows_to_jsonl(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
+
+
+def add_version(
+    dataset_id: str,
+    content: bytes,
+    suffix: str,
+    info: dict[str, Any],
+    owner: str | None,
+    validation_rows: list[dict[str, Any]] | None = None,
+) -> Version:
+    folder = library_dir() / dataset_id
+    folder.mkdir(exist_ok=True)
+    number = _claim_number(folder)
+    version = Version(
+        dataset_id=dataset_id,
+        version=number,
+        file=f"v{number}.data{suffix}",
+        sha256=hashlib.sha256(content).hexdigest(),
+        owner=owner if owner is not None else people.server_user(),
+        created_at=time.time(),
+        **info,
+    )
+    _write_atomically(folder / version.file, content, read_only=True)
+    if validation_rows:
+        version.validation_file, version.validation_rows = f"v{number}.validation.jsonl", len(validation_rows)
+        _write_atomically(folder / version.validation_file, rows_to_jsonl(validation_rows), read_only=True)
+    meta = json.dumps(asdict(version), indent=1).encode()
+    _write_atomically(folder / f"v{number}.meta.json", meta, read_only=True)
+    return version
+
+
+def _claim_number(folder: Path) -> int:
+    number = max((_number(path) for path in folder.glob("v*.meta.json")), default=0) + 1
+    while True:
+        try:
+            os.close(os.open(folder / f"v{number}.meta.json", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return number
+        except FileExistsError:
+            number += 1
+
+
+def _number(path: Path) -> int:
+    match = VERSION_FILE.match(path.name) or re.match(r"^v(\d+)\.meta\.json$", path.name)
+    return int(match.group(1)) if match else 0
+
+
+def list_versions(dataset_id: str) -> list[Version]:
+    """The versions of one dataset, oldest first (versions still being written are left out)."""
+    folder = library_dir() / dataset_id
+    found = [_load_meta(path) for path in folder.glob("v*.meta.json")] if folder.is_dir() else []
+    return sorted((version for version in found if version is not None), key=lambda version: version.version)
+
+
+def list_datasets() -> list[list[Version]]:
+    """Every dataset in the library with its versions, most recently changed first."""
+    datasets = [list_versions(folder.name) for folder in library_dir().iterdir() if folder.is_dir()]
+    datasets = [versions for versions in datasets if versions]
+    return sorted(datasets, key=lambda versions: versions[-1].created_at, reverse=True)
+
+
+def get_version(dataset_id: str, number: int) -> Version:
+    for version in list_versions(dataset_id):
+        if version.version == number:
+            return version
+    raise UserError(f"There is no version {number} of the dataset {dataset_id}; pick one from the library.")
+
+
+def version_for_path(path: Path) -> Version | None:
+    """The library version a data or validation file belongs to, or None for files outside the library."""
+    match = VERSION_FILE.match(path.name)
+    if match is None or path.parent.parent.resolve() != library_dir().resolve():
+        return None
+    return _load_meta(path.parent / f"v{match.group(1)}.meta.json")
+
+
+def _load_meta(path: Path) -> Version | None:
+    try:
+        return Version(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+# --- tables for the library page -------------------------------------------------------------------------------
+
+
+def library_table(library: list[list[Version]]) -> list[dict[str, Any]]:
+    """One row per dataset: its name, how many versions, and its latest version's facts."""
+    return [
+        {
+            "dataset": versions[-1].name,
+            "versions": len(versions),
+            "latest": f"v{versions[-1].version}",
+            "rows": versions[-1].rows,
+            "format": versions[-1].format or "unknown",
+            "by": versions[-1].owner,
+            "saved": words.clock(versions[-1].created_at),
+        }
+        for versions in library
+    ]
+
+
+def versions_table(versions: list[Version]) -> list[dict[str, Any]]:
+    """One row per version, newest first: number, rows, format, content hash, who, when, validation rows, note."""
+    return [
+        {
+            "version": f"v{version.version}",
+            "rows": version.rows,
+            "validation rows": version.validation_rows,
+            "format": version.format or "unknown",
+            "sha256": version.sha256[:12],
+            "by": version.owner,
+            "saved": words.clock(version.created_at),
+            "how": version.note,
+        }
+        for version in reversed(versions)
+    ]

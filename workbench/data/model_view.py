@@ -1,0 +1,83 @@
+"""What the model sees: one record rendered through the chat template token by token, each token marked as trained
+(the answers, with assistant-only loss) or not, and the tokens the max length cuts, drawn as HTML for the page."""
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.data.tokens import encode, render
+from workbench.errors import UserError
+from workbench.models.chat_template import has_generation_markers
+
+
+SHOWN_AFTER_CUT = 48
+
+
+@dataclass
+class Piece:
+    """One token of a rendered sample: its text, whether training learns it, and whether truncation cuts it."""
+
+    text: str
+    trained: bool
+    cut: bool
+    special: bool = False
+
+
+def what_the_model_sees(row: dict[str, Any], tokenizer: Any, max_length: int) -> list[Piece]:
+    """The row's tokens as rendered for training, each marked trained or not, and cut or not; a UserError when
+    the chat template refuses the row."""
+    marked = has_generation_markers(tokenizer)
+    try:
+        if "text" in row:
+            encoded = tokenizer(row["text"], return_offsets_mapping=True)
+            text, mask = row["text"], [1] * len(encoded["input_ids"])
+        else:
+            encoded = encode(row, tokenizer, marked, offsets=True)
+            text = render(row, tokenizer)
+            mask = encoded["assistant_masks"] if marked else [1] * len(encoded["input_ids"])
+    except Exception as error:  # noqa: BLE001 - a template may raise anything; say so in words
+        raise UserError(f"The model's chat template refuses this record ({str(error)[:160]}).") from None
+    special = set(tokenizer.all_special_ids)
+    pieces, end = [], 0
+    for index, (token, (_, stop)) in enumerate(zip(encoded["input_ids"], encoded["offset_mapping"], strict=True)):
+        piece_text = text[end:stop] if stop > end else ""  # a character split over several tokens shows once
+        end = max(end, stop)
+        pieces.append(Piece(piece_text, bool(mask[index]), index >= max_length, token in special))
+    return pieces
+
+
+def pieces_html(pieces: list[Piece], max_length: int) -> str:
+    """The rendered sample as HTML: trained tokens green, the rest grey, the cut part struck through."""
+    shown = pieces[: max_length + SHOWN_AFTER_CUT]
+    spans = []
+    for index, piece in enumerate(shown):
+        if index == max_length:
+            spans.append(
+                '<span style="background:#fee2e2;color:#991b1b;font-weight:bold;padding:0 4px">'
+                f"&#9986; max length {max_length}: everything after this is cut</span>"
+            )
+        spans.append(_span(piece))
+    if len(pieces) > len(shown):
+        spans.append(f'<span style="color:#991b1b"> &hellip; {len(pieces) - len(shown)} more tokens cut</span>')
+    return (
+        '<div style="font-family:monospace;font-size:0.85rem;white-space:pre-wrap;line-height:1.9;'
+        'border:1px solid #e5e7eb;border-radius:6px;padding:8px">' + "".join(spans) + "</div>"
+    )
+
+
+def _span(piece: Piece) -> str:
+    style = "background:#bbf7d0;" if piece.trained else "background:#f1f5f9;color:#475569;"
+    style += "border-right:1px solid rgba(0,0,0,0.12);"
+    if piece.special:
+        style += "font-weight:bold;"
+    if piece.cut:
+        style += "text-decoration:line-through;opacity:0.45;"
+    title = "trained" if piece.trained else "not trained (prompt)"
+    return f'<span style="{style}" title="{title}">{html.escape(piece.text)}</span>'
+
+
+LEGEND = (
+    '<span style="background:#bbf7d0;padding:0 4px">trained on (the answers)</span> '
+    '<span style="background:#f1f5f9;color:#475569;padding:0 4px">not trained (prompt and template)</span> '
+    '<span style="text-decoration:line-through;opacity:0.45;padding:0 4px">cut by the max length</span>'
+)

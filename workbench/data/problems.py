@@ -1,0 +1,91 @@
+"""One problem found in a dataset, and the list of problem codes with what each means.
+
+Every check in the data package (readers, formats, validation, template checks) reports a ``Problem``: where
+it is (the file's real line number for JSONL, and the 1-based record number), a short stable code for machines, a
+severity, and one plain sentence with a fix for people. File-level problems have neither line nor record.
+"""
+
+from dataclasses import dataclass
+
+
+ERROR = "error"
+WARNING = "warning"
+
+# Every code the validator can report, with its severity; the page, the CLI and the tests rely on these names.
+CODES: dict[str, str] = {
+    # the file as a whole
+    "no_file": ERROR,
+    "model_unavailable": ERROR,
+    "empty_file": ERROR,
+    "not_utf8": ERROR,
+    "binary_file": ERROR,
+    "too_large": ERROR,
+    "not_parquet": ERROR,
+    "csv_no_columns": ERROR,
+    "no_records": ERROR,
+    "unknown_format": ERROR,
+    # one record
+    "not_json": ERROR,
+    "not_object": ERROR,
+    "bad_csv_row": ERROR,
+    "missing_messages": ERROR,
+    "malformed_messages": ERROR,
+    "unknown_role": ERROR,
+    "missing_content": ERROR,
+    "empty_content": ERROR,
+    "non_text_content": ERROR,
+    "bad_weight": ERROR,
+    "bad_tool_call": ERROR,
+    "bad_tools": ERROR,
+    "no_assistant": ERROR,
+    "no_user": ERROR,
+    "last_not_assistant": ERROR,
+    "role_order": ERROR,
+    "mixed_schema": ERROR,
+    "template_error": ERROR,
+    # warnings
+    "duplicate": WARNING,
+    "near_duplicate": WARNING,
+    "few_rows": WARNING,
+    "too_long": WARNING,
+    "placeholder": WARNING,
+    "weight_ignored": WARNING,
+    "overlap": WARNING,
+    "no_chat_template": WARNING,
+    "template_no_generation": WARNING,
+    "template_no_end_of_turn": WARNING,
+    "template_no_tools": WARNING,
+}
+
+
+@dataclass
+class Problem:
+    """One problem in a dataset file, in words a non-engineer understands."""
+
+    line: int | None  # the file's real line number where the record starts (JSONL only)
+    code: str  # a short stable name from CODES
+    message: str  # one sentence saying what is wrong and how to fix it
+    severity: str = ERROR  # "error" (the record cannot be used) or "warning"
+    row: int | None = None  # the 1-based record number; None for problems of the whole file
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"Line {self.line}: {self.message}"
+        if self.row:
+            return f"Record {self.row}: {self.message}"
+        return self.message
+
+    def to_dict(self) -> dict[str, object]:
+        """The problem as the CLI's JSON prints it."""
+        return {
+            "line": self.line,
+            "row": self.row,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+def problem(code: str, message: str, row: int | None = None, line: int | None = None) -> Problem:
+    """A Problem whose severity comes from ``CODES``."""
+    return Problem(line, code, message, CODES[code], row)

@@ -1,0 +1,227 @@
+"""Token lengths under a model's chat template, and checks of the template itself.
+
+Rows are rendered with the tokenizer's own chat template (``apply_chat_template``), exactly as TRL's SFTTrainer does
+before training, and counted with the fast (Rust) tokenizer. Files up to ``EXACT_ROWS`` rows are counted exactly.
+Larger files are counted exactly on a seeded random sample of ``SAMPLE_ROWS`` rows; the other rows are estimated
+from their length in characters (a least-squares fit on the sample), and every row whose estimate, raised by the
+largest under-estimate seen in the sample plus a margin, could reach the max length is counted exactly too. So the
+"too long" rows and the answer tokens they lose are exact counts; only the histogram's short rows can be estimates,
+and ``TokenStats.estimated`` says how many. A chat template that refuses a conversation (some refuse system turns)
+is caught on every row it renders: all rows of files up to ``EXACT_ROWS``, the sample and the long rows of bigger
+files.
+"""
+
+import functools
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.errors import UserError
+from workbench.models.chat_template import has_generation_markers
+from workbench.words import plural
+
+
+EXACT_ROWS = 20_000
+SAMPLE_ROWS = 2_000
+SAFETY_MARGIN = 1.1
+
+
+@dataclass
+class TokenStats:
+    """Token lengths of the usable rows under one tokenizer, chat template and max length."""
+
+    lengths: list[int] = field(default_factory=list)
+    max_length: int = 1024
+    estimated: int = 0
+    too_long: list[int] = field(default_factory=list)
+    tokens_cut: int = 0
+    answer_tokens_cut: int | None = 0
+    failed: dict[int, str] = field(default_factory=dict)
+
+    def counted(self) -> list[int]:
+        """The lengths of the rows the template could render (for the histogram)."""
+        return [length for index, length in enumerate(self.lengths) if index not in self.failed]
+
+
+@functools.lru_cache(maxsize=4)
+def tokenizer_for(model: str = "demo") -> Any:
+    """The tokenizer of a model ('demo', a local folder or a hub id), loaded once per process; a UserError naming
+    the model when it cannot be found or its tokenizer cannot be read."""
+    from workbench.models import loading
+
+    path = loading.resolve_model(model)
+    try:
+        return loading.load_tokenizer(path)
+    except UserError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a broken tokenizer file must give a sentence, not a traceback
+        raise UserError(
+            f"The tokenizer of {model!r} could not be read ({str(error)[:160]}); check the model."
+        ) from None
+
+
+def too_long_summary(stats: TokenStats) -> str:
+    lost = (
+        plural(stats.answer_tokens_cut, "answer token")
+        if stats.answer_tokens_cut is not None
+        else plural(stats.tokens_cut, "token") + " (answers included)"
+    )
+    return (
+        f"{plural(len(stats.too_long), 'record')} {'is' if len(stats.too_long) == 1 else 'are'} longer than the max "
+        f"length of {stats.max_length} tokens; training would cut {lost} from them. Raise the max length or drop "
+        "those records."
+    )
+
+
+def token_stats(rows: list[dict[str, Any]], tokenizer: Any, max_length: int, seed: int = 0) -> TokenStats:
+    """Token lengths of every row (exact, or estimated for short rows of big files) and what truncation cuts."""
+    stats = TokenStats(lengths=[0] * len(rows), max_length=max_length)
+    if len(rows) <= EXACT_ROWS:
+        exact = _exact_lengths(rows, range(len(rows)), tokenizer, stats)
+    else:
+        sample = sorted(random.Random(seed).sample(range(len(rows)), SAMPLE_ROWS))
+        exact = _exact_lengths(rows, sample, tokenizer, stats)
+        estimates, bound = _estimate(rows, exact)
+        unsure = [i for i, guess in enumerate(estimates) if i not in exact and guess * bound >= max_length]
+        exact |= _exact_lengths(rows, unsure, tokenizer, stats)
+        for index, guess in enumerate(estimates):
+            if index not in exact and index not in stats.failed:
+                stats.lengths[index], stats.estimated = max(1, round(guess)), stats.estimated + 1
+    for index, length in exact.items():
+        stats.lengths[index] = length
+    stats.too_long = sorted(index for index, length in exact.items() if length > max_length)
+    _count_cut_tokens(rows, tokenizer, stats)
+    return stats
+
+
+def _features(row: dict[str, Any]) -> tuple[float, float, float]:
+    """Characters, turns and a constant: what the length estimate of a row is fitted on."""
+    if "text" in row:
+        return float(len(row["text"])), 0.0, 1.0
+    turns = row["messages"]
+    chars = sum([len(turn["content"]) for turn in turns])
+    if "tools" in row or any(len(turn) > 2 for turn in turns):  # tool calls or schemas add rendered text
+        chars += sum(len(json.dumps(turn.get("tool_calls", ""))) for turn in turns) + len(row.get("tools", ""))
+    return float(chars), float(len(turns)), 1.0
+
+
+def _estimate(rows: list[dict[str, Any]], exact: dict[int, int]) -> tuple[list[float], float]:
+    """Estimated lengths of all rows from a least-squares fit on the exact ones, and the safety factor to apply."""
+    import numpy as np
+
+    features = np.array([_features(row) for row in rows])
+    known = np.array(sorted(exact), dtype=int)
+    if len(known) < 3:  # the template refused nearly every sampled row: assume 4 characters a token, and be careful
+        return np.maximum(features @ np.array([0.25, 4.0, 0.0]), 1.0).tolist(), 2.0
+    targets = np.array([exact[i] for i in known], dtype=float)
+    coefficients, *_ = np.linalg.lstsq(features[known], targets, rcond=None)
+    estimates = np.maximum(features @ coefficients, 1.0)
+    worst = float(np.max(targets / estimates[known]))
+    return estimates.tolist(), max(worst, 1.0) * SAFETY_MARGIN
+
+
+def row_tools(row: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """A row's tool schemas as the trainer passes them to the template (parsed from their JSON text)."""
+    tools = row.get("tools")
+    return json.loads(tools) if isinstance(tools, str) else tools
+
+
+def render(row: dict[str, Any], tokenizer: Any) -> str:
+    """The row as the model's input text: the chat template applied (or the plain text)."""
+    if "text" in row:
+        return row["text"]
+    return tokenizer.apply_chat_template(row["messages"], tools=row_tools(row), tokenize=False)
+
+
+def _render_many(rows: list[dict[str, Any]], indexes: list[int], tokenizer: Any, stats: TokenStats) -> dict[int, str]:
+    """Rendered texts by row index; rows the template refuses go to ``stats.failed``."""
+    plain = [i for i in indexes if "messages" in rows[i] and "tools" not in rows[i]]
+    texts: dict[int, str] = {}
+    if plain:
+        texts.update(zip(plain, _render_batch([rows[i]["messages"] for i in plain], tokenizer), strict=False))
+    for index in indexes:
+        if index not in texts:
+            try:
+                texts[index] = render(rows[index], tokenizer)
+            except Exception as error:  # noqa: BLE001 - a template may raise anything; report it, never crash
+                stats.failed[index] = str(error) or type(error).__name__
+    return texts
+
+
+def _render_batch(conversations: list[list[dict[str, Any]]], tokenizer: Any) -> list[str]:
+    """All conversations rendered in one call, or [] when any of them fails (the caller then goes row by row)."""
+    try:
+        return tokenizer.apply_chat_template(conversations, tokenize=False)
+    except Exception:  # noqa: BLE001 - one bad row fails the batch
+        return []
+
+
+def _exact_lengths(rows: list[dict[str, Any]], indexes: Any, tokenizer: Any, stats: TokenStats) -> dict[int, int]:
+    texts = _render_many(rows, list(indexes), tokenizer, stats)
+    order = list(texts)
+    counts = count_tokens([texts[i] for i in order], tokenizer)
+    eos = 1 if tokenizer.eos_token else 0
+    return {i: n + (eos if "text" in rows[i] else 0) for i, n in zip(order, counts, strict=True)}
+
+
+def count_tokens(texts: list[str], tokenizer: Any) -> list[int]:
+    """Token counts of texts (no special tokens added), with the fast tokenizer's parallel batch encoder."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    encode = getattr(backend, "encode_batch_fast", backend.encode_batch)
+    counts: list[int] = []
+    for start in range(0, len(texts), 4096):
+        counts += [len(encoding) for encoding in encode(texts[start : start + 4096], add_special_tokens=False)]
+    return counts
+
+
+def _count_cut_tokens(rows: list[dict[str, Any]], tokenizer: Any, stats: TokenStats) -> None:
+    marked = has_generation_markers(tokenizer)
+    chats = [i for i in stats.too_long if "messages" in rows[i]]
+    stats.answer_tokens_cut = None if chats and not marked else 0
+    for index in stats.too_long:
+        stats.tokens_cut += stats.lengths[index] - stats.max_length
+        if "text" in rows[index] and stats.answer_tokens_cut is not None:
+            stats.answer_tokens_cut += stats.lengths[index] - stats.max_length
+    if not marked:
+        return
+    for start in range(0, len(chats), 256):
+        masks = _answer_masks([rows[i] for i in chats[start : start + 256]], tokenizer)
+        stats.answer_tokens_cut = (stats.answer_tokens_cut or 0) + sum(sum(mask[stats.max_length :]) for mask in masks)
+
+
+def _answer_masks(rows: list[dict[str, Any]], tokenizer: Any) -> list[list[int]]:
+    """The assistant-token masks of rows, in one batch when possible; rows the template refuses get no mask."""
+    batched = None if any("tools" in row for row in rows) else _batch_masks(rows, tokenizer)
+    return batched if batched is not None else [_row_mask(row, tokenizer) for row in rows]
+
+
+def _batch_masks(rows: list[dict[str, Any]], tokenizer: Any) -> list[list[int]] | None:
+    try:
+        batch = [row["messages"] for row in rows]
+        out = tokenizer.apply_chat_template(batch, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    except Exception:  # noqa: BLE001 - one refused row fails the batch; the caller goes row by row
+        return None
+    return list(out["assistant_masks"])
+
+
+def _row_mask(row: dict[str, Any], tokenizer: Any) -> list[int]:
+    try:
+        return list(encode(row, tokenizer, True)["assistant_masks"])
+    except Exception:  # noqa: BLE001 - the length pass already reported rows the template refuses
+        return []
+
+
+def encode(row: dict[str, Any], tokenizer: Any, marked: bool, offsets: bool = False) -> Any:
+    """A chat row through the tokenizer's chat template, as TRL encodes it (with assistant masks when ``marked``)."""
+    kwargs = {"tokenizer_kwargs": {"return_offsets_mapping": True}} if offsets else {}
+    return tokenizer.apply_chat_template(
+        row["messages"],
+        tools=row_tools(row),
+        tokenize=True,
+        return_dict=True,
+        return_assistant_tokens_mask=marked,
+        **kwargs,
+    )

@@ -1,0 +1,39 @@
+"""Scoring a model on held-out conversations: greedy answers to each one's question, exact match against its last
+assistant turn, and whether the model ended its answers by itself."""
+
+from typing import Any
+
+from workbench.evaluation.answers import exact_match, expected_answer, last_user_text
+from workbench.models.generation import generate_with_stops
+from workbench.runs.directory import Score
+
+
+MAX_SCORED_ROWS = 100  # held-out conversations scored per model; enough for a percentage, cheap enough to repeat
+EXAMPLES_KEPT = 20  # (question, expected, answer) triples kept with the score for the page's side-by-side table
+
+
+def score_exact_match(model: Any, tokenizer: Any, rows: list[dict], max_new_tokens: int) -> Score:
+    """Answer the first ``MAX_SCORED_ROWS`` chat ``rows`` (``{"messages": [...]}``, last turn = expected answer)
+    and score them."""
+    conversations = [list(row["messages"]) for row in rows[:MAX_SCORED_ROWS]]
+    expected = [expected_answer(conversation) for conversation in conversations]
+    generated = generate_with_stops(model, tokenizer, conversations, max_new_tokens)
+    predicted = [answer for answer, _ in generated]
+    examples = [
+        (last_user_text(conversation), answer, prediction)
+        for conversation, answer, prediction in zip(conversations, expected, predicted, strict=True)
+    ]
+    # A model that learned where answers end stops by itself; only answers short enough to end within the limit
+    # say anything about that.
+    short = [
+        ended
+        for answer, (_, ended) in zip(expected, generated, strict=True)
+        if len(tokenizer(answer, add_special_tokens=False)["input_ids"]) + 2 <= max_new_tokens
+    ]
+    return Score(
+        exact_match=exact_match(predicted, expected),
+        n=len(conversations),
+        checked=len(short),
+        ran_on=short.count(False),
+        examples=tuple(examples[:EXAMPLES_KEPT]),
+    )

@@ -1,0 +1,68 @@
+"""What people do with jobs, from the pages and the command line alike: queue a run, cancel it, resume it.
+
+Each action checks its inputs and its permission here, in the core, so the command line obeys the same rules as the
+browser: only a run's owner or an admin may cancel or resume it (``user=None`` is the command line on the server).
+"""
+
+import json
+
+from workbench import people
+from workbench.config import DEMO_MODEL, RunConfig
+from workbench.data import sources
+from workbench.errors import UserError
+from workbench.jobs import queue
+from workbench.jobs.queue import Job
+from workbench.models import loading
+from workbench.runs import checkpoints, directory
+
+
+def submit(config: RunConfig, owner: str | None = None, peak_gb: float | None = None) -> Job:
+    """Validate the config and its inputs, create its run directory and queue it.
+
+    ``peak_gb`` is the pre-flight estimate of the run's peak GPU memory: with it, the runner may start the run on a
+    GPU that another run is using, when the memory free there allows it; without it, the run waits its turn alone.
+    The run directory carries it to the training process, which records it beside the measured peak.
+    """
+    config.check()
+    check_inputs(config)
+    owner = owner or people.server_user()
+    run = directory.create_run(config, owner=owner, estimated_peak_gb=peak_gb)
+    return queue.insert(run.run_id, owner, peak_gb)
+
+
+def check_inputs(config: RunConfig) -> None:
+    """Refuse a run whose dataset or model folder is missing, before it takes a place in the queue."""
+    sources.resolve_dataset(config.dataset)
+    if config.eval_dataset.strip():
+        sources.resolve_dataset(config.eval_dataset)
+    if config.model.strip() != DEMO_MODEL:
+        loading.resolve_model(config.model)
+
+
+def request_cancel(run_id: str, user: str | None = None) -> Job:
+    """Cancel a job: at once when queued, through the runner when started. Calling it twice is harmless.
+    With ``user``, only the run's owner or an admin may cancel it."""
+    people.check_control(queue.get_job(run_id).owner, user, "cancel")
+    job = queue.cancel(run_id)
+    if job.state == "cancelled" and job.started_at is None:
+        run = directory.get_run(run_id)
+        directory.update_status(run.path, state="cancelled", message="Cancelled before it started.")
+    return job
+
+
+def resume(run_id: str, user: str | None = None) -> Job:
+    """Queue a failed, interrupted or cancelled run again, to continue from its last sealed checkpoint.
+    With ``user``, only the run's owner or an admin may resume it."""
+    job = queue.get_job(run_id)
+    people.check_control(job.owner, user, "resume")
+    if job.state not in queue.RESUMABLE_STATES:
+        raise UserError(f"The run {run_id} is {job.state}; only failed, interrupted or cancelled runs can be resumed.")
+    run = directory.get_run(run_id)
+    checkpoint = checkpoints.latest_checkpoint(run.path)
+    if checkpoint is None:
+        raise UserError(f"The run {run_id} has no complete checkpoint to resume from; start it again instead.")
+    (run.path / directory.RESUME_FILE).write_text(json.dumps({"checkpoint": checkpoint.name}), encoding="utf-8")
+    job = queue.queue_again(run_id)
+    message = f"Queued to resume from {checkpoint.name}."
+    directory.update_status(run.path, state="queued", message=message, finished_at=None)
+    return job

@@ -1,0 +1,66 @@
+"""Processes the workbench starts and finds again: detached process groups, liveness checked against pid reuse,
+and group signals. The runner uses them for training processes, the merge for its own process."""
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+
+def spawn_detached(command: list[str], log_path: Path) -> subprocess.Popen:
+    """Start a process in its own session and process group (so a group signal reaches all its children),
+    with output appended to ``log_path``."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of a process, to tell a live process from a later one that reuses its pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] == "Z":  # a zombie has finished; its exit is only waiting to be collected
+        return None
+    return fields[19]
+
+
+def process_alive(pid: int, start_time: str | None) -> bool:
+    current = process_start_time(pid)
+    return current is not None and (not start_time or current == start_time)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group, read from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def group_alive(pid: int, start_time: str | None) -> bool:
+    """A started job is alive while its launcher is (checked against pid reuse) or any process of its group is."""
+    return process_alive(pid, start_time) or bool(group_members(pid))
+
+
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,215 @@
+"""The runner: a long-lived process that starts queued jobs, one at a time, each in its own process group.
+
+Start it with ``workbench runner`` (for example from a systemd unit), or let the web app start it on demand with
+``ensure_runner()``. A file lock makes sure only one runner works on a data folder. On start it reconciles the job
+table with the processes that really exist: a training process that is still alive is re-attached, one that is gone
+is recorded as failed or interrupted, never left 'running'.
+
+Jobs run one at a time, except on a GPU: there the next job may start beside running ones when every one of them has
+a pre-flight estimate of its peak memory and has finished its first step in its current attempt (so its memory is
+taken), the next job's estimate (with a safety margin) fits in the memory free on the GPU right now, and all their
+estimates together fit in the GPU (a running job may not have reached its peak yet). A job without an estimate
+always runs alone.
+"""
+
+import fcntl
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench import paths
+from workbench.jobs import notify, processes, queue
+from workbench.jobs.queue import Job
+from workbench.models.device import gpu_memory_gb
+from workbench.runs import directory, record
+from workbench.training import failures
+
+
+CANCEL_GRACE_S = float(os.environ.get("WORKBENCH_CANCEL_GRACE_S", "60"))
+FINAL_STATES = ("succeeded", "failed", "cancelled")
+SHARE_MARGIN = 1.2  # the pre-flight estimate is an estimate: ask for 20% more than it says
+SHARE_HEADROOM_GB = 2.0  # and leave this much free besides
+
+
+@dataclass
+class Runner:
+    """Owns the training processes it started and watches those it re-attached to."""
+
+    poll_s: float = 0.5
+    idle_exit_s: float | None = None
+    gpu_memory: Callable[[], tuple[float, float] | None] = field(default=lambda: gpu_memory_gb())
+    children: dict[str, subprocess.Popen] = field(default_factory=dict)
+    term_sent_at: dict[str, float] = field(default_factory=dict)
+
+    def run_forever(self) -> int:
+        lock = _try_lock()
+        if lock is None:
+            print("Another runner already works on this data folder; exiting.", flush=True)
+            return 0
+        try:
+            os.ftruncate(lock, 0)
+            os.write(lock, str(os.getpid()).encode())
+            print(f"Runner {os.getpid()} working on {paths.workbench_home()}", flush=True)
+            self.reconcile()
+            self.loop()
+        finally:
+            os.close(lock)
+        return 0
+
+    def loop(self) -> None:
+        """Tick until the data folder disappears or, with ``idle_exit_s``, until idle that long."""
+        idle_since = time.monotonic()
+        while paths.home_path().is_dir():
+            busy = self.tick()
+            idle_since = time.monotonic() if busy else idle_since
+            if self.idle_exit_s is not None and time.monotonic() - idle_since > self.idle_exit_s:
+                return
+            time.sleep(self.poll_s)
+
+    def reconcile(self) -> None:
+        """Bring every started job's row in line with reality, after a runner restart."""
+        for job in queue.list_jobs(("starting", "running")):
+            if job.pid is None:
+                queue.requeue_unstarted(job.run_id)
+            elif not processes.group_alive(job.pid, job.proc_start):
+                self.finish(job, exit_code=None)
+            else:
+                print(f"Re-attached to run {job.run_id} (pid {job.pid}).", flush=True)
+
+    def tick(self) -> bool:
+        """One pass over the table; returns True while any job is active."""
+        started = queue.list_jobs(("starting", "running"))
+        for job in started:
+            self.watch(job)
+        started = queue.list_jobs(("starting", "running"))
+        waiting = queue.next_queued()
+        if waiting is not None and (not started or self.fits_beside(waiting, started)):
+            job = queue.claim(waiting.id)  # exactly the job that was checked, if it is still queued
+            if job is not None:
+                self.start(job)
+        return bool(queue.list_jobs(queue.ACTIVE_STATES))
+
+    def fits_beside(self, waiting: Job, started: list[Job]) -> bool:
+        """True when ``waiting`` may start now on the GPU the ``started`` jobs are using (see the module docstring)."""
+        everyone = [waiting, *started]
+        if any(job.peak_gb is None for job in everyone) or any(job.state != "running" for job in started):
+            return False
+        if any(directory.read_status(directory.run_dir(job.run_id)).steps_this_attempt < 1 for job in started):
+            return False
+        memory = self.gpu_memory()
+        if memory is None:
+            return False
+        free, total = memory
+        needed = waiting.peak_gb * SHARE_MARGIN + SHARE_HEADROOM_GB
+        together = sum(job.peak_gb for job in everyone) * SHARE_MARGIN + SHARE_HEADROOM_GB
+        fits = needed <= free and together <= total
+        if fits:
+            print(f"Run {waiting.run_id} needs about {waiting.peak_gb:.1f} GB; {free:.1f} GB are free.", flush=True)
+        return fits
+
+    def start(self, job: Job) -> None:
+        run_dir = directory.run_dir(job.run_id)
+        if not (run_dir / directory.CONFIG_FILE).is_file():  # removed by hand: fail this job, keep the queue going
+            queue.mark_finished(job.run_id, "failed", None, "The run folder is gone; start the run again.")
+            print(f"Run {job.run_id} has no run folder; marked failed.", flush=True)
+            return
+        process = processes.spawn_detached(training_command(run_dir), run_dir / directory.LOG_FILE)
+        self.children[job.run_id] = process
+        queue.mark_running(job.run_id, process.pid, processes.process_start_time(process.pid) or "")
+        print(f"Started run {job.run_id} as pid {process.pid}.", flush=True)
+
+    def watch(self, job: Job) -> None:
+        process = self.children.get(job.run_id)
+        if process is not None:
+            exit_code = process.poll()
+            if exit_code is not None and not processes.group_members(process.pid):
+                # Done only once the whole group is gone: the trainer may still be saving after its launcher ended.
+                self.children.pop(job.run_id)
+                self.finish(job, exit_code)
+                return
+        elif job.pid is None or not processes.group_alive(job.pid, job.proc_start):
+            self.finish(job, exit_code=None)
+            return
+        if job.cancel_requested and job.pid:
+            self.cancel(job)
+
+    def cancel(self, job: Job) -> None:
+        """SIGTERM first (the trainer stops at the next step and saves); SIGKILL once the grace period is over."""
+        first_sent = self.term_sent_at.get(job.run_id)
+        if first_sent is None:
+            self.term_sent_at[job.run_id] = time.monotonic()
+            processes.signal_group(job.pid, signal.SIGTERM)
+        elif time.monotonic() - first_sent > CANCEL_GRACE_S:
+            processes.signal_group(job.pid, signal.SIGKILL)
+
+    def finish(self, job: Job, exit_code: int | None) -> None:
+        """Record how a job ended, preferring what the training process itself wrote into status.json."""
+        run_dir = directory.run_dir(job.run_id)
+        status = directory.read_status(run_dir)
+        state, message = status.state, status.message
+        if state not in FINAL_STATES:
+            state, failure = failures.classify_exit(_signal_exit(exit_code, run_dir), bool(job.cancel_requested))
+            message = failure.message
+            finished = time.time()
+            directory.update_status(run_dir, state=state, message=message, failure=failure.code, finished_at=finished)
+            record.finish_record(run_dir, state, failure.code)
+        queue.mark_finished(job.run_id, state, exit_code, message if state != "succeeded" else "")
+        notify.run_ended(job.run_id, state, message, job.owner)
+        self.term_sent_at.pop(job.run_id, None)
+        print(f"Run {job.run_id} ended: {state}. {message}", flush=True)
+
+
+def training_command(run_dir: Path) -> list[str]:
+    """`accelerate launch` of the training module, so that the same path can later spread a run over several GPUs."""
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes=1", "--num_machines=1"]
+    return [*launch, "--mixed_precision=no", "--dynamo_backend=no", "-m", "workbench.training", str(run_dir)]
+
+
+def _signal_exit(exit_code: int | None, run_dir: Path) -> int | None:
+    """The launcher turns a child killed by a signal into exit code 1; recover the signal from its log line."""
+    if exit_code == 1:
+        match = re.search(r"returned non-zero exit status (-\d+)", directory.tail_log(run_dir, 4000))
+        if match:
+            return int(match.group(1))
+    return exit_code
+
+
+def _lock_path() -> Path:
+    return paths.workbench_home() / "runner.lock"
+
+
+def _try_lock() -> int | None:
+    """Take the runner lock for the life of this process; None when another runner holds it."""
+    fd = os.open(_lock_path(), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def runner_running() -> bool:
+    lock = _try_lock()
+    if lock is None:
+        return True
+    os.close(lock)
+    return False
+
+
+def ensure_runner() -> bool:
+    """Start a detached runner when none is running; returns True when one was started."""
+    if runner_running():
+        return False
+    command = [sys.executable, "-m", "workbench.cli", "runner"]
+    idle_exit = os.environ.get("WORKBENCH_RUNNER_IDLE_EXIT")
+    if idle_exit:
+        command += ["--idle-exit", idle_exit]
+    processes.spawn_detached(command, paths.runner_log_path())
+    return True

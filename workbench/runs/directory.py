@@ -1,0 +1,297 @@
+"""The run directory protocol: every file name in a run folder, creating and finding runs, and typed readers and
+writers for the status and the held-out scores.
+
+A run directory is the only channel between the processes: the web app and the command line create it and read it,
+the runner and the training process write it. It holds ``config.yaml`` (what to do), ``status.json`` (where it
+stands, replaced atomically), ``metrics.jsonl`` (append-only, one JSON object per logged step), ``train.log``,
+``checkpoints/`` (sealed, see ``workbench.runs.checkpoints``), the final ``adapter/``, ``eval.json`` (held-out
+scores), ``samples.jsonl`` (answers during training), ``run.json`` (the run record) and, after a merge, ``merged/``
+with ``merge.json``.
+"""
+
+import dataclasses
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from workbench import paths
+from workbench.config import RunConfig
+from workbench.errors import UserError
+
+
+CONFIG_FILE = "config.yaml"
+STATUS_FILE = "status.json"
+METRICS_FILE = "metrics.jsonl"
+LOG_FILE = "train.log"
+SCORES_FILE = "eval.json"
+ADAPTER_DIR = "adapter"
+CHECKPOINTS_DIR = "checkpoints"
+RECORD_FILE = "run.json"
+SAMPLES_FILE = "samples.jsonl"
+RESUME_FILE = "resume.json"
+MERGED_DIR = "merged"
+MERGE_STATE_FILE = "merge.json"
+MERGE_LOG_FILE = "merge.log"
+MERGE_LOCK_FILE = "merge.lock"
+
+FINISHED_STATES = ("succeeded", "failed", "cancelled", "interrupted")
+RUN_ID = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@dataclass
+class Run:
+    """One run directory on disk."""
+
+    run_id: str
+    path: Path
+    config: RunConfig = field(repr=False)
+
+    @property
+    def adapter_dir(self) -> Path:
+        return self.path / ADAPTER_DIR
+
+    @property
+    def output(self) -> str | None:
+        """What training saved: "adapter" (LoRA, QLoRA), "model" (full and freeze save every weight), or None."""
+        if (self.adapter_dir / "adapter_config.json").is_file():
+            return "adapter"
+        return "model" if (self.adapter_dir / "config.json").is_file() else None
+
+    @property
+    def has_output(self) -> bool:
+        return self.output is not None
+
+    @property
+    def is_adapter(self) -> bool:
+        return self.output == "adapter"
+
+
+def new_run_id(config: RunConfig) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = config.run_name or Path(config.model.rstrip("/")).name or "run"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")[:40] or "run"
+    return f"{stamp}-{slug}"
+
+
+def create_run(config: RunConfig, **status: Any) -> Run:
+    """Make a fresh run directory holding the config and a queued status (with ``status`` fields such as the
+    owner); the run id is unique even within one second."""
+    base = new_run_id(config)
+    for attempt in range(1000):
+        run_id = base if attempt == 0 else f"{base}-{attempt}"
+        path = paths.runs_dir() / run_id
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        config.save(path / CONFIG_FILE)
+        write_status(path, {"state": "queued", "message": "Waiting for the runner to start this run.", **status})
+        return Run(run_id, path, config)
+    raise UserError("Could not create a run folder; delete old runs or choose another run name.")
+
+
+def run_dir(run_id: str) -> Path:
+    """Where the run ``run_id`` lives (whether or not it exists)."""
+    return paths.runs_dir() / run_id
+
+
+def get_run(run_id: str) -> Run:
+    path = run_dir(run_id)
+    if not RUN_ID.fullmatch(run_id) or not (path / CONFIG_FILE).is_file():
+        raise UserError(f"There is no run called '{run_id}'; pick one from the Runs page.")
+    return Run(run_id, path, RunConfig.load(path / CONFIG_FILE))
+
+
+def list_runs() -> list[Run]:
+    """All runs, newest first."""
+    runs = []
+    for path in sorted(paths.runs_dir().iterdir(), reverse=True):
+        if (path / CONFIG_FILE).is_file():
+            try:
+                runs.append(Run(path.name, path, RunConfig.load(path / CONFIG_FILE)))
+            except UserError:
+                continue
+    return runs
+
+
+# ---------------------------------------------------------------- status.json
+
+
+@dataclass(frozen=True)
+class Status:
+    """``status.json``: where a run stands. The training process and the runner write it; everyone else reads it."""
+
+    state: str = "queued"
+    message: str = ""
+    owner: str = ""  # who queued the run
+    step: int = 0
+    max_steps: int = 0
+    epoch: float = 0.0
+    num_epochs: float = 0.0
+    steps_this_attempt: int = 0  # the runner shares a GPU only once every running job has taken a step
+    started_at: float | None = None
+    finished_at: float | None = None
+    updated_at: float | None = None
+    failure: str = ""  # a failure code (workbench.training.failures) when the run failed
+    last_checkpoint: str = ""
+    retries: tuple[dict[str, Any], ...] = ()
+    estimated_peak_gb: float | None = None  # the pre-flight estimate the job was queued with
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+    @property
+    def fraction(self) -> float:
+        if self.state == "succeeded":
+            return 1.0
+        return min(1.0, self.step / self.max_steps) if self.max_steps else 0.0
+
+    def elapsed_s(self) -> float:
+        if not self.started_at:
+            return 0.0
+        return (self.finished_at or time.time()) - self.started_at
+
+    def eta_s(self) -> float | None:
+        """Seconds left at the pace so far; None until a step has been taken."""
+        if self.state != "running" or self.step <= 0 or not self.max_steps:
+            return None
+        return max(0.0, self.elapsed_s() / self.step * (self.max_steps - self.step))
+
+
+STATUS_FIELDS = {spec.name: spec for spec in dataclasses.fields(Status)}
+
+
+def read_status(run_dir: Path) -> Status:
+    """The run's status; a missing or unreadable file reads as queued."""
+    return _status_from(_read_json(run_dir / STATUS_FILE))
+
+
+def _status_from(values: Any) -> Status:
+    if not isinstance(values, dict):
+        return Status()
+    typed = {}
+    for name, spec in STATUS_FIELDS.items():
+        if name in values:
+            value = _typed(values[name], spec.default)
+            typed[name] = value if value is not None or spec.default is None else spec.default
+    return Status(**typed)
+
+
+def _typed(value: Any, default: Any) -> Any:
+    """``value`` as the type of ``default`` (None stays None where None is the default), else the default."""
+    try:
+        if default is None:
+            return None if value is None else float(value)
+        if isinstance(default, tuple):
+            return tuple(item for item in value if isinstance(item, dict))
+        return type(default)(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def write_status(run_dir: Path, status: dict[str, Any]) -> None:
+    """Replace status.json atomically, so a reader never sees half a file."""
+    unknown = set(status) - set(STATUS_FIELDS)
+    if unknown:
+        raise TypeError(f"status.json has no field(s) {', '.join(sorted(unknown))}")
+    status = {**status, "updated_at": time.time()}
+    tmp = run_dir / f".{STATUS_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(status), encoding="utf-8")
+    os.replace(tmp, run_dir / STATUS_FILE)
+
+
+def update_status(run_dir: Path, **changes: Any) -> Status:
+    """Change some fields of status.json and keep the others."""
+    write_status(run_dir, {**dataclasses.asdict(read_status(run_dir)), **changes})
+    return read_status(run_dir)
+
+
+# ---------------------------------------------------------------- metrics.jsonl and train.log
+
+
+def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
+    with open(run_dir / METRICS_FILE, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """Every complete metrics line; a half-written last line is skipped, not an error."""
+    try:
+        lines = (run_dir / METRICS_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and "step" in record:
+            records.append(record)
+    return records
+
+
+def tail_log(run_dir: Path, max_chars: int = 20_000) -> str:
+    try:
+        with open(run_dir / LOG_FILE, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - max_chars))
+            return handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+# ---------------------------------------------------------------- eval.json
+
+
+@dataclass(frozen=True)
+class Score:
+    """Held-out exact match of one model (the untrained base or the trained one) over ``n`` conversations."""
+
+    exact_match: float
+    n: int
+    checked: int = 0  # answers whose expected text fits the length limit with room to spare...
+    ran_on: int = 0  # ...and of those, how many the model did not end by itself
+    examples: tuple[tuple[str, str, str], ...] = ()  # (question, expected, answer given)
+
+    @classmethod
+    def from_dict(cls, values: Any) -> "Score | None":
+        if not isinstance(values, dict) or not isinstance(values.get("exact_match"), int | float):
+            return None
+        examples = tuple(tuple(str(part) for part in item) for item in values.get("examples", []) if len(item) == 3)
+        counts = (int(values.get(name, 0)) for name in ("n", "checked", "ran_on"))
+        return cls(float(values["exact_match"]), *counts, examples)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Scores:
+    """``eval.json``: the untrained base model's score (written before training) and the trained model's."""
+
+    base: Score | None = None
+    tuned: Score | None = None
+
+
+def read_scores(run_dir: Path) -> Scores:
+    values = _read_json(run_dir / SCORES_FILE)
+    if not isinstance(values, dict):
+        return Scores()
+    return Scores(Score.from_dict(values.get("base")), Score.from_dict(values.get("tuned")))
+
+
+def write_scores(run_dir: Path, scores: Scores) -> None:
+    tmp = run_dir / f".{SCORES_FILE}.tmp"
+    tmp.write_text(json.dumps(dataclasses.asdict(scores), indent=1), encoding="utf-8")
+    tmp.replace(run_dir / SCORES_FILE)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None

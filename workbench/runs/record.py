@@ -1,0 +1,136 @@
+"""The run record: what ran, on what, for whom, and for how long, saved as run.json in the run directory."""
+
+import hashlib
+import json
+import platform
+import resource
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from workbench import people, words
+from workbench.runs.directory import RECORD_FILE
+
+
+PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes")
+GIB = 2**30  # "GB" in the app, as in the pre-flight estimate
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def file_sha256(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def start_record(
+    run_dir: Path,
+    dataset_path: Path,
+    rows: int,
+    device_name: str,
+    cuda: bool,
+    owner: str,
+    estimated_peak_gb: float | None = None,
+) -> dict[str, Any]:
+    """Write the record at the start of training (with the pre-flight's memory estimate, when the job had one);
+    ``finish_record`` completes it."""
+    record = {
+        "estimated_peak_gb": estimated_peak_gb,
+        "dataset": {"path": str(dataset_path), "sha256": file_sha256(dataset_path), "rows": rows},
+        "packages": package_versions(),
+        "python": platform.python_version(),
+        "device": device_name,
+        "gpu": cuda,
+        "started_by": owner,
+        "process_user": people.server_user(),
+        "started_at": time.time(),
+    }
+    _write(run_dir, record)
+    return record
+
+
+def measured_peak_gb(cuda: bool) -> float:
+    """The most memory this training process has held: GPU memory reserved by torch on CUDA, else the process's
+    peak resident memory on the host. The pre-flight estimate is checked against this."""
+    if cuda:
+        import torch
+
+        return torch.cuda.max_memory_reserved() / GIB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB  # Linux reports kilobytes
+
+
+def finish_record(
+    run_dir: Path, state: str, failure_code: str = "", retries: list[dict] | None = None, peak_gb: float | None = None
+) -> None:
+    record = read_record(run_dir)
+    if not record:
+        return
+    if peak_gb is not None or "measured_peak_gb" not in record:  # the runner, closing a crashed run, knows none
+        record["measured_peak_gb"] = round(peak_gb, 2) if peak_gb is not None else None
+    finished = time.time()
+    hours = (finished - record["started_at"]) / 3600
+    record.update(state=state, failure=failure_code, finished_at=finished, hours=round(hours, 4))
+    record["gpu_hours"] = round(hours, 4) if record.get("gpu") else 0.0
+    record["retries"] = retries or []
+    _write(run_dir, record)
+
+
+def read_record(run_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((run_dir / RECORD_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _write(run_dir: Path, record: dict[str, Any]) -> None:
+    tmp = run_dir / f".{RECORD_FILE}.tmp"
+    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    tmp.replace(run_dir / RECORD_FILE)
+
+
+def record_facts(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The run record as (label, value) lines a person can read; empty for a run that never started training."""
+    if not record:
+        return []
+    dataset = record.get("dataset", {})
+    facts = [
+        ("Started by", record.get("started_by") or record.get("process_user") or "unknown"),
+        ("Device", record.get("device", "unknown")),
+        ("Started", _when(record.get("started_at"))),
+        ("Finished", _when(record.get("finished_at"))),
+        ("Hours", f"{record['hours']:.3f}" if "hours" in record else "still running"),
+        ("GPU-hours", f"{record.get('gpu_hours', 0.0):.3f}"),
+        ("Peak memory", _memory_fact(record)),
+        ("Dataset", f"{dataset.get('path', '?')} ({dataset.get('rows', '?')} rows)"),
+        ("Dataset SHA-256", dataset.get("sha256", "?")),
+        ("Python", record.get("python", "?")),
+        *((name, version) for name, version in record.get("packages", {}).items()),
+    ]
+    for retry in record.get("retries", []):
+        facts.append(("Retried", f"after step {retry.get('after_step', '?')}: {retry.get('change', '?')}"))
+    return facts
+
+
+def _memory_fact(record: dict[str, Any]) -> str:
+    where = "GPU, reserved by torch" if record.get("gpu") else "host, the training process"
+    estimate, measured = record.get("estimated_peak_gb"), record.get("measured_peak_gb")
+    parts = [f"estimated {estimate:.1f} GB before start" if estimate is not None else "no estimate"]
+    unmeasured = "not measured" if record.get("finished_at") else "not measured yet"
+    parts.append(f"measured {measured:.1f} GB ({where})" if measured is not None else unmeasured)
+    return ", ".join(parts)
+
+
+def _when(timestamp: float | None) -> str:
+    return words.clock(timestamp, seconds=True, never="not yet")

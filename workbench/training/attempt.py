@@ -1,0 +1,118 @@
+"""One training attempt: load what the run needs (once per process), then train with TRL's SFTTrainer, save the
+adapter and score the held-out set before and after."""
+
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench import schedule
+from workbench.config import RunConfig
+from workbench.data import sources
+from workbench.evaluation.held_out import score_exact_match
+from workbench.models import loading
+from workbench.models.device import Device, device_info
+from workbench.runs import directory, record
+from workbench.training import sft
+
+
+@dataclass
+class Inputs:
+    """Everything loaded once per process and shared by every retry."""
+
+    device: Device
+    model_path: str
+    train_rows: list[dict]
+    eval_rows: list[dict]
+    tokenizer: Any
+    n_rows: int  # rows of the training dataset before any held-out split
+    separate_eval: bool  # the held-out rows came from elsewhere, not from the training rows
+
+    def plan(self, config: RunConfig) -> schedule.Plan:
+        return schedule.plan(config, self.n_rows, self.separate_eval)
+
+    @property
+    def scored_rows(self) -> list[dict]:
+        """Held-out rows that have an answer to score (plain-text rows have none)."""
+        return [row for row in self.eval_rows if "messages" in row]
+
+
+def load_inputs(run_dir: Path, config: RunConfig) -> Inputs:
+    device = device_info()
+    print(f"Device: {device.name}", flush=True)
+    model_path = loading.resolve_model(
+        config.model, progress=lambda fraction, text: directory.update_status(run_dir, message=text)
+    )
+    train_rows = sources.load_rows(config.dataset)
+    eval_rows = sources.eval_rows_for(config.dataset, config.eval_dataset)
+    n_rows, separate_eval = len(train_rows), bool(eval_rows)
+    if not separate_eval:
+        train_rows, eval_rows = schedule.split_rows(train_rows, config.validation_fraction, config.seed)
+    status = directory.read_status(run_dir)
+    dataset_path = sources.resolve_dataset(config.dataset)
+    record.start_record(
+        run_dir, dataset_path, len(train_rows), device.name, device.cuda, status.owner, status.estimated_peak_gb
+    )
+    tokenizer = loading.load_tokenizer(model_path)
+    return Inputs(device, model_path, train_rows, eval_rows, tokenizer, n_rows, separate_eval)
+
+
+def train_once(
+    run_dir: Path, config: RunConfig, inputs: Inputs, stop_requested: threading.Event, resume_from: Path | None
+) -> tuple[str, str]:
+    from datasets import Dataset
+    from trl import SFTTrainer
+
+    from workbench.training.callbacks import RunDirectoryCallback, SampleAnswersCallback
+    from workbench.training.faults import fault_callbacks
+
+    model = loading.load_model(inputs.model_path, config.method, inputs.device.cuda)
+    print(f"Loaded {inputs.model_path} for {config.method}: {loading.describe_weights(model)}", flush=True)
+    if config.method == "freeze":
+        trainable = sft.freeze_all_but_last_layers(model, config.freeze_trainable_layers)
+        print(
+            f"Training the last {config.freeze_trainable_layers} layers: {trainable / 1e6:.2f}M parameters", flush=True
+        )
+    eval_rows, tokenizer, scored = inputs.eval_rows, inputs.tokenizer, inputs.scored_rows
+    if scored and not resume_from:
+        base = score_exact_match(model, tokenizer, scored, config.max_new_tokens_eval)
+        directory.write_scores(run_dir, directory.Scores(base=base))
+
+    if resume_from:
+        print(f"Resuming from {resume_from.name}", flush=True)
+    directory.update_status(run_dir, message=f"Resuming from {resume_from.name}." if resume_from else "Training.")
+    trainer = SFTTrainer(
+        model=model,
+        args=sft.sft_config(config, run_dir, inputs.plan(config), bool(eval_rows), inputs.device.cuda),
+        train_dataset=Dataset.from_list(inputs.train_rows),
+        eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+        processing_class=tokenizer,
+        peft_config=sft.lora_config(config),
+        callbacks=[
+            RunDirectoryCallback(run_dir, stop_requested),
+            *([SampleAnswersCallback(run_dir, tokenizer, scored, config.max_new_tokens_eval)] if scored else []),
+            *sft.callbacks(config, bool(eval_rows)),
+            *fault_callbacks(config.per_device_train_batch_size),
+        ],
+    )
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    save_output(trainer, tokenizer, run_dir)
+    if stop_requested.is_set():
+        return "cancelled", f"Cancelled at step {trainer.state.global_step}; the adapter trained so far was saved."
+    if scored:
+        directory.update_status(run_dir, message="Scoring the held-out set.")
+        tuned = score_exact_match(trainer.model, tokenizer, scored, config.max_new_tokens_eval)
+        directory.write_scores(run_dir, directory.Scores(directory.read_scores(run_dir).base, tuned))
+    return "succeeded", "Training finished and the adapter was saved."
+
+
+def save_output(trainer: Any, tokenizer: Any, run_dir: Path) -> None:
+    """Save the adapter (or the full model) with the tokenizer and chat template, atomically."""
+    final = run_dir / directory.ADAPTER_DIR
+    partial = run_dir / f".{directory.ADAPTER_DIR}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    trainer.save_model(str(partial))
+    tokenizer.save_pretrained(str(partial))
+    shutil.rmtree(final, ignore_errors=True)
+    partial.replace(final)
