@@ -1,7 +1,5 @@
 """SFT Workbench: the Streamlit entry point. It only sets up the frame and routes to the pages in app_pages/."""
 
-import os
-
 import streamlit as st
 
 from workbench import people
@@ -24,6 +22,6 @@ navigation = st.navigation(
     ]
 )
 # Training runs in the runner process, never here. Start one unless it is managed elsewhere (e.g. by systemd).
-if os.environ.get("WORKBENCH_START_RUNNER", "1") != "0":
+if runner.start_allowed():
     runner.ensure_runner()
 navigation.run()

@@ -9,11 +9,11 @@ from pathlib import Path
 import streamlit as st
 
 from workbench.config import RunConfig
-from workbench.data import cleaning, library, model_view, reports, sources, tokens, validation
+from workbench.data import cleaning, library, model_view, reports, sources, tokens, uploads, validation
 from workbench.errors import UserError
 
 
-@st.cache_resource(show_spinner="Reading the version…", max_entries=4)
+@st.cache_resource(show_spinner="Reading the version…", max_entries=2)
 def read(path: str, sha256: str, model: str, max_length: int) -> reports.DataReport:
     return sources.read_dataset(Path(path), tokens.tokenizer_for(model) if model else None, max_length)
 
@@ -50,14 +50,14 @@ def validation_section(version: library.Version, report: reports.DataReport) -> 
     upload = st.file_uploader("Validation file: JSONL, JSON, CSV or Parquet", key="datasets_validation_upload")
     if upload is None:
         return
-    library.save_upload(upload.name, upload.getvalue())
+    uploads.save_upload(upload.name, upload.getvalue())
     checked = validation.validate(upload.getvalue(), upload.name)
     overlap = validation.overlap_problems(report, checked)
     (st.success if checked.ok else st.warning if checked.usable else st.error)(checked.summary())
     for line in reports.problem_lines(checked, 20) + [f":orange[●] {item}" for item in overlap[:20]]:
         st.markdown(line)
     if st.button("Save a new version with this validation file", type="primary", disabled=not checked.usable):
-        save(version, report.rows, checked.rows, {"file": library.label_of(upload.name)})
+        save(version, report.rows, checked.rows, {"file": uploads.label_of(upload.name)})
 
 
 def save(base: library.Version, train: list, held_out: list, split: dict) -> None:

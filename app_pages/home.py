@@ -27,7 +27,7 @@ with st.container(border=True):
         "the untrained model, and the Playground lets you chat with it."
     )
     if st.button("Train the demo model", type="primary", icon=":material/play_arrow:"):
-        job = control.submit(presets.demo_config(), owner=st.session_state.get("user"))
+        job = control.submit(presets.demo_config(), owner=st.session_state.get("user"), browser=True)
         st.session_state["selected_run"] = job.run_id
         st.switch_page("app_pages/runs.py")
 

@@ -9,7 +9,7 @@ from app_pages._merge import draw_merge
 from app_pages._queue import draw_queue
 from workbench import charts, people, words
 from workbench.errors import UserError
-from workbench.jobs import control, queue
+from workbench.jobs import control, health, queue
 from workbench.results import answer_tables, export
 from workbench.runs import checkpoints, directory, record
 
@@ -75,6 +75,9 @@ def live_panel() -> None:
     """Redrawn every second while the job is queued or running; redraws the whole page once it ends."""
     if finished():
         st.rerun()
+    for warning in (health.runner_warning(), health.job_warning(run.run_id)):
+        if warning:
+            st.warning(warning, icon=":material/warning:")
     draw_progress()
     owner = job.owner if (job := queue.find_job(run.run_id)) else ""
     allowed = people.may_control(owner, st.session_state.get("user", ""))

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app_pages import _form as form
 from app_pages._preflight import draw_preflight
-from workbench.config import DEMO_DATASET, DEMO_MODEL, GROUPS, METHOD_LABELS, METHODS, field_help
+from workbench.config import DEMO_DATASET, DEMO_MODEL, GROUPS, METHOD_LABELS, METHODS, RunConfig, field_help
 from workbench.data import sources
 from workbench.errors import UserError
 from workbench.jobs import control
@@ -20,6 +20,7 @@ BASIC = ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "ma
 
 @st.cache_data(show_spinner="Counting the records…", max_entries=16)
 def rows_in(dataset: str) -> int:
+    sources.check_browser_access(RunConfig(dataset=dataset))
     return sources.row_count(dataset)
 
 
@@ -110,6 +111,7 @@ if st.toggle("Advanced settings", key="train_advanced"):
 try:
     config = form.config()
     problems = config.validate()
+    sources.check_browser_access(config)
 except UserError as error:
     config, problems = None, [str(error)]
 
@@ -131,12 +133,13 @@ with st.expander("Settings as YAML: download them, or load a file", icon=":mater
 
 st.subheader("4. Start")
 form.draw_named("run_name")
-anyway = verdict == "red" and st.checkbox("Start anyway, even though the check says it would fail")
+overridable = verdict == "red" and not checked.blocked
+anyway = overridable and st.checkbox("Start anyway, even though the check says it would fail")
 blocked = config is None or bool(problems) or (verdict == "red" and not anyway)
 if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=blocked):
     try:
         peak = checked.peak_memory_gb if checked else None  # lets the runner share a GPU when this fits beside others
-        job = control.submit(config, owner=st.session_state.get("user"), peak_gb=peak)
+        job = control.submit(config, owner=st.session_state.get("user"), peak_gb=peak, browser=True)
     except UserError as error:
         st.error(str(error))
     else:

@@ -23,7 +23,7 @@ LAYERS = (
     ("runs",),
     ("models",),
     ("schedule",),
-    ("config", "people"),
+    ("config", "people", "limits"),
     ("errors", "paths", "words", "charts"),
 )
 RANK = {package: rank for rank, names in enumerate(reversed(LAYERS)) for package in names}

@@ -32,7 +32,7 @@ def test_train_wait_follows_the_run_and_exits_zero_on_success(demo_home, tmp_pat
 
 def test_train_runs_the_pre_flight_check_and_refuses_a_red_run_unless_forced(demo_home, big_model, tmp_path):
     config = tmp_path / "too-big.yaml"
-    demo_config(model=str(big_model), method="full", max_length=512).save(config)
+    demo_config(model=str(big_model), method="lora", max_length=512).save(config)  # 28 GB of weights
     refused = workbench(demo_home, "train", str(config))
     assert refused.returncode == 2 and "Verdict: RED." in refused.stdout
     assert "add --force" in refused.stderr
@@ -42,6 +42,14 @@ def test_train_runs_the_pre_flight_check_and_refuses_a_red_run_unless_forced(dem
     [job] = json.loads(workbench(demo_home, "jobs", "list", "--json").stdout)
     assert job["peak_gb"] > 24, "the estimate travels with the job, for the runner's GPU sharing"
     workbench(demo_home, "jobs", "cancel", job["run_id"])
+
+
+def test_a_run_whose_checkpoints_cannot_fit_on_the_disk_is_refused_even_with_force(demo_home, big_model, tmp_path):
+    config = tmp_path / "full-7b.yaml"
+    demo_config(model=str(big_model), method="full").save(config)  # 3 checkpoints of 7B weights and Adam moments
+    refused = workbench(demo_home, "train", str(config), "--force")
+    assert refused.returncode == 2 and "of disk, but only" in refused.stderr and "Traceback" not in refused.stderr
+    assert json.loads(workbench(demo_home, "jobs", "list", "--json").stdout) == []
 
 
 def test_example_config_is_the_demo_run():

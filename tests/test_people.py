@@ -1,17 +1,27 @@
-"""Tests for workbench.people: the user named by an authenticating proxy, else WORKBENCH_USER, else the OS user."""
+"""Tests for workbench.people: the user named in the configured proxy header, else WORKBENCH_USER, else the OS user."""
 
 import getpass
 
 from workbench import people
 
 
-def test_a_proxy_header_names_the_user(monkeypatch):
-    monkeypatch.delenv("WORKBENCH_USER", raising=False)
+def test_the_configured_proxy_header_names_the_user(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_USER_HEADER", "X-Forwarded-User")
     assert people.user_from_headers({"X-Forwarded-User": "maria@example.org"}) == "maria@example.org"
-    assert people.user_from_headers({"x-remote-user": " tom "}) == "tom"
+    assert people.user_from_headers({"x-forwarded-user": " tom "}) == "tom"
+
+
+def test_without_a_configured_header_no_header_is_trusted(monkeypatch):
+    # Regression: any browser could name itself an admin through X-Forwarded-User and delete others' checkpoints.
+    monkeypatch.delenv("WORKBENCH_USER_HEADER", raising=False)
+    monkeypatch.setenv("WORKBENCH_USER", "gpu-server")
+    monkeypatch.setenv("WORKBENCH_ADMINS", "ops")
+    for header in ("X-Forwarded-User", "X-Remote-User", "X-Auth-Request-User", "Remote-User"):
+        assert people.user_from_headers({header: "ops"}) == "gpu-server"
 
 
 def test_without_a_usable_header_the_server_user_is_used(monkeypatch):
+    monkeypatch.delenv("WORKBENCH_USER_HEADER", raising=False)
     monkeypatch.setenv("WORKBENCH_USER", "team-gpu")
     assert people.user_from_headers({}) == "team-gpu"
     assert people.user_from_headers({"X-Forwarded-User": "<script>alert(1)</script>"}) == "team-gpu"

@@ -110,6 +110,8 @@ def _data_commands(commands: Any) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     config = RunConfig.load(args.config).check()
     checked = run_preflight(config)
+    if checked is not None and checked.blocked:
+        raise UserError(checked.blocked)  # no --force: the run would only fill the disk and fail
     if checked is not None and checked.verdict == "red" and not args.force:
         raise UserError("The pre-flight check says this run would fail; apply a fix above, or add --force.")
     job = control.submit(config, peak_gb=checked.peak_memory_gb if checked else None)

@@ -1,12 +1,10 @@
 """Who is using the workbench, so that jobs, runs and dataset versions say who started or saved them.
 
-Behind an authenticating reverse proxy the browser user's name arrives in a request header (``X-Forwarded-User``,
-``X-Remote-User`` or ``X-Auth-Request-User``, as oauth2-proxy, Apache and nginx set them); otherwise the name is
-``WORKBENCH_USER`` when set, else the operating-system user the server runs as.
-
-Set ``WORKBENCH_USER_HEADER`` to the one header your proxy sets: then only that header is read, and a request
-without a usable name in it is ``anonymous`` (never the server's user), so a client cannot pick a name through
-another header or by leaving the header out.
+Behind an authenticating reverse proxy the browser user's name arrives in a request header; set
+``WORKBENCH_USER_HEADER`` to the one header your proxy sets (oauth2-proxy: ``X-Forwarded-User``, Apache:
+``X-Remote-User``). Only that header is then read, and a request without a usable name in it is ``anonymous``
+(never the server's user). Without the setting no header is trusted, since any browser can send one: every browser
+user is ``WORKBENCH_USER`` when set, else the operating-system user the server runs as.
 
 A run belongs to whoever started it: only they and the names in ``WORKBENCH_ADMINS`` (comma-separated) may cancel,
 resume or delete it from the browser; the command line on the server may always. Without a proxy every browser user
@@ -21,7 +19,6 @@ from collections.abc import Mapping
 from workbench.errors import UserError
 
 
-USER_HEADERS = ("x-forwarded-user", "x-remote-user", "x-auth-request-user", "remote-user")
 NAME = re.compile(r"[\w.@+-]{1,64}")
 ANONYMOUS = "anonymous"  # a request that should have named its user (WORKBENCH_USER_HEADER is set) but did not
 
@@ -35,18 +32,17 @@ def server_user() -> str:
 
 
 def user_from_headers(headers: Mapping[str, str]) -> str:
-    """The user an authenticating proxy named in the request headers, else ``server_user()``.
+    """The user named in the configured proxy header (``anonymous`` without one), or ``server_user()`` when no
+    header is configured.
 
     Only plain names are taken (letters, digits and ``.@+-_``, at most 64 characters), so a header can never put
     markup or a path into the job table.
     """
-    lowered = {key.lower(): value for key, value in headers.items()}
     configured = os.environ.get("WORKBENCH_USER_HEADER", "").strip().lower()
-    for header in (configured,) if configured else USER_HEADERS:
-        value = (lowered.get(header) or "").strip()
-        if NAME.fullmatch(value):
-            return value
-    return ANONYMOUS if configured else server_user()
+    if not configured:
+        return server_user()
+    value = next((value for key, value in headers.items() if key.lower() == configured), "").strip()
+    return value if NAME.fullmatch(value) else ANONYMOUS
 
 
 def admins() -> set[str]:

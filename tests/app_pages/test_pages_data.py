@@ -149,7 +149,7 @@ def test_clean_and_save_a_new_version_then_train_on_it(home, tiny_model):
 
 def test_bad_model_and_too_big_file_get_a_sentence_not_a_traceback(home, tiny_model, monkeypatch):
     app = upload(open_page("app_pages/data.py", "/nowhere/model"), "ok.jsonl", GOOD_FILE)
-    assert "There is no model folder at /nowhere/model" in texts(app)
+    assert "There is no model folder with a config.json at /nowhere/model" in texts(app)
     monkeypatch.setenv("WORKBENCH_MAX_DATASET_MB", "0.0001")
     app = upload(open_page("app_pages/data.py", tiny_model), "ok.jsonl", GOOD_FILE)
     assert "more than this server's limit" in texts(app)

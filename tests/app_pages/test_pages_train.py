@@ -131,7 +131,7 @@ def test_a_missing_model_folder_is_explained_in_plain_words(demo_home):
     app.radio(key="train_model_source").set_value("Local folder or hub id").run()
     app.text_input(key="train_model_path").set_value("/srv/models/absent").run()
     assert not app.exception
-    assert "There is no model folder at /srv/models/absent" in texts(app)
+    assert "There is no model folder with a config.json at /srv/models/absent" in texts(app)
     click(app, "Start training")
-    assert "There is no model folder at /srv/models/absent" in texts(app)
+    assert "There is no model folder with a config.json at /srv/models/absent" in texts(app)
     assert queue.list_jobs() == []

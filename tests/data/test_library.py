@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from workbench.data import cleaning, library
+from workbench.data import cleaning, library, uploads
 from workbench.data.validation import validate
 from workbench.errors import UserError
 
@@ -98,10 +98,10 @@ def test_split_is_seeded_and_keeps_the_file_order():
 def test_size_limit_is_configurable_and_explained(home, monkeypatch):
     monkeypatch.setenv("WORKBENCH_MAX_DATASET_MB", "0.0001")
     with pytest.raises(UserError) as error:
-        library.save_upload("big.jsonl", FLAWED)
+        uploads.save_upload("big.jsonl", FLAWED)
     assert "more than this server's limit" in str(error.value) and "WORKBENCH_MAX_DATASET_MB" in str(error.value)
     monkeypatch.setenv("WORKBENCH_MAX_DATASET_MB", "not a number")
-    assert library.max_dataset_bytes() == 200 * 2**20
+    assert uploads.max_dataset_bytes() == 200 * 2**20
 
 
 def test_version_for_path_only_knows_library_files(home, tmp_path):

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from conftest import REAL_DATASETS
 
-from workbench.data import cleaning, library, mapping, reports, sources, validation
+from workbench.data import cleaning, library, mapping, reports, sources, uploads, validation
 from workbench.errors import UserError
 
 
@@ -117,12 +117,12 @@ def test_identity_placeholders_are_flagged_on_every_affected_row():
 
 
 def test_upload_is_stored_under_a_hash_not_the_users_path(home):
-    path = library.save_upload("../../etc/evil name.jsonl", lines(GOOD))
+    path = uploads.save_upload("../../etc/evil name.jsonl", lines(GOOD))
     assert path.parent == home / "datasets"
     assert path.name.startswith("evil-name-") and path.read_bytes() == lines(GOOD)
-    assert library.save_upload("other.jsonl", lines(GOOD)).name != path.name
-    assert library.save_upload("table.csv", b"prompt,completion\n").suffix == ".csv"
-    assert library.save_upload("weird.exe", b"x").suffix == ".dat"
+    assert uploads.save_upload("other.jsonl", lines(GOOD)).name != path.name
+    assert uploads.save_upload("table.csv", b"prompt,completion\n").suffix == ".csv"
+    assert uploads.save_upload("weird.exe", b"x").suffix == ".dat"
 
 
 def test_load_rows_refuses_a_broken_dataset(tmp_path):

@@ -12,7 +12,7 @@ from tiny_tokenizers import CHATML, build_tokenizer
 
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYS = {"ok", "format", "total", "rows", "duplicates", "too_long", "problems"}
+KEYS = {"problem_counts", "ok", "format", "total", "rows", "duplicates", "too_long", "problems"}
 PROBLEM_KEYS = {"line", "row", "severity", "code", "message"}
 
 
@@ -75,7 +75,7 @@ def test_exit_code_2_when_the_file_cannot_be_used(home, tmp_path, tiny_model):
     code, out, _ = validate(home, str(tmp_path / "absent.jsonl"), "--json")
     assert code == 2 and json.loads(out)["problems"][0]["code"] == "no_file"
     code, out, err = validate(home, str(binary), "--model", str(tmp_path / "nowhere"))
-    assert code == 2 and "There is no model folder at" in out and "Traceback" not in out + err
+    assert code == 2 and "There is no model folder with a config.json at" in out and "Traceback" not in out + err
 
 
 def test_plain_output_is_readable(home, tiny_model):

@@ -7,10 +7,12 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from conftest import claim_next, dead_pid, runner_pid, start_runner, stop_process, wait_for
 
 from workbench.config import RunConfig
-from workbench.jobs import control, queue
+from workbench.jobs import control, processes, queue
+from workbench.jobs import runner as runner_module
 from workbench.jobs.processes import process_start_time
 from workbench.jobs.runner import Runner
 from workbench.models.demo_task import DEMO_TRAIN_FILE
@@ -188,3 +190,59 @@ def test_a_runner_stops_when_its_data_folder_is_removed(home):
         assert not home.exists()
     finally:
         stop_process(process)
+
+
+def test_the_queue_keeps_running_while_one_runs_files_are_garbage(runner_process):
+    # Regression: `[1, 2]` written into a running run's status.json killed the trainer, then the runner, then every
+    # restarted runner while reconciling; the job stayed "running" for ever and no queued job started.
+    broken = control.submit(short_config(num_train_epochs=2))
+    broken_dir = directory.run_dir(broken.run_id)
+    wait_for(lambda: directory.read_status(broken_dir).step >= 1, timeout=120, what="the first steps")
+    for garbage in (b"[1, 2]", b"\xff\xfe", b"garbage{{"):
+        (broken_dir / directory.STATUS_FILE).write_bytes(garbage)
+        (broken_dir / directory.METRICS_FILE).open("ab").write(b"\xc3")  # half a character
+    after = control.submit(short_config())
+    assert wait_for(lambda: finished(broken.run_id), timeout=240).state in ("succeeded", "failed")
+    assert wait_for(lambda: finished(after.run_id), timeout=240).state == "succeeded", "the next job still ran"
+    assert runner_process.poll() is None, "the runner lives on"
+
+
+def test_reconcile_survives_a_garbage_status_of_a_vanished_run(demo_home):
+    lost = control.submit(short_config())
+    claim_next()
+    queue.mark_running(lost.run_id, dead_pid(), "0")
+    (directory.run_dir(lost.run_id) / directory.STATUS_FILE).write_bytes(b"[1, 2]")
+    (directory.run_dir(lost.run_id) / directory.RECORD_FILE).write_bytes(b"\xff")
+    Runner().reconcile()
+    assert queue.get_job(lost.run_id).state == "interrupted"
+    assert directory.read_status(directory.run_dir(lost.run_id)).state == "interrupted"
+
+
+def test_a_pid_recorded_in_another_boot_is_never_alive(demo_home):
+    # Regression: after a reboot a reused pid kept a dead job "alive" through the process-group check.
+    leader = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        now = processes.process_start_time(leader.pid)
+        assert processes.group_alive(leader.pid, now)
+        ticks = now.rpartition(":")[2]
+        assert not processes.group_alive(leader.pid, f"an-earlier-boot:{ticks}")
+        assert processes.group_alive(leader.pid, ticks), "start times written before boot ids still count"
+    finally:
+        leader.kill()
+        leader.wait()
+
+
+@pytest.mark.parametrize(
+    ("log", "code"),
+    [
+        (
+            "CalledProcessError: Command '[...workbench.training...]' died with <Signals.SIGKILL: 9>.",
+            -9,
+        ),
+        ("returned non-zero exit status -9.", -9),
+        ("Traceback ... ValueError", 1),
+    ],
+)
+def test_a_launcher_exit_is_traced_back_to_the_signal_in_its_log(log, code):
+    # Regression: accelerate's "died with <Signals.SIGKILL: 9>" read as "exit code 1", hiding the out-of-memory advice.
+    assert runner_module._signal_exit(1, log) == code

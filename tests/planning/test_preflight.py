@@ -114,10 +114,8 @@ def test_too_little_disk_is_red_and_full_fine_tuning_needs_more_disk(llama_7b):
     lengths = [500] * 1000
     lora = estimate(config(method="qlora"), llama_7b, lengths, A100, free_disk_gb=0.1)
     assert lora.verdict == "red" and any("disk" in reason for reason in lora.reasons)
-    assert (
-        lora.fixes == []
-        and preflight.verdict_text(lora) == "This run would fail as it is; change what the notes below name."
-    )
+    assert lora.fixes == [] and "not enough free disk" in preflight.verdict_text(lora)
+    assert lora.blocked.startswith("The adapter and checkpoints need about"), "no 'start anyway' overrides a full disk"
     full = estimate(config(method="full"), llama_7b, lengths, A100, PLENTY_OF_DISK)
     assert full.disk_needed_gb > 3 * 12.5 > lora.disk_needed_gb  # checkpoints hold weights and Adam moments
 

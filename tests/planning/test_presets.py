@@ -151,7 +151,6 @@ def test_basic_and_advanced_fields_split_every_setting():
 
 
 def test_demo_config_still_works():
-    pytest.importorskip("workbench.demo")
     config = presets.demo_config(num_train_epochs=0.5)
     assert config.model == "demo" and config.dataset == "demo" and config.num_train_epochs == 0.5
     assert config.validate() == []

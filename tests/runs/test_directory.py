@@ -3,6 +3,8 @@
 import json
 import time
 
+import pytest
+
 from workbench import words
 from workbench.config import RunConfig
 from workbench.errors import UserError
@@ -56,3 +58,49 @@ def test_get_run_refuses_paths_outside_the_runs_folder(home):
             assert "no run called" in str(error)
         else:
             raise AssertionError(bad)
+
+
+GARBAGE = (b"[1, 2]", b"\xff\xfe", b"garbage{{", b'{"state": 5, "step": "many", "retries": 3}')
+
+
+@pytest.mark.parametrize("content", GARBAGE)
+def test_a_broken_status_file_reads_as_unreadable_and_is_written_afresh(home, content):
+    # Regression: `[1, 2]` in status.json killed the trainer on a TypeError and, through it, the runner.
+    run = directory.create_run(RunConfig())
+    (run.path / directory.STATUS_FILE).write_bytes(content)
+    status = directory.read_status(run.path)
+    if content.startswith(b'{"state": 5'):  # an object with wrong types: the defaults stand in for them
+        assert (status.state, status.step, status.retries) == ("5", 0, ())
+    else:
+        assert status.state == directory.UNREADABLE and "status.json" in status.message
+    after = directory.update_status(run.path, step=3)
+    assert after.step == 3 and after.state in ("running", "5"), "the trainer writes on over the broken file"
+
+
+def test_every_other_run_file_that_is_garbage_reads_as_empty(home):
+    from workbench.runs import record, samples
+
+    run = directory.create_run(RunConfig())
+    directory.append_metrics(run.path, {"step": 1, "loss": 2.0})
+    with open(run.path / directory.METRICS_FILE, "ab") as handle:
+        handle.write(b'{"step": 2, "loss": 1.\xc3')  # half a character appended
+    for name in (directory.SCORES_FILE, directory.RECORD_FILE, directory.SAMPLES_FILE):
+        (run.path / name).write_bytes(b"\xff\xfe[1, 2]\n")
+    assert [record["step"] for record in directory.read_metrics(run.path)] == [1]
+    assert directory.read_scores(run.path) == directory.Scores()
+    assert record.read_record(run.path) == {} and record.record_facts({"started_at": "x", "dataset": 3}) != []
+    assert samples.read_samples(run.path) == ([], []) and samples.saved_step(run.path) is None
+    (run.path / directory.SAMPLES_FILE).write_text('{"prompts": "no list"}\n[1]\n{"saved_step": "x"}\n')
+    assert samples.read_samples(run.path) == ([], []) and samples.saved_step(run.path) is None
+
+
+def test_a_run_that_cannot_be_written_leaves_no_half_made_folder(home, monkeypatch):
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(directory, "write_status", full)
+    with pytest.raises(UserError, match="disk is full, so creating the run did not happen"):
+        directory.create_run(RunConfig())
+    assert list((home / "runs").iterdir()) == []

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from workbench.data import library, sources, validation
+from workbench.data import library, sources, uploads, validation
 from workbench.data.library import Version
 from workbench.errors import UserError
 
@@ -49,7 +49,7 @@ def save_examples(examples: list[dict[str, Any]], note: str, owner: str | None =
         base = latest_version()
         rows = (sources.load_rows(str(base.path)) if base else []) + report.rows
         content = library.rows_to_jsonl(rows)
-        library.check_size(len(content))
+        uploads.check_size(len(content))
         info = {"name": FEEDBACK_NAME, "rows": len(rows), "total": len(rows), "format": "messages", "kind": "jsonl"}
         info |= {"note": note, "parent": base.version if base else None, "split": None}
         return library.add_version(FEEDBACK_ID, content, ".jsonl", info, owner)

@@ -1,4 +1,4 @@
-"""The dataset library: uploads kept exactly as they arrived, and immutable, numbered versions of each dataset.
+"""The dataset library: immutable, numbered versions of each dataset (uploads themselves: ``workbench.data.uploads``).
 
 Layout under the data folder's ``datasets/`` (``workbench.paths.uploads_dir``)::
 
@@ -9,8 +9,8 @@ Layout under the data folder's ``datasets/`` (``workbench.paths.uploads_dir``)::
     library/<dataset>/v2.meta.json       metadata: content hash, row count, format, who, when, how it was made
 
 Versions are never rewritten: files are made read-only and each new version takes the next number (claimed with an
-exclusive create, so two people saving at once get different numbers). The admin can set a size limit
-(``WORKBENCH_MAX_DATASET_MB``); ``workbench.data.server_folder`` offers the files of a folder the admin opened.
+exclusive create, so two people saving at once get different numbers); a save that fails half-way (a full disk)
+leaves no version behind.
 """
 
 import hashlib
@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench import paths, people, words
-from workbench.errors import UserError
+from workbench.data.uploads import check_size, label_of, suffix_of, write_atomically
+from workbench.errors import UserError, disk_space
 
 
-SUFFIXES = (".jsonl", ".json", ".ndjson", ".csv", ".tsv", ".parquet", ".txt")
-DEFAULT_MAX_MB = 200.0
 VERSION_FILE = re.compile(r"^v(\d+)\.(data|validation)\.")
 
 
@@ -64,61 +63,6 @@ class Version:
     @property
     def label(self) -> str:
         return f"{self.name} v{self.version}"
-
-
-def max_dataset_bytes() -> int:
-    """The size limit for one dataset file, from ``WORKBENCH_MAX_DATASET_MB`` (default 200 MB)."""
-    try:
-        megabytes = float(os.environ.get("WORKBENCH_MAX_DATASET_MB") or DEFAULT_MAX_MB)
-    except ValueError:
-        megabytes = DEFAULT_MAX_MB
-    return int(megabytes * 1024 * 1024)
-
-
-def check_size(size: int) -> None:
-    """Raise a UserError naming both sizes when a file is over the limit."""
-    limit = max_dataset_bytes()
-    if size > limit:
-        raise UserError(
-            f"The file is {size / 2**20:.1f} MB, more than this server's limit of {limit / 2**20:.0f} MB; split it "
-            "into smaller files, or ask the admin to raise WORKBENCH_MAX_DATASET_MB."
-        )
-
-
-def label_of(file_name: str) -> str:
-    """A safe short label from a user's file name (never used as a path on its own)."""
-    stem = Path(file_name.replace("\\", "/")).name
-    for suffix in SUFFIXES:
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:40] or "data"
-
-
-def suffix_of(file_name: str) -> str:
-    suffix = Path(file_name).suffix.lower()
-    return suffix if suffix in SUFFIXES else ".dat"
-
-
-def save_upload(file_name: str, content: bytes) -> Path:
-    """Store uploaded bytes as they arrived, under a name made from their hash; the user's name is only a label."""
-    check_size(len(content))
-    digest = hashlib.sha256(content).hexdigest()[:16]
-    target = paths.uploads_dir() / f"{label_of(file_name)}-{digest}{suffix_of(file_name)}"
-    if not target.exists():
-        _write_atomically(target, content)
-    return target
-
-
-def _write_atomically(target: Path, content: bytes, read_only: bool = False) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(content)
-    if read_only:
-        tmp.chmod(0o444)
-    tmp.replace(target)
-
-
-# --- versions --------------------------------------------------------------------------------------------------
 
 
 def library_dir() -> Path:
@@ -186,10 +130,28 @@ def add_version(
     validation_rows: list[dict[str, Any]] | None = None,
 ) -> Version:
     folder = library_dir() / dataset_id
-    folder.mkdir(exist_ok=True)
-    number = _claim_number(folder)
+    with disk_space("saving the dataset version"):
+        folder.mkdir(exist_ok=True)
+        number = _claim_number(folder)
+        try:
+            return _write_version(folder, number, content, suffix, info, owner, validation_rows)
+        except BaseException:  # no half-made version: its number stays free for the next save
+            for path in folder.glob(f"v{number}.*"):
+                path.unlink(missing_ok=True)
+            raise
+
+
+def _write_version(
+    folder: Path,
+    number: int,
+    content: bytes,
+    suffix: str,
+    info: dict[str, Any],
+    owner: str | None,
+    validation_rows: list[dict[str, Any]] | None,
+) -> Version:
     version = Version(
-        dataset_id=dataset_id,
+        dataset_id=folder.name,
         version=number,
         file=f"v{number}.data{suffix}",
         sha256=hashlib.sha256(content).hexdigest(),
@@ -197,12 +159,12 @@ def add_version(
         created_at=time.time(),
         **info,
     )
-    _write_atomically(folder / version.file, content, read_only=True)
+    write_atomically(folder / version.file, content, read_only=True)
     if validation_rows:
         version.validation_file, version.validation_rows = f"v{number}.validation.jsonl", len(validation_rows)
-        _write_atomically(folder / version.validation_file, rows_to_jsonl(validation_rows), read_only=True)
+        write_atomically(folder / version.validation_file, rows_to_jsonl(validation_rows), read_only=True)
     meta = json.dumps(asdict(version), indent=1).encode()
-    _write_atomically(folder / f"v{number}.meta.json", meta, read_only=True)
+    write_atomically(folder / f"v{number}.meta.json", meta, read_only=True)
     return version
 
 

@@ -5,7 +5,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.data.tokens import encode, render
+from workbench.data.tokens import char_limit, encode, render, row_chars
 from workbench.errors import UserError
 from workbench.models.chat_template import has_generation_markers
 
@@ -25,7 +25,12 @@ class Piece:
 
 def what_the_model_sees(row: dict[str, Any], tokenizer: Any, max_length: int) -> list[Piece]:
     """The row's tokens as rendered for training, each marked trained or not, and cut or not; a UserError when
-    the chat template refuses the row."""
+    the chat template refuses the row, or when the row is far too long to show token by token."""
+    if row_chars(row) > char_limit(max_length):
+        raise UserError(
+            f"This record has {row_chars(row):,} characters, far more than {max_length} tokens hold, so it is not "
+            "shown token by token; shorten it or drop it."
+        )
     marked = has_generation_markers(tokenizer)
     try:
         if "text" in row:

@@ -5,7 +5,10 @@ it is (the file's real line number for JSONL, and the 1-based record number), a 
 severity, and one plain sentence with a fix for people. File-level problems have neither line nor record.
 """
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Self
 
 
 ERROR = "error"
@@ -20,6 +23,7 @@ CODES: dict[str, str] = {
     "not_utf8": ERROR,
     "binary_file": ERROR,
     "too_large": ERROR,
+    "too_many_records": ERROR,
     "not_parquet": ERROR,
     "csv_no_columns": ERROR,
     "no_records": ERROR,
@@ -89,3 +93,38 @@ class Problem:
 def problem(code: str, message: str, row: int | None = None, line: int | None = None) -> Problem:
     """A Problem whose severity comes from ``CODES``."""
     return Problem(line, code, message, CODES[code], row)
+
+
+LISTED_PER_CODE = 200  # problems of one kind kept with their place; the rest are only counted
+
+
+class ProblemList(list):
+    """The problems of one file: a list that keeps the first ``LISTED_PER_CODE`` problems of each kind and counts the
+    others, so a million identical rows make 200 warnings and a count, not a million objects."""
+
+    def __init__(self, items: Iterable[Problem] = ()) -> None:
+        super().__init__()
+        self.counts: Counter[str] = Counter()  # every problem of each code, listed or not
+        self.extend(items)
+
+    def append(self, item: Problem) -> None:
+        self.counts[item.code] += 1
+        if self.counts[item.code] <= LISTED_PER_CODE:
+            super().append(item)
+
+    def extend(self, items: Iterable[Problem]) -> None:
+        items = list(items) if not isinstance(items, ProblemList) else items
+        for item in items:
+            self.append(item)
+        if isinstance(items, ProblemList):  # the other list's unlisted problems still count
+            for code, count in items.counts.items():
+                self.counts[code] += count - sum(1 for item in items if item.code == code)
+
+    def __iadd__(self, items: Iterable[Problem]) -> Self:  # type: ignore[override]
+        self.extend(items)
+        return self
+
+    def unlisted(self) -> dict[str, int]:
+        """Codes with problems beyond the listed ones, and how many more there are."""
+        listed = Counter(item.code for item in self)
+        return {code: count - listed[code] for code, count in self.counts.items() if count > listed[code]}

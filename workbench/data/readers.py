@@ -8,12 +8,13 @@ problem comes back as a ``Problem``.
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Any
 
 from workbench.data.formats import HINTS
-from workbench.data.problems import Problem, problem
-from workbench.data.records import ReadResult, Record
+from workbench.data.problems import Problem, ProblemList, problem
+from workbench.data.records import MAX_RECORDS, ReadResult, Record, too_many_records
 from workbench.data.tables import looks_like_csv, read_csv, read_parquet
 
 
@@ -148,6 +149,8 @@ def records_from_json(value: Any, check_characters: bool = False) -> ReadResult:
     """Records of a whole JSON document: the items of an array, the list inside {"data": [...]}, or one object."""
     value = _wrapped_records(value) or value
     items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_RECORDS:
+        return ReadResult("json", problems=[too_many_records("JSON file")])
     result = ReadResult("json", [Record(number, None, item) for number, item in enumerate(items, start=1)])
     if check_characters:
         broken = {record.row for record in result.records if has_lone_surrogate(record.value)}
@@ -162,10 +165,12 @@ def read_jsonl(text: str) -> ReadResult:
     """One JSON value per line; blank lines are skipped, every other line is a record with its real line number."""
     result = ReadResult("jsonl")
     row = 0
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         row += 1
+        if row > MAX_RECORDS:
+            return ReadResult("jsonl", problems=[too_many_records("JSONL file")])
         try:
             value = json.loads(line)
             if "\\u" in line and SURROGATE_ESCAPE.search(line) and has_lone_surrogate(value):
@@ -173,7 +178,7 @@ def read_jsonl(text: str) -> ReadResult:
                 continue
             result.records.append(Record(row, number, value))
         except json.JSONDecodeError as error:
-            message = f"This line is not valid JSON ({error.msg.lower()} at character {error.colno})."
+            message = f"This line is not valid JSON ({_where(error)})."
             result.problems.append(problem("not_json", message, row, number))
         except (ValueError, RecursionError):
             message = "This line is not readable JSON (nested too deeply or a number too long)."
@@ -183,6 +188,22 @@ def read_jsonl(text: str) -> ReadResult:
             "The file is not JSON Lines: none of its lines is a JSON record; upload JSONL (one JSON object per "
             "line), JSON, CSV or Parquet."
         )
-        result.problems = [problem("not_json", message)]
+        result.problems = ProblemList([problem("not_json", message)])
     result.total = row
     return result
+
+
+def _where(error: json.JSONDecodeError) -> str:
+    """'expecting ',' delimiter at character 12', or 'unterminated string starting at character 7'."""
+    text = error.msg[:1].lower() + error.msg[1:]
+    return f"{text} character {error.colno}" if text.endswith(" at") else f"{text} at character {error.colno}"
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, split on ``\\n`` only, one at a time (a list of a million lines would double the
+    memory a big file takes)."""
+    start = 0
+    while (end := text.find("\n", start)) != -1:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]

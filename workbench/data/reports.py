@@ -12,7 +12,7 @@ from typing import Any
 
 from workbench.data.formats import FORMAT_LABELS
 from workbench.data.mapping import ColumnMapping
-from workbench.data.problems import ERROR, WARNING, Problem, problem
+from workbench.data.problems import CODES, ERROR, WARNING, Problem, ProblemList, problem
 from workbench.data.tokens import too_long_summary
 from workbench.words import plural
 
@@ -26,7 +26,7 @@ class DataReport:
     """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=ProblemList)
     lines_read: int = 0
     format: str | None = None
     kind: str = ""
@@ -37,6 +37,9 @@ class DataReport:
     duplicate_rows: set[int] = field(default_factory=set)
     too_long_rows: set[int] = field(default_factory=set)
     tokens: Any = None  # a workbench.data.tokens.TokenStats once token checks ran
+
+    def __post_init__(self) -> None:
+        self.problems = ProblemList(self.problems)  # the first of each kind listed, every one counted
 
     @property
     def total(self) -> int:
@@ -181,6 +184,7 @@ def report_json(report: DataReport) -> dict[str, Any]:
         "duplicates": report.duplicates,
         "too_long": report.too_long,
         "problems": [item.to_dict() for item in report.problems],
+        "problem_counts": dict(_counts(report)),
     }
 
 
@@ -190,8 +194,9 @@ def report_text(report: DataReport, limit: int = 50) -> str:
     if report.format:
         lines.append(f"Read as {describe_format(report)}: {report.total} records, {len(report.rows)} usable.")
     lines += [f"  {item.severity}: {item}" for item in report.problems[:limit]]
-    if len(report.problems) > limit:
-        lines.append(f"  ... and {len(report.problems) - limit} more problems (--json lists them all).")
+    hidden = sum(_counts(report).values()) - min(limit, len(report.problems))
+    if hidden > 0:
+        lines.append(f"  ... and {plural(hidden, 'more problem')} (--json lists each kind's first ones and counts).")
     return "\n".join(lines)
 
 
@@ -215,9 +220,11 @@ def problem_lines(report: DataReport, limit: int, group_over: int = 3) -> list[s
     """Markdown lines for the page: every error (up to ``limit``), and warnings of one kind that concern more than
     ``group_over`` records folded into one line. A red dot marks errors, an orange one warnings."""
     errors = [item for item in report.problems if item.severity == ERROR]
+    counts = _counts(report)
     lines = [_markdown(item) for item in errors[:limit]]
-    if len(errors) > limit:
-        lines.append(f"… and {plural(len(errors) - limit, 'more error')} (download the list below).")
+    all_errors = sum(count for code, count in counts.items() if CODES.get(code) == ERROR)
+    if all_errors > min(limit, len(errors)):
+        lines.append(f"… and {plural(all_errors - min(limit, len(errors)), 'more error')} (download the list below).")
     by_code: dict[str, list[Problem]] = {}
     for item in report.warnings:
         by_code.setdefault(item.code if item.row is not None else f"file:{id(item)}", []).append(item)
@@ -225,11 +232,18 @@ def problem_lines(report: DataReport, limit: int, group_over: int = 3) -> list[s
         if code in GROUPED and len(items) > group_over:
             where = "lines" if items[0].line else "records"
             places = where + " " + ", ".join(str(item.line or item.row) for item in items[:5])
-            more = f" and {len(items) - 5:,} more" if len(items) > 5 else ""
-            lines.append(f":orange[●] {plural(len(items), 'record')} {_escape(GROUPED[code])}: {places}{more}.")
+            total = max(counts.get(code, 0), len(items))
+            more = f" and {total - 5:,} more" if total > 5 else ""
+            lines.append(f":orange[●] {plural(total, 'record')} {_escape(GROUPED[code])}: {places}{more}.")
         else:
             lines += [_markdown(item) for item in items[:limit]]
     return lines
+
+
+def _counts(report: DataReport) -> dict[str, int]:
+    """Every problem's code and how many there are, the unlisted ones included."""
+    problems = report.problems
+    return dict(problems.counts) if isinstance(problems, ProblemList) else Counter(item.code for item in problems)
 
 
 def _markdown(item: Problem) -> str:

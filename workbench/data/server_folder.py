@@ -5,7 +5,7 @@ lead outside it (``..``, absolute paths, symbolic links) are refused."""
 import os
 from pathlib import Path
 
-from workbench.data.library import SUFFIXES, check_size
+from workbench.data.uploads import SUFFIXES, check_size
 from workbench.errors import UserError
 
 
@@ -37,8 +37,8 @@ def list_files() -> list[str]:
     return found
 
 
-def read_file(relative: str) -> bytes:
-    """The bytes of a file picked from the server folder; refuses anything outside it."""
+def path_of(relative: str) -> Path:
+    """The file picked from the server folder (within the size limit); refuses anything outside the folder."""
     folder = root()
     if folder is None:
         raise UserError("No server folder is configured; ask the admin to set WORKBENCH_DATASETS_DIR.")
@@ -46,7 +46,12 @@ def read_file(relative: str) -> bytes:
     if not _inside(path, folder) or not path.is_file():
         raise UserError(f"There is no file {relative!r} in the server folder; pick one from the list.")
     check_size(path.stat().st_size)
-    return path.read_bytes()
+    return path.resolve()
+
+
+def read_file(relative: str) -> bytes:
+    """The bytes of a file picked from the server folder; refuses anything outside it."""
+    return path_of(relative).read_bytes()
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -8,8 +8,8 @@ layout, ``{"text": ...}`` for plain-text data.
 from pathlib import Path
 from typing import Any
 
-from workbench.config import DEMO_DATASET
-from workbench.data import library, tokens
+from workbench.config import DEMO_DATASET, RunConfig
+from workbench.data import library, server_folder, tokens, uploads
 from workbench.data.mapping import ColumnMapping
 from workbench.data.reports import DataReport, failed_report
 from workbench.data.validation import validate
@@ -32,7 +32,7 @@ def validate_file(path: Path, model: str | None = "demo", max_length: int = 1024
     if not path.is_file():
         return failed_report("no_file", f"There is no file at {path}; check the path.")
     try:
-        library.check_size(path.stat().st_size)
+        uploads.check_size(path.stat().st_size)
     except UserError as error:
         return failed_report("too_large", str(error))
     tokenizer = None
@@ -104,3 +104,20 @@ def row_count(dataset: str) -> int:
     if version is not None and dataset.strip() != DEMO_DATASET:
         return version.rows
     return len(read_dataset(resolve_dataset(dataset)).rows)
+
+
+def check_browser_access(config: RunConfig) -> None:
+    """From the browser, training and evaluation data come only from the demo, the dataset library or the server
+    folder (symbolic links resolved); any other file the server can read stays a command-line feature, so no page
+    ever shows its content or field names. The sentence is the same whether or not the file exists."""
+    allowed = [root for root in (library.library_dir().resolve(), server_folder.root()) if root is not None]
+    for reference in (config.dataset, config.eval_dataset):
+        if reference.strip() in ("", DEMO_DATASET):
+            continue
+        path = Path(reference).expanduser().resolve()
+        if not any(path.is_relative_to(root) for root in allowed):
+            raise UserError(
+                f"From the browser, training data comes from the dataset library or the server folder, and "
+                f"{reference} is in neither; check and save the file on the Data page first (any path works from the "
+                "command line on the server)."
+            )

@@ -76,11 +76,13 @@ def add_token_checks(report: Any, tokenizer: Any, max_length: int) -> None:
         message = f"The model's chat template refuses this conversation ({error[:160]}); fix it or drop the record."
         report.problems.append(problem("template_error", message, row, line))
     report.too_long_rows = set(stats.too_long)
+    oversized = set(stats.oversized)
     for index in stats.too_long:
         row, line = report.sources[index]
+        length = f"about {stats.lengths[index]:,} tokens (from its characters)" if index in oversized else None
         message = (
-            f"This record is {stats.lengths[index]} tokens long, more than the max length of {max_length}; the end "
-            "is cut off in training. Raise the max length, shorten it, or drop it."
+            f"This record is {length or f'{stats.lengths[index]} tokens'} long, more than the max length of "
+            f"{max_length}; the end is cut off in training. Raise the max length, shorten it, or drop it."
         )
         report.problems.append(problem("too_long", message, row, line))
     if stats.too_long:

@@ -9,6 +9,11 @@ largest under-estimate seen in the sample plus a margin, could reach the max len
 and ``TokenStats.estimated`` says how many. A chat template that refuses a conversation (some refuse system turns)
 is caught on every row it renders: all rows of files up to ``EXACT_ROWS``, the sample and the long rows of bigger
 files.
+
+What is tokenised is bounded: a row of more than ``char_limit(max_length)`` characters is far over the max length
+whatever the tokenizer, so it is reported as too long from its length in characters (``TokenStats.oversized``) and
+never tokenised; a 10 MB cell would otherwise take gigabytes. A tokenizer that panics (Rust's ``PanicException``,
+which ``except Exception`` does not catch) fails that row, not the check.
 """
 
 import functools
@@ -25,6 +30,9 @@ from workbench.words import plural
 EXACT_ROWS = 20_000
 SAMPLE_ROWS = 2_000
 SAFETY_MARGIN = 1.1
+CHARS_PER_TOKEN_BOUND = 16  # no real text averages more characters per token than this
+MAX_COUNTED_CHARS = 2_000_000  # and no row longer than this is tokenised, whatever the max length
+CHARS_PER_TOKEN_GUESS = 4.0  # the length given to a row too long to count
 
 
 @dataclass
@@ -38,6 +46,7 @@ class TokenStats:
     tokens_cut: int = 0
     answer_tokens_cut: int | None = 0
     failed: dict[int, str] = field(default_factory=dict)
+    oversized: list[int] = field(default_factory=list)  # too long to tokenise: lengths guessed from characters
 
     def counted(self) -> list[int]:
         """The lengths of the rows the template could render (for the histogram)."""
@@ -67,32 +76,54 @@ def too_long_summary(stats: TokenStats) -> str:
         if stats.answer_tokens_cut is not None
         else plural(stats.tokens_cut, "token") + " (answers included)"
     )
+    far = (
+        f", {plural(len(stats.oversized), 'record')} of them by far (counted from characters)"
+        if stats.oversized
+        else ""
+    )
     return (
         f"{plural(len(stats.too_long), 'record')} {'is' if len(stats.too_long) == 1 else 'are'} longer than the max "
-        f"length of {stats.max_length} tokens; training would cut {lost} from them. Raise the max length or drop "
-        "those records."
+        f"length of {stats.max_length} tokens{far}; training would cut {lost} from them. Raise the max length or "
+        "drop those records."
     )
+
+
+def char_limit(max_length: int) -> int:
+    """Rows with more characters than this are far over ``max_length`` tokens and are not tokenised."""
+    return min(MAX_COUNTED_CHARS, max(4096, CHARS_PER_TOKEN_BOUND * max_length))
 
 
 def token_stats(rows: list[dict[str, Any]], tokenizer: Any, max_length: int, seed: int = 0) -> TokenStats:
     """Token lengths of every row (exact, or estimated for short rows of big files) and what truncation cuts."""
     stats = TokenStats(lengths=[0] * len(rows), max_length=max_length)
-    if len(rows) <= EXACT_ROWS:
-        exact = _exact_lengths(rows, range(len(rows)), tokenizer, stats)
+    chars = [_features(row)[0] for row in rows]
+    stats.oversized = [index for index, count in enumerate(chars) if count > char_limit(max_length)]
+    oversized = set(stats.oversized)
+    countable = [index for index in range(len(rows)) if index not in oversized]
+    if len(countable) <= EXACT_ROWS:
+        exact = _exact_lengths(rows, countable, tokenizer, stats)
     else:
-        sample = sorted(random.Random(seed).sample(range(len(rows)), SAMPLE_ROWS))
+        sample = sorted(random.Random(seed).sample(countable, SAMPLE_ROWS))
         exact = _exact_lengths(rows, sample, tokenizer, stats)
         estimates, bound = _estimate(rows, exact)
-        unsure = [i for i, guess in enumerate(estimates) if i not in exact and guess * bound >= max_length]
+        unsure = [i for i in countable if i not in exact and estimates[i] * bound >= max_length]
         exact |= _exact_lengths(rows, unsure, tokenizer, stats)
-        for index, guess in enumerate(estimates):
+        for index in countable:
             if index not in exact and index not in stats.failed:
-                stats.lengths[index], stats.estimated = max(1, round(guess)), stats.estimated + 1
+                stats.lengths[index], stats.estimated = max(1, round(estimates[index])), stats.estimated + 1
     for index, length in exact.items():
         stats.lengths[index] = length
-    stats.too_long = sorted(index for index, length in exact.items() if length > max_length)
+    for index in stats.oversized:
+        stats.lengths[index] = max(max_length + 1, round(chars[index] / CHARS_PER_TOKEN_GUESS))
+    stats.estimated += len(stats.oversized)
+    stats.too_long = sorted({index for index, length in exact.items() if length > max_length} | oversized)
     _count_cut_tokens(rows, tokenizer, stats)
     return stats
+
+
+def row_chars(row: dict[str, Any]) -> int:
+    """The characters of a row's texts (turns, tool calls and schemas), the measure of rows too long to tokenise."""
+    return int(_features(row)[0])
 
 
 def _features(row: dict[str, Any]) -> tuple[float, float, float]:
@@ -159,10 +190,31 @@ def _render_batch(conversations: list[list[dict[str, Any]]], tokenizer: Any) -> 
 
 def _exact_lengths(rows: list[dict[str, Any]], indexes: Any, tokenizer: Any, stats: TokenStats) -> dict[int, int]:
     texts = _render_many(rows, list(indexes), tokenizer, stats)
-    order = list(texts)
-    counts = count_tokens([texts[i] for i in order], tokenizer)
+    try:
+        counts = dict(zip(texts, count_tokens(list(texts.values()), tokenizer), strict=True))
+    except BaseException as error:
+        if not panicked(error):
+            raise
+        counts = _count_one_by_one(texts, tokenizer, stats)
     eos = 1 if tokenizer.eos_token else 0
-    return {i: n + (eos if "text" in rows[i] else 0) for i, n in zip(order, counts, strict=True)}
+    return {i: n + (eos if "text" in rows[i] else 0) for i, n in counts.items()}
+
+
+def panicked(error: BaseException) -> bool:
+    """True for the Rust panic a tokenizer can raise (pyo3's PanicException, a BaseException)."""
+    return type(error).__name__ == "PanicException"
+
+
+def _count_one_by_one(texts: dict[int, str], tokenizer: Any, stats: TokenStats) -> dict[int, int]:
+    counts = {}
+    for index, text in texts.items():
+        try:
+            counts[index] = count_tokens([text], tokenizer)[0]
+        except BaseException as error:
+            if not panicked(error):
+                raise
+            stats.failed[index] = f"the tokenizer failed on it ({str(error)[:80]})"
+    return counts
 
 
 def count_tokens(texts: list[str], tokenizer: Any) -> list[int]:
@@ -179,14 +231,16 @@ def count_tokens(texts: list[str], tokenizer: Any) -> list[int]:
 
 def _count_cut_tokens(rows: list[dict[str, Any]], tokenizer: Any, stats: TokenStats) -> None:
     marked = has_generation_markers(tokenizer)
-    chats = [i for i in stats.too_long if "messages" in rows[i]]
+    oversized = set(stats.oversized)
+    chats = [i for i in stats.too_long if "messages" in rows[i] and i not in oversized]
     stats.answer_tokens_cut = None if chats and not marked else 0
     for index in stats.too_long:
         stats.tokens_cut += stats.lengths[index] - stats.max_length
         if "text" in rows[index] and stats.answer_tokens_cut is not None:
             stats.answer_tokens_cut += stats.lengths[index] - stats.max_length
-    if not marked:
+    if not marked or not chats:
         return
+    stats.answer_tokens_cut = stats.answer_tokens_cut or 0
     for start in range(0, len(chats), 256):
         masks = _answer_masks([rows[i] for i in chats[start : start + 256]], tokenizer)
         stats.answer_tokens_cut = (stats.answer_tokens_cut or 0) + sum(sum(mask[stats.max_length :]) for mask in masks)
@@ -202,7 +256,9 @@ def _batch_masks(rows: list[dict[str, Any]], tokenizer: Any) -> list[list[int]] 
     try:
         batch = [row["messages"] for row in rows]
         out = tokenizer.apply_chat_template(batch, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
-    except Exception:  # noqa: BLE001 - one refused row fails the batch; the caller goes row by row
+    except BaseException as error:
+        if not (isinstance(error, Exception) or panicked(error)):
+            raise
         return None
     return list(out["assistant_masks"])
 
@@ -210,7 +266,9 @@ def _batch_masks(rows: list[dict[str, Any]], tokenizer: Any) -> list[list[int]] 
 def _row_mask(row: dict[str, Any], tokenizer: Any) -> list[int]:
     try:
         return list(encode(row, tokenizer, True)["assistant_masks"])
-    except Exception:  # noqa: BLE001 - the length pass already reported rows the template refuses
+    except BaseException as error:
+        if not (isinstance(error, Exception) or panicked(error)):
+            raise
         return []
 
 

@@ -117,8 +117,9 @@ def _join_parts(parts: list[Any], role: str, index: int) -> tuple[str, Problem |
         elif isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
             texts.append(part["text"])
         else:
-            part_type = part.get("type", "unknown") if isinstance(part, dict) else kind(part)
-            message = f"Turn {index} ({role}) has a part of type {part_type!r}; only text can be trained here."
+            kind_of = f"a part of type {str(part.get('type'))[:40]!r}" if isinstance(part, dict) else None
+            what = kind_of or f"{kind(part)} as a part"
+            message = f"Turn {index} ({role}) has {what}; only text parts can be trained here."
             return "", problem("non_text_content", message)
     return "".join(texts), None
 

@@ -72,8 +72,10 @@ def _validate(
     if fmt is None and any(isinstance(value, dict) for value in values):
         return _unknown_format(report)
     report.format = fmt
-    _normalise_all(report, read.records, fmt or "messages")
-    add_whole_file_warnings(report, read.records)
+    del values  # from here each parsed value is dropped as soon as it is normalised
+    zero_weights = _normalise_all(report, read.records, fmt or "messages")
+    del read  # the parsed values are gone; the normalised rows are what the report keeps
+    add_whole_file_warnings(report, zero_weights)
     if tokenizer is not None and report.rows:
         from workbench.data import template_checks
 
@@ -93,16 +95,20 @@ def _unknown_format(report: DataReport) -> DataReport:
     return _finish(report)
 
 
-def _normalise_all(report: DataReport, records: list[readers.Record], fmt: str) -> None:
-    mapping = report.mapping
+def _normalise_all(report: DataReport, records: list[readers.Record], fmt: str) -> int:
+    """Normalise every record into ``report``; returns the assistant turns with weight 0. Each parsed value is let
+    go once normalised, so a big file is never held twice."""
+    mapping, zero_weights = report.mapping, 0
     for record in records:
-        value = mapping.apply(record.value) if mapping else record.value
+        value, record.value = (mapping.apply(record.value) if mapping else record.value), None
+        zero_weights += zero_weight_turns(value) if fmt == "messages" else 0
         row, issue = formats.normalise(value, fmt, record.row, record.line)
         if issue is not None:
             report.problems.append(_in_mapped_words(issue, mapping))
             continue
         report.rows.append(row)
         report.sources.append((record.row, record.line))
+    return zero_weights
 
 
 def _in_mapped_words(issue: Problem, mapping: ColumnMapping | None) -> Problem:
@@ -114,11 +120,10 @@ def _in_mapped_words(issue: Problem, mapping: ColumnMapping | None) -> Problem:
     return issue
 
 
-def add_whole_file_warnings(report: DataReport, records: list[readers.Record]) -> None:
-    """Warnings that need every row: duplicates, placeholders, weights and too few rows."""
+def add_whole_file_warnings(report: DataReport, zero: int) -> None:
+    """Warnings that need every row: duplicates, placeholders, ``zero`` weight-0 turns and too few rows."""
     _mark_duplicates(report)
     _mark_placeholders(report)
-    zero = sum(zero_weight_turns(record.value) for record in records) if report.format == "messages" else 0
     if zero:
         message = (
             f"{plural(zero, 'assistant turn')} with weight 0, but training learns from every assistant answer; "

@@ -5,29 +5,38 @@ browser: only a run's owner or an admin may cancel or resume it (``user=None`` i
 """
 
 import json
+import shutil
 
 from workbench import people
 from workbench.config import DEMO_MODEL, RunConfig
 from workbench.data import sources
-from workbench.errors import UserError
+from workbench.errors import UserError, disk_space
 from workbench.jobs import queue
 from workbench.jobs.queue import Job
 from workbench.models import loading
 from workbench.runs import checkpoints, directory
 
 
-def submit(config: RunConfig, owner: str | None = None, peak_gb: float | None = None) -> Job:
+def submit(config: RunConfig, owner: str | None = None, peak_gb: float | None = None, browser: bool = False) -> Job:
     """Validate the config and its inputs, create its run directory and queue it.
 
     ``peak_gb`` is the pre-flight estimate of the run's peak GPU memory: with it, the runner may start the run on a
     GPU that another run is using, when the memory free there allows it; without it, the run waits its turn alone.
-    The run directory carries it to the training process, which records it beside the measured peak.
+    The run directory carries it to the training process, which records it beside the measured peak. A run queued
+    from the ``browser`` may read data only from the library and the server folder.
     """
     config.check()
+    if browser:
+        sources.check_browser_access(config)
     check_inputs(config)
     owner = owner or people.server_user()
     run = directory.create_run(config, owner=owner, estimated_peak_gb=peak_gb)
-    return queue.insert(run.run_id, owner, peak_gb)
+    try:
+        with disk_space("queuing the run"):
+            return queue.insert(run.run_id, owner, peak_gb)
+    except BaseException:  # a run without a job would never start: take its folder away again
+        shutil.rmtree(run.path, ignore_errors=True)
+        raise
 
 
 def check_inputs(config: RunConfig) -> None:

@@ -21,8 +21,17 @@ def spawn_detached(command: list[str], log_path: Path) -> subprocess.Popen:
         )
 
 
+def boot_id() -> str:
+    """This boot of the machine: a pid recorded in an earlier boot names some other process now."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
 def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of a process, to tell a live process from a later one that reuses its pid."""
+    """'BOOT_ID:TICKS', the boot and the kernel's start time of a process, to tell a live process from a later one
+    that reuses its pid (after a reboot too); None when there is no such live process."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -30,12 +39,16 @@ def process_start_time(pid: int) -> str | None:
     fields = stat[stat.rindex(")") + 2 :].split()
     if fields[0] == "Z":  # a zombie has finished; its exit is only waiting to be collected
         return None
-    return fields[19]
+    return f"{boot_id()}:{fields[19]}"
 
 
 def process_alive(pid: int, start_time: str | None) -> bool:
+    """True while the process recorded with ``start_time`` lives (a start time of an older format, ticks alone,
+    is compared without the boot)."""
     current = process_start_time(pid)
-    return current is not None and (not start_time or current == start_time)
+    if current is None or not start_time:
+        return current is not None
+    return current == start_time if ":" in start_time else current.rpartition(":")[2] == start_time
 
 
 def group_members(pgid: int) -> list[int]:
@@ -55,7 +68,12 @@ def group_members(pgid: int) -> list[int]:
 
 
 def group_alive(pid: int, start_time: str | None) -> bool:
-    """A started job is alive while its launcher is (checked against pid reuse) or any process of its group is."""
+    """A started job is alive while its launcher is (checked against pid reuse) or any process of its group is. The
+    group is only looked for in the boot that started it: the kernel never gives a new process the pid of a group
+    that still has members, but after a reboot the same number may lead an unrelated group."""
+    recorded_boot = start_time.partition(":")[0] if start_time and ":" in start_time else None
+    if recorded_boot is not None and recorded_boot != boot_id():
+        return False
     return process_alive(pid, start_time) or bool(group_members(pid))
 
 

@@ -5,6 +5,7 @@ Every statement on the table is here. The web app and the command line add jobs 
 States: queued, starting, running, succeeded, failed, cancelled, interrupted.
 """
 
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench import paths, words
-from workbench.errors import UserError
+from workbench.errors import DISK_FULL_FIX, UserError, is_disk_full
 
 
 ACTIVE_STATES = ("queued", "starting", "running")
@@ -66,7 +67,8 @@ class Job:
 
 @contextmanager
 def connect() -> Iterator[sqlite3.Connection]:
-    """A short-lived connection in WAL mode; commits on success."""
+    """A short-lived connection in WAL mode; commits on success. On a full disk SQLite can neither write nor, in WAL
+    mode, read: that is one sentence, not a traceback."""
     connection = sqlite3.connect(paths.jobs_db_path(), timeout=30, isolation_level=None)
     connection.row_factory = sqlite3.Row
     try:
@@ -74,8 +76,16 @@ def connect() -> Iterator[sqlite3.Connection]:
         connection.execute(SCHEMA)
         _add_missing_columns(connection)
         yield connection
+    except sqlite3.OperationalError as error:
+        if is_disk_full(error) or ("disk I/O error" in str(error) and _disk_nearly_full()):
+            raise UserError(f"The server's disk is full, so the job list cannot be used; {DISK_FULL_FIX}.") from None
+        raise
     finally:
         connection.close()
+
+
+def _disk_nearly_full() -> bool:
+    return shutil.disk_usage(paths.home_path()).free < 1024**2
 
 
 def _add_missing_columns(connection: sqlite3.Connection) -> None:

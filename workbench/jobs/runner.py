@@ -15,6 +15,7 @@ always runs alone.
 import fcntl
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench import paths
+from workbench.errors import is_disk_full
 from workbench.jobs import notify, processes, queue
 from workbench.jobs.queue import Job
 from workbench.models.device import gpu_memory_gb
@@ -35,6 +37,7 @@ CANCEL_GRACE_S = float(os.environ.get("WORKBENCH_CANCEL_GRACE_S", "60"))
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 SHARE_MARGIN = 1.2  # the pre-flight estimate is an estimate: ask for 20% more than it says
 SHARE_HEADROOM_GB = 2.0  # and leave this much free besides
+DISK_FULL_BELOW = 1024**2  # free bytes under which a failed run is put down to a full disk
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Runner:
     idle_exit_s: float | None = None
     gpu_memory: Callable[[], tuple[float, float] | None] = field(default=lambda: gpu_memory_gb())
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
+    exit_codes: dict[str, int] = field(default_factory=dict)  # of children that ended, until their job is recorded
     term_sent_at: dict[str, float] = field(default_factory=dict)
 
     def run_forever(self) -> int:
@@ -66,7 +70,7 @@ class Runner:
         """Tick until the data folder disappears or, with ``idle_exit_s``, until idle that long."""
         idle_since = time.monotonic()
         while paths.home_path().is_dir():
-            busy = self.tick()
+            busy = self.safe_tick()
             idle_since = time.monotonic() if busy else idle_since
             if self.idle_exit_s is not None and time.monotonic() - idle_since > self.idle_exit_s:
                 return
@@ -75,24 +79,42 @@ class Runner:
     def reconcile(self) -> None:
         """Bring every started job's row in line with reality, after a runner restart."""
         for job in queue.list_jobs(("starting", "running")):
-            if job.pid is None:
-                queue.requeue_unstarted(job.run_id)
-            elif not processes.group_alive(job.pid, job.proc_start):
-                self.finish(job, exit_code=None)
-            else:
-                print(f"Re-attached to run {job.run_id} (pid {job.pid}).", flush=True)
+            self.guarded(job, self.reattach)
+
+    def reattach(self, job: Job) -> None:
+        if job.pid is None:
+            queue.requeue_unstarted(job.run_id)
+        elif not processes.group_alive(job.pid, job.proc_start):
+            self.finish(job, exit_code=None)
+        else:
+            print(f"Re-attached to run {job.run_id} (pid {job.pid}).", flush=True)
+
+    def safe_tick(self) -> bool:
+        """One pass; when it fails as a whole (SQLite refusing writes on a full disk) the next pass tries again."""
+        try:
+            return self.tick()
+        except Exception as error:  # noqa: BLE001 - the runner outlives any one failure; its log says what it was
+            print(f"A pass over the queue failed ({type(error).__name__}: {error}); trying again.", flush=True)
+            return True
+
+    def guarded(self, job: Job, action: Callable[[Job], None]) -> None:
+        """Do ``action`` for one job; whatever its files hold, a failure there is logged and stops no other job."""
+        try:
+            action(job)
+        except Exception as error:  # noqa: BLE001 - one run's broken files or a full disk must not stop the queue
+            print(f"Run {job.run_id}: {type(error).__name__}: {error}; trying again on the next pass.", flush=True)
 
     def tick(self) -> bool:
         """One pass over the table; returns True while any job is active."""
         started = queue.list_jobs(("starting", "running"))
         for job in started:
-            self.watch(job)
+            self.guarded(job, self.watch)
         started = queue.list_jobs(("starting", "running"))
         waiting = queue.next_queued()
         if waiting is not None and (not started or self.fits_beside(waiting, started)):
             job = queue.claim(waiting.id)  # exactly the job that was checked, if it is still queued
             if job is not None:
-                self.start(job)
+                self.guarded(job, self.start)
         return bool(queue.list_jobs(queue.ACTIVE_STATES))
 
     def fits_beside(self, waiting: Job, started: list[Job]) -> bool:
@@ -119,7 +141,13 @@ class Runner:
             queue.mark_finished(job.run_id, "failed", None, "The run folder is gone; start the run again.")
             print(f"Run {job.run_id} has no run folder; marked failed.", flush=True)
             return
-        process = processes.spawn_detached(training_command(run_dir), run_dir / directory.LOG_FILE)
+        try:
+            process = processes.spawn_detached(training_command(run_dir), run_dir / directory.LOG_FILE)
+        except OSError as error:
+            failure = failures.DISK_FULL if is_disk_full(error) else failures.Failure("not_started", str(error))
+            queue.mark_finished(job.run_id, "failed", None, failure.message)
+            print(f"Run {job.run_id} could not start: {error}", flush=True)
+            return
         self.children[job.run_id] = process
         queue.mark_running(job.run_id, process.pid, processes.process_start_time(process.pid) or "")
         print(f"Started run {job.run_id} as pid {process.pid}.", flush=True)
@@ -130,9 +158,13 @@ class Runner:
             exit_code = process.poll()
             if exit_code is not None and not processes.group_members(process.pid):
                 # Done only once the whole group is gone: the trainer may still be saving after its launcher ended.
+                self.exit_codes[job.run_id] = exit_code
                 self.children.pop(job.run_id)
                 self.finish(job, exit_code)
                 return
+        elif job.run_id in self.exit_codes:  # it ended, but recording that failed last time (a full disk)
+            self.finish(job, self.exit_codes[job.run_id])
+            return
         elif job.pid is None or not processes.group_alive(job.pid, job.proc_start):
             self.finish(job, exit_code=None)
             return
@@ -149,20 +181,33 @@ class Runner:
             processes.signal_group(job.pid, signal.SIGKILL)
 
     def finish(self, job: Job, exit_code: int | None) -> None:
-        """Record how a job ended, preferring what the training process itself wrote into status.json."""
+        """Record how a job ended, preferring what the training process itself wrote into status.json. The job row
+        is what must be written; the run folder's files are written where the disk allows."""
         run_dir = directory.run_dir(job.run_id)
         status = directory.read_status(run_dir)
         state, message = status.state, status.message
         if state not in FINAL_STATES:
-            state, failure = failures.classify_exit(_signal_exit(exit_code, run_dir), bool(job.cancel_requested))
+            log = directory.tail_log(run_dir, 4000)
+            if _disk_full(run_dir):  # the trainer could not even write why it stopped
+                log += "\nNo space left on device (the runner found the disk full)"
+            state, failure = failures.classify_exit(_signal_exit(exit_code, log), bool(job.cancel_requested), log)
             message = failure.message
-            finished = time.time()
-            directory.update_status(run_dir, state=state, message=message, failure=failure.code, finished_at=finished)
-            record.finish_record(run_dir, state, failure.code)
+            self.close_run_files(run_dir, state, failure)
         queue.mark_finished(job.run_id, state, exit_code, message if state != "succeeded" else "")
         notify.run_ended(job.run_id, state, message, job.owner)
         self.term_sent_at.pop(job.run_id, None)
+        self.exit_codes.pop(job.run_id, None)
         print(f"Run {job.run_id} ended: {state}. {message}", flush=True)
+
+    def close_run_files(self, run_dir: Path, state: str, failure: failures.Failure) -> None:
+        try:
+            finished = time.time()
+            directory.update_status(
+                run_dir, state=state, message=failure.message, failure=failure.code, finished_at=finished
+            )
+            record.finish_record(run_dir, state, failure.code)
+        except OSError as error:  # a full disk or a folder removed by hand: the job row still says how it ended
+            print(f"Could not write the end of {run_dir.name} into its folder: {error}", flush=True)
 
 
 def training_command(run_dir: Path) -> list[str]:
@@ -171,12 +216,20 @@ def training_command(run_dir: Path) -> list[str]:
     return [*launch, "--mixed_precision=no", "--dynamo_backend=no", "-m", "workbench.training", str(run_dir)]
 
 
-def _signal_exit(exit_code: int | None, run_dir: Path) -> int | None:
-    """The launcher turns a child killed by a signal into exit code 1; recover the signal from its log line."""
+def _disk_full(run_dir: Path) -> bool:
+    try:
+        return shutil.disk_usage(run_dir).free < DISK_FULL_BELOW
+    except OSError:
+        return False
+
+
+def _signal_exit(exit_code: int | None, log: str) -> int | None:
+    """The launcher turns a child killed by a signal into exit code 1; recover the signal from its log line
+    ("returned non-zero exit status -9", or Python's "died with <Signals.SIGKILL: 9>")."""
     if exit_code == 1:
-        match = re.search(r"returned non-zero exit status (-\d+)", directory.tail_log(run_dir, 4000))
+        match = re.search(r"returned non-zero exit status (-\d+)|died with <Signals\.\w+: (\d+)>", log)
         if match:
-            return int(match.group(1))
+            return int(match.group(1)) if match.group(1) else -int(match.group(2))
     return exit_code
 
 
@@ -201,6 +254,12 @@ def runner_running() -> bool:
         return True
     os.close(lock)
     return False
+
+
+def start_allowed() -> bool:
+    """Whether the app may start a runner itself (``WORKBENCH_START_RUNNER``, on unless it is ``0``: off when a
+    service manager such as systemd runs ``workbench runner``)."""
+    return os.environ.get("WORKBENCH_START_RUNNER", "1") != "0"
 
 
 def ensure_runner() -> bool:

@@ -5,7 +5,7 @@ file lock makes concurrent first uses build it once.
 """
 
 import fcntl
-import os
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,9 @@ from typing import Any
 from workbench import paths
 from workbench.config import DEMO_MODEL
 from workbench.errors import UserError
+
+
+NO_REMOTE_CODE = {"trust_remote_code": False}  # passed to every from_pretrained: a model's own code never runs
 
 
 def demo_model_dir() -> Path:
@@ -34,25 +37,46 @@ def ensure_demo_model(progress: Callable[[float, str], None] | None = None) -> P
 
 
 def resolve_model(model: str, progress: Callable[[float, str], None] | None = None) -> str:
-    """A path or hub id that ``from_pretrained`` can load, or a UserError saying what to do."""
+    """A path or hub id that ``from_pretrained`` can load, or a UserError saying what to do.
+
+    A missing path and a folder without ``config.json`` get the same sentence, so the model field cannot be used
+    to find out which folders exist on the server. A folder that asks to run its own code is refused.
+    """
     model = model.strip()
     if model == DEMO_MODEL:
         return str(ensure_demo_model(progress))
     path = Path(model).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise UserError(f"The folder {path} has no config.json; point to a Hugging Face model folder.")
+    if (path / "config.json").is_file():
+        refuse_remote_code(path)
         return str(path)
-    if model.startswith(("/", ".", "~")) or model.count("/") > 1:
-        raise UserError(f"There is no model folder at {model}; check the path on the server.")
+    if path.exists() or model.startswith(("/", ".", "~")) or model.count("/") > 1:
+        raise UserError(
+            f"There is no model folder with a config.json at {model}; give the path of a Hugging Face model folder "
+            "on the server."
+        )
     return model
+
+
+def refuse_remote_code(folder: Path) -> None:
+    """A UserError for a model folder whose config names its own Python code (``auto_map``): the workbench never
+    runs code that comes with a model (``trust_remote_code`` is always off)."""
+    for name in ("config.json", "tokenizer_config.json"):
+        try:
+            values = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(values, dict) and values.get("auto_map"):
+            raise UserError(
+                f"The model in {folder} needs its own Python code ({name} has an auto_map), which this workbench "
+                "never runs; use a model that transformers supports without custom code."
+            )
 
 
 def load_tokenizer(model_path: str) -> Any:
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_path)
+        tokenizer = AutoTokenizer.from_pretrained(model_path, **NO_REMOTE_CODE)
     except OSError:
         raise not_loadable(model_path) from None
     if tokenizer.pad_token is None:
@@ -86,7 +110,7 @@ def load_model(model_path: str, method: str = "lora", cuda: bool = False) -> Any
 
         kwargs["dtype"] = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     try:
-        return AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
+        return AutoModelForCausalLM.from_pretrained(model_path, **kwargs, **NO_REMOTE_CODE)
     except OSError:
         raise not_loadable(model_path) from None
 
@@ -99,9 +123,13 @@ def describe_weights(model: Any) -> str:
 
 
 def not_loadable(model_path: str) -> UserError:
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or not Path(model_path).exists():
+    """The sentence for a model that ``from_pretrained`` refused: a broken folder, or a hub id not fetched."""
+    if (Path(model_path) / "config.json").is_file():
         return UserError(
-            f"The model '{model_path}' could not be loaded: it is not a model folder on this server and cannot be "
-            "downloaded here. Copy the model into a folder on the server and give that folder's path."
+            f"The model folder {model_path} could not be read (a broken config.json, tokenizer or weights file); "
+            "copy the model into the folder again."
         )
-    return UserError(f"The model '{model_path}' could not be loaded; check that the folder holds a complete model.")
+    return UserError(
+        f"The model '{model_path}' is not a model folder on this server and cannot be downloaded here; copy the "
+        "model into a folder on the server and give that folder's path."
+    )

@@ -5,6 +5,7 @@ biases, mixture-of-experts layers and tied embeddings, so that pre-flight can co
 parameters and trainable parameters for any decoder-only model a user points the workbench at.
 """
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,22 +134,28 @@ def _demo_facts() -> ModelFacts:
 
 
 def _read_config(model_path: str) -> dict[str, Any]:
+    """The model's config as a dict: through transformers (never running a model's own code), else the raw JSON."""
+    from transformers import AutoConfig
+
+    from workbench.models import loading
+
+    folder = Path(model_path).expanduser()
+    if (folder / "config.json").is_file():
+        loading.refuse_remote_code(folder)
     try:
-        from transformers import AutoConfig
-
-        config = AutoConfig.from_pretrained(model_path)
-        return config.get_text_config().to_dict()
+        return AutoConfig.from_pretrained(model_path, **loading.NO_REMOTE_CODE).get_text_config().to_dict()
     except (OSError, ValueError, KeyError):
-        config_file = Path(model_path).expanduser() / "config.json"
-        if not config_file.is_file():
-            raise UserError(
-                f"The settings of the model '{model_path}' (its config.json) could not be read; give the path of a "
-                "model folder on this server."
-            ) from None
-        import json
-
-        values = json.loads(config_file.read_text(encoding="utf-8"))
-        return {**values, **(values.get("text_config") or {})}
+        try:
+            values = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            values = None
+    if not isinstance(values, dict):
+        raise UserError(
+            f"The settings of the model '{model_path}' (its config.json) could not be read; give the path of a "
+            "model folder on this server."
+        )
+    text = values.get("text_config")
+    return {**values, **(text if isinstance(text, dict) else {})}
 
 
 def facts_from_config(values: dict[str, Any], name: str = "the model") -> ModelFacts:

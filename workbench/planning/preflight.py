@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from workbench import paths, schedule
 from workbench.config import RunConfig
 from workbench.data import sources, tokens
+from workbench.errors import DISK_FULL_FIX
 from workbench.jobs import queue
 from workbench.models.device import Device
 from workbench.planning.fixes import AMBER_MEMORY_FRACTION, Fix, offer_fixes
@@ -90,6 +91,7 @@ class Preflight:
     device_name: str
     trainable_params: int
     throughput_note: str = ""
+    blocked: str = ""  # a reason no "start anyway" can override (the checkpoints would not fit on the disk)
 
     @property
     def steps(self) -> int:
@@ -157,10 +159,11 @@ def _judge(result: Preflight, config: RunConfig, lengths: list[int], device: Dev
     result.reasons.append(_memory_sentence(result, device, other_jobs_gb))
     if result.disk_needed_gb > result.free_disk_gb:
         levels.append("red")
-        result.reasons.append(
+        result.blocked = (
             f"The adapter and checkpoints need about {result.disk_needed_gb:.1f} GB of disk, but only "
-            f"{result.free_disk_gb:.1f} GB are free; delete old runs or free some space first."
+            f"{result.free_disk_gb:.1f} GB are free; {DISK_FULL_FIX} first."
         )
+        result.reasons.append(result.blocked)
     result.reasons.append(_time_sentence(result))
     if result.est_seconds > VERY_LONG_SECONDS:
         levels.append("amber")
@@ -220,6 +223,8 @@ VERDICT_TEXT = {
 
 def verdict_text(preflight: Preflight) -> str:
     """The verdict in one sentence; a red one points at the fixes only when there are some."""
+    if preflight.blocked:
+        return "This run cannot start: there is not enough free disk for its checkpoints."
     if preflight.verdict == "red" and not preflight.fixes:
         return "This run would fail as it is; change what the notes below name."
     return VERDICT_TEXT[preflight.verdict]

@@ -33,6 +33,7 @@ from workbench.results import model_card
 from workbench.runs.directory import MERGE_LOCK_FILE, MERGE_LOG_FILE, MERGE_STATE_FILE, MERGED_DIR, Run
 
 
+MERGE_STATES = ("running", "succeeded", "failed")
 MARKER_FILE = ".workbench-merged"  # marks a folder a merge wrote, the only kind a new merge may replace
 START_TIMEOUT_S = 60.0  # a merge recorded as starting whose process never reported is treated as failed
 # Streamlit holds a download in the web server's memory (about three copies while it is built), so larger merged
@@ -102,12 +103,12 @@ def _merged_model(run: Run) -> Any:
 
     base_path = loading.resolve_model(run.config.model)
     try:
-        if getattr(AutoConfig.from_pretrained(base_path), "quantization_config", None):
+        if getattr(AutoConfig.from_pretrained(base_path, **loading.NO_REMOTE_CODE), "quantization_config", None):
             raise UserError(
                 f"The base model {run.config.model} is stored already quantised, so its weights cannot take the "
                 "adapter; merge onto the original full-precision model, or use the adapter as it is."
             )
-        base = AutoModelForCausalLM.from_pretrained(base_path, dtype="auto")
+        base = AutoModelForCausalLM.from_pretrained(base_path, dtype="auto", **loading.NO_REMOTE_CODE)
     except OSError:
         raise loading.not_loadable(base_path) from None
     return PeftModel.from_pretrained(base, str(run.adapter_dir)).merge_and_unload()
@@ -167,18 +168,24 @@ def merge_state(run: Run) -> MergeState:
     failed, and a merge of an adapter that has changed since is outdated."""
     try:
         recorded = json.loads((run.path / MERGE_STATE_FILE).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+    except FileNotFoundError:
         return MergeState("idle")
-    state, message = recorded.get("state", "idle"), recorded.get("message", "")
+    except (OSError, ValueError):
+        recorded = None
+    if not isinstance(recorded, dict) or recorded.get("state") not in MERGE_STATES:
+        return MergeState("failed", "The merge's record (merge.json) is unreadable; merge again.")
+    state, message = recorded["state"], str(recorded.get("message", ""))
     if state == "running":
         pid = recorded.get("pid")
-        if pid and not processes.process_alive(int(pid), recorded.get("proc_start")):
+        if isinstance(pid, int) and not processes.process_alive(pid, recorded.get("proc_start")):
             return MergeState("failed", "The merge process stopped before it finished (killed or out of memory).")
-        if not pid and time.time() - recorded.get("updated_at", 0) > START_TIMEOUT_S:
+        updated = recorded.get("updated_at")
+        if not pid and time.time() - (updated if isinstance(updated, int | float) else 0) > START_TIMEOUT_S:
             return MergeState("failed", "The merge process did not start; the run folder's merge.log says why.")
     if state == "succeeded" and recorded.get("adapter") != adapter_fingerprint(run):
         return MergeState("outdated", "The adapter has changed since this merge (the run went on); merge again.")
-    return MergeState(state, message, int(recorded.get("size", 0)))
+    size = recorded.get("size")
+    return MergeState(state, message, size if isinstance(size, int) else 0)
 
 
 def adapter_fingerprint(run: Run) -> list[list[Any]]:

@@ -34,9 +34,9 @@ def is_sealed(checkpoint: Path, run_id: str, verify: bool = True) -> bool:
     """True when the checkpoint carries our seal for this run and, with ``verify``, no file changed since."""
     try:
         record = json.loads((checkpoint / SEAL_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):
         return False
-    if record.get("run_id") != run_id:
+    if not isinstance(record, dict) or record.get("run_id") != run_id or not isinstance(record.get("files"), dict):
         return False
     if not verify:
         return True

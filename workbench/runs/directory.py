@@ -1,18 +1,13 @@
 """The run directory protocol: every file name in a run folder, creating and finding runs, and typed readers and
-writers for the status and the held-out scores.
-
-A run directory is the only channel between the processes: the web app and the command line create it and read it,
-the runner and the training process write it. It holds ``config.yaml`` (what to do), ``status.json`` (where it
-stands, replaced atomically), ``metrics.jsonl`` (append-only, one JSON object per logged step), ``train.log``,
-``checkpoints/`` (sealed, see ``workbench.runs.checkpoints``), the final ``adapter/``, ``eval.json`` (held-out
-scores), ``samples.jsonl`` (answers during training), ``run.json`` (the run record) and, after a merge, ``merged/``
-with ``merge.json``.
-"""
+writers for the status and the held-out scores. A run directory is the only channel between the processes: the web
+app and the command line create it and read it, the runner and the training process write it (ARCHITECTURE.md has
+which process writes which file). No reader here fails on what it finds: broken files read as empty or unreadable."""
 
 import dataclasses
 import json
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +16,7 @@ from typing import Any
 
 from workbench import paths
 from workbench.config import RunConfig
-from workbench.errors import UserError
+from workbench.errors import UserError, disk_space
 
 
 CONFIG_FILE = "config.yaml"
@@ -38,6 +33,7 @@ MERGED_DIR = "merged"
 MERGE_STATE_FILE = "merge.json"
 MERGE_LOG_FILE = "merge.log"
 MERGE_LOCK_FILE = "merge.lock"
+SPACE_RESERVE_FILE = ".space-reserve"  # freed by the training process on a full disk, to write how it ended
 
 FINISHED_STATES = ("succeeded", "failed", "cancelled", "interrupted")
 RUN_ID = re.compile(r"[A-Za-z0-9_.-]+")
@@ -62,13 +58,8 @@ class Run:
             return "adapter"
         return "model" if (self.adapter_dir / "config.json").is_file() else None
 
-    @property
-    def has_output(self) -> bool:
-        return self.output is not None
-
-    @property
-    def is_adapter(self) -> bool:
-        return self.output == "adapter"
+    has_output = property(lambda self: self.output is not None)
+    is_adapter = property(lambda self: self.output == "adapter")
 
 
 def new_run_id(config: RunConfig) -> str:
@@ -80,7 +71,8 @@ def new_run_id(config: RunConfig) -> str:
 
 def create_run(config: RunConfig, **status: Any) -> Run:
     """Make a fresh run directory holding the config and a queued status (with ``status`` fields such as the
-    owner); the run id is unique even within one second."""
+    owner); the run id is unique even within one second. A folder that cannot be completed (a full disk) is
+    removed again, so no half-made run is ever listed."""
     base = new_run_id(config)
     for attempt in range(1000):
         run_id = base if attempt == 0 else f"{base}-{attempt}"
@@ -89,8 +81,15 @@ def create_run(config: RunConfig, **status: Any) -> Run:
             path.mkdir()
         except FileExistsError:
             continue
-        config.save(path / CONFIG_FILE)
-        write_status(path, {"state": "queued", "message": "Waiting for the runner to start this run.", **status})
+        try:
+            with disk_space("creating the run"):
+                config.save(path / CONFIG_FILE)
+                write_status(
+                    path, {"state": "queued", "message": "Waiting for the runner to start this run.", **status}
+                )
+        except BaseException:
+            shutil.rmtree(path, ignore_errors=True)
+            raise
         return Run(run_id, path, config)
     raise UserError("Could not create a run folder; delete old runs or choose another run name.")
 
@@ -117,9 +116,6 @@ def list_runs() -> list[Run]:
             except UserError:
                 continue
     return runs
-
-
-# ---------------------------------------------------------------- status.json
 
 
 @dataclass(frozen=True)
@@ -167,14 +163,19 @@ class Status:
 STATUS_FIELDS = {spec.name: spec for spec in dataclasses.fields(Status)}
 
 
+UNREADABLE = "unreadable"  # the state of a run whose status.json is not a JSON object
+
+
 def read_status(run_dir: Path) -> Status:
-    """The run's status; a missing or unreadable file reads as queued."""
-    return _status_from(_read_json(run_dir / STATUS_FILE))
-
-
-def _status_from(values: Any) -> Status:
-    if not isinstance(values, dict):
+    """The run's status; a missing file reads as queued, a broken one as ``unreadable`` with a sentence. Values of
+    the wrong type fall back to their defaults, so no reader ever fails on what it finds."""
+    path = run_dir / STATUS_FILE
+    if not path.exists():
         return Status()
+    values = _read_json(path)
+    if not isinstance(values, dict):
+        message = "The run's status file (status.json) is unreadable; the job list above says how the job stands."
+        return Status(state=UNREADABLE, message=message)
     typed = {}
     for name, spec in STATUS_FIELDS.items():
         if name in values:
@@ -196,23 +197,25 @@ def _typed(value: Any, default: Any) -> Any:
 
 
 def write_status(run_dir: Path, status: dict[str, Any]) -> None:
-    """Replace status.json atomically, so a reader never sees half a file."""
+    """Replace status.json atomically, so a reader never sees half a file (a failed write leaves the old one)."""
     unknown = set(status) - set(STATUS_FIELDS)
     if unknown:
         raise TypeError(f"status.json has no field(s) {', '.join(sorted(unknown))}")
-    status = {**status, "updated_at": time.time()}
     tmp = run_dir / f".{STATUS_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(status), encoding="utf-8")
-    os.replace(tmp, run_dir / STATUS_FILE)
+    try:
+        tmp.write_text(json.dumps({**status, "updated_at": time.time()}), encoding="utf-8")
+        os.replace(tmp, run_dir / STATUS_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def update_status(run_dir: Path, **changes: Any) -> Status:
-    """Change some fields of status.json and keep the others."""
-    write_status(run_dir, {**dataclasses.asdict(read_status(run_dir)), **changes})
+    """Change some fields of status.json and keep the others. Over an unreadable file it starts afresh: the only
+    writer that gives no state is the training process, so the state then is "running"."""
+    current = read_status(run_dir)
+    kept = dataclasses.asdict(current) if current.state != UNREADABLE else {"state": "running"}
+    write_status(run_dir, {**kept, **changes})
     return read_status(run_dir)
-
-
-# ---------------------------------------------------------------- metrics.jsonl and train.log
 
 
 def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
@@ -238,16 +241,13 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def tail_log(run_dir: Path, max_chars: int = 20_000) -> str:
+    """The end of train.log (at most ``max_chars``), undecodable bytes replaced."""
     try:
         with open(run_dir / LOG_FILE, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - max_chars))
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - max_chars))
             return handle.read().decode("utf-8", errors="replace")
-    except FileNotFoundError:
+    except OSError:
         return ""
-
-
-# ---------------------------------------------------------------- eval.json
 
 
 @dataclass(frozen=True)

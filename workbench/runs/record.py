@@ -79,8 +79,8 @@ def finish_record(
         return
     if peak_gb is not None or "measured_peak_gb" not in record:  # the runner, closing a crashed run, knows none
         record["measured_peak_gb"] = round(peak_gb, 2) if peak_gb is not None else None
-    finished = time.time()
-    hours = (finished - record["started_at"]) / 3600
+    finished, started = time.time(), record.get("started_at")
+    hours = (finished - started) / 3600 if isinstance(started, int | float) else 0.0
     record.update(state=state, failure=failure_code, finished_at=finished, hours=round(hours, 4))
     record["gpu_hours"] = round(hours, 4) if record.get("gpu") else 0.0
     record["retries"] = retries or []
@@ -88,22 +88,35 @@ def finish_record(
 
 
 def read_record(run_dir: Path) -> dict[str, Any]:
+    """The run record, or {} when there is none or it is not a readable JSON object."""
     try:
-        return json.loads((run_dir / RECORD_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        record = json.loads((run_dir / RECORD_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
+    return record if isinstance(record, dict) else {}
 
 
 def _write(run_dir: Path, record: dict[str, Any]) -> None:
     tmp = run_dir / f".{RECORD_FILE}.tmp"
-    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    tmp.replace(run_dir / RECORD_FILE)
+    try:
+        tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
+        tmp.replace(run_dir / RECORD_FILE)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def record_facts(record: dict[str, Any]) -> list[tuple[str, str]]:
-    """The run record as (label, value) lines a person can read; empty for a run that never started training."""
+    """The run record as (label, value) lines a person can read; empty for a run that never started training, and
+    one line saying so for a record whose values are garbage."""
     if not record:
         return []
+    try:
+        return _facts(record)
+    except (TypeError, ValueError, AttributeError):
+        return [("Run record", "unreadable: run.json holds values of the wrong kind")]
+
+
+def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
     dataset = record.get("dataset", {})
     facts = [
         ("Started by", record.get("started_by") or record.get("process_user") or "unknown"),

@@ -24,42 +24,45 @@ def append_sample(run_dir: Path, record: dict[str, Any]) -> None:
 def read_samples(run_dir: Path) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
     """(the followed questions with their expected answers, one record per step with the answers given then);
     empty lists when the run has none yet. A half-written last line is skipped."""
-    try:
-        lines = (run_dir / SAMPLES_FILE).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return [], []
-    records = []
-    for line in lines:
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    if not records or "prompts" not in records[0]:
+    records = _records(run_dir)
+    if not records or not isinstance(records[0].get("prompts"), list):
         return [], []
     header = records[0]
     questions = [
-        {"question": prompt, "expected": expected}
-        for prompt, expected in zip(header["prompts"], header.get("expected", []), strict=False)
+        {"question": str(prompt), "expected": str(expected)}
+        for prompt, expected in zip(header["prompts"], header.get("expected") or [], strict=False)
     ]
-    steps = [record for record in records[1:] if "step" in record and len(record.get("answers", [])) == len(questions)]
+    steps = [record for record in records[1:] if _answers_step(record, len(questions))]
     return questions, steps
+
+
+def _answers_step(record: dict[str, Any], count: int) -> bool:
+    answers = record.get("answers")
+    return isinstance(record.get("step"), int) and isinstance(answers, list) and len(answers) == count
 
 
 def saved_step(run_dir: Path) -> int | None:
     """The step whose weights the run saved when training restored its best checkpoint (early stopping); None
     when the saved model is simply the last step's."""
+    steps = [record["saved_step"] for record in _records(run_dir) if isinstance(record.get("saved_step"), int)]
+    return steps[-1] if steps else None
+
+
+def _records(run_dir: Path) -> list[dict[str, Any]]:
+    """Every readable JSON object in samples.jsonl; broken lines (a half-written last one, garbage) are skipped."""
     try:
-        lines = (run_dir / SAMPLES_FILE).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return None
-    for line in reversed(lines):
+        lines = (run_dir / SAMPLES_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    records = []
+    for line in lines:
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except ValueError:
             continue
-        if "saved_step" in record:
-            return int(record["saved_step"])
-    return None
+        if isinstance(record, dict):
+            records.append(record)
+    return records
 
 
 def by_step(steps: list[dict[str, Any]]) -> dict[int, list[str]]:

@@ -56,6 +56,7 @@ class RunDirectoryCallback(TrainerCallback):
         self._last_write = now
         directory.update_status(
             self.run_dir,
+            state="running",
             step=state.global_step,
             max_steps=state.max_steps,
             epoch=round(state.epoch or 0.0, 3),

@@ -1,8 +1,9 @@
 """Why a run failed, in one plain sentence with a fix, and a short code for the run record."""
 
-import errno
 import signal
 from dataclasses import dataclass
+
+from workbench.errors import DISK_FULL_FIX, is_disk_full
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ CUDA_OOM = Failure(
     "The GPU ran out of memory, even after the automatic retries; use QLoRA, a shorter max length or a smaller "
     "batch, and start again.",
 )
-DISK_FULL = Failure("disk_full", "The disk is full; delete old runs or checkpoints, then resume the run.")
+DISK_FULL = Failure("disk_full", f"The disk is full; {DISK_FULL_FIX}, then resume the run.")
 HOST_OOM = Failure(
     "host_oom",
     "The training process was killed (signal 9), most often because the server ran out of memory; use a smaller "
@@ -36,7 +37,7 @@ def classify_exception(error: BaseException) -> Failure:
     """A failure for an exception raised inside the training process."""
     if is_cuda_oom(error):
         return CUDA_OOM
-    if isinstance(error, OSError) and error.errno == errno.ENOSPC or "No space left on device" in str(error):
+    if is_disk_full(error):
         return DISK_FULL
     if isinstance(error, MemoryError):
         return Failure("host_oom", "The server ran out of memory; use a smaller model, batch or max length.")
@@ -44,8 +45,9 @@ def classify_exception(error: BaseException) -> Failure:
     return Failure("error", f"Training stopped with an error ({text}); the log below has the details.")
 
 
-def classify_exit(exit_code: int | None, cancel_requested: bool) -> tuple[str, Failure]:
-    """The final state and failure of a training process that ended without writing its own final status."""
+def classify_exit(exit_code: int | None, cancel_requested: bool, log_tail: str = "") -> tuple[str, Failure]:
+    """The final state and failure of a training process that ended without writing its own final status (its
+    last log lines say whether a full disk stopped it)."""
     if cancel_requested:
         return "cancelled", Failure("cancelled", "Cancelled; the process was stopped before it could save.")
     if exit_code is None:
@@ -53,6 +55,8 @@ def classify_exit(exit_code: int | None, cancel_requested: bool) -> tuple[str, F
             "runner_lost",
             "The training process ended while no runner was watching; resume it from its last checkpoint.",
         )
+    if "No space left on device" in log_tail or "database or disk is full" in log_tail:
+        return "failed", DISK_FULL
     if exit_code == -signal.SIGKILL or exit_code == 128 + signal.SIGKILL:
         return "failed", HOST_OOM
     if exit_code < 0:

@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from workbench.config import RunConfig
@@ -24,25 +25,64 @@ from workbench.training import failures
 from workbench.training.attempt import load_inputs, train_once
 
 
+RESERVE_BYTES = 256 * 1024  # enough for the final status.json and run.json
+
+
 def main(run_dir: Path) -> int:
     """Run the job; returns the process exit code (0 on success or a clean cancel)."""
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
-    directory.update_status(run_dir, state="running", started_at=time.time(), message="Loading the model and data.")
+    reserve_space(run_dir)
     retries: list[dict] = []
     code = ""
     try:
+        directory.update_status(
+            run_dir, state="running", started_at=time.time(), message="Loading the model and data."
+        )
         state, message = train_with_retries(run_dir, stop_requested, retries)
     except UserError as error:
         state, message, code = "failed", str(error), "bad_input"
     except Exception as error:  # noqa: BLE001 - every failure must end as a readable status, never a stuck run
-        traceback.print_exc()
         failure = failures.classify_exception(error)
         state, message, code = "failed", failure.message, failure.code
-    record.finish_record(run_dir, state, code, retries, safe_peak_gb())
-    directory.update_status(run_dir, state=state, message=message, failure=code, finished_at=time.time())
-    print(f"Run finished: {state}. {message}", flush=True)
+        if code == failures.DISK_FULL.code:
+            free_space(run_dir)  # first: on a full disk even the traceback cannot be written to the log
+        _log(traceback.print_exc)
+    _log(lambda: print(f"Run finished: {state}. {message}", flush=True))
+    try:
+        record.finish_record(run_dir, state, code, retries, safe_peak_gb())
+        directory.update_status(run_dir, state=state, message=message, failure=code, finished_at=time.time())
+    except OSError as error:  # the runner then names the failure itself
+        reason = str(error)
+        _log(lambda: print(f"Could not record the end of the run: {reason}", flush=True))
+    (run_dir / directory.SPACE_RESERVE_FILE).unlink(missing_ok=True)
     return 0 if state in ("succeeded", "cancelled") else 1
+
+
+def _log(write: Callable[[], None]) -> None:
+    """Write to the log (this process's output) unless the disk under it is full."""
+    try:
+        write()
+    except OSError:
+        pass
+
+
+def reserve_space(run_dir: Path) -> None:
+    """Hold a little disk in the run folder, to be freed for the final status and record if the disk fills."""
+    try:
+        (run_dir / directory.SPACE_RESERVE_FILE).write_bytes(bytes(RESERVE_BYTES))
+    except OSError:
+        (run_dir / directory.SPACE_RESERVE_FILE).unlink(missing_ok=True)
+
+
+def free_space(run_dir: Path) -> None:
+    """After a full disk: drop the reserve, the half-written checkpoint and the half-saved adapter."""
+    (run_dir / directory.SPACE_RESERVE_FILE).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / f".{directory.ADAPTER_DIR}.partial", ignore_errors=True)
+    folder = run_dir / directory.CHECKPOINTS_DIR
+    for checkpoint in folder.iterdir() if folder.is_dir() else ():
+        if not checkpoints.is_sealed(checkpoint, run_dir.name, verify=False):
+            shutil.rmtree(checkpoint, ignore_errors=True)
 
 
 def train_with_retries(run_dir: Path, stop_requested: threading.Event, retries: list[dict]) -> tuple[str, str]:

@@ -1,0 +1,113 @@
+"""Checking a file for the Data page away from the web server, and saving it, through ``workbench.limits``: each call
+runs in a child process with a memory and a time limit and sends back only what the page draws (``FileCheck``), never
+the whole report with every row, so two large uploads do not fill the server's memory.
+
+The file is read from where the server keeps it (an upload under its content hash, or a file of the server folder),
+so no bytes travel to the child through a pipe.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench import limits
+from workbench.data import cleaning, library, reports, tokens, uploads, validation
+from workbench.data.mapping import ColumnMapping
+
+
+PREVIEW_ROWS = 3
+LISTED_PROBLEMS = 50
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What the Data page shows of one checked file."""
+
+    ok: bool
+    usable: bool
+    needs_mapping: bool
+    summary: str
+    loaded_message: str
+    layout: str  # 'Alpaca instructions in a JSON file'; '' when no layout was recognised
+    columns: list[str]
+    suggested_mapping: dict[str, str] | None
+    mapped: bool
+    problem_lines: list[str]
+    problems_csv: str
+    metrics: list[tuple[str, str, str]]
+    roles_caption: str
+    template_warnings: list[str]
+    token_lengths: list[int] | None  # None without a tokenizer
+    token_caption: str
+    preview: list[tuple[str, dict[str, Any]]]  # (where in the file, the row)
+    rows: int
+    total: int
+    duplicates: int
+    too_long: int
+
+
+def check(path: Path, name: str, mapping: dict | None, model: str, max_length: int) -> FileCheck:
+    """The check of a stored file, made in a bounded child process."""
+    return limits.run_bounded(_check, path, name, mapping, model, max_length, what="checking the file")
+
+
+def save_cleaned(
+    path: Path, name: str, mapping: dict | None, model: str, max_length: int, drops: tuple[bool, bool], owner: str
+) -> library.Version:
+    """Check the file again and save its usable rows (without duplicates and too-long rows, as ``drops`` says)."""
+    return limits.run_bounded(_save_cleaned, path, name, mapping, model, max_length, drops, owner, what="saving")
+
+
+def add_original(path: Path, name: str, mapping: dict | None, owner: str) -> library.Version:
+    """The file as version 1 of a library dataset (the same file again returns that version)."""
+    return limits.run_bounded(_add_original, path, name, mapping, owner, what="saving")
+
+
+def _report(path: Path, name: str, mapping: dict | None, model: str, max_length: int) -> reports.DataReport:
+    uploads.check_size(path.stat().st_size)
+    tokenizer = tokens.tokenizer_for(model) if model else None
+    return validation.validate(path.read_bytes(), name, ColumnMapping.from_dict(mapping), tokenizer, max_length)
+
+
+def _check(path: Path, name: str, mapping: dict | None, model: str, max_length: int) -> FileCheck:
+    return summarise(_report(path, name, mapping, model, max_length), name, max_length)
+
+
+def _save_cleaned(
+    path: Path, name: str, mapping: dict | None, model: str, max_length: int, drops: tuple[bool, bool], owner: str
+) -> library.Version:
+    report = _report(path, name, mapping, model, max_length)
+    return cleaning.save_cleaned(name, path.read_bytes(), report, *drops, owner=owner)
+
+
+def _add_original(path: Path, name: str, mapping: dict | None, owner: str) -> library.Version:
+    report = _report(path, name, mapping, "", 0)
+    return library.create_dataset(name, path.read_bytes(), report, owner)
+
+
+def summarise(report: reports.DataReport, name: str, max_length: int) -> FileCheck:
+    """What the page draws of ``report``: sentences, counts, the token lengths and the first rows."""
+    has_rows = bool(report.rows)
+    return FileCheck(
+        ok=report.ok,
+        usable=report.usable,
+        needs_mapping=report.needs_mapping,
+        summary=report.summary(),
+        loaded_message=report.loaded_message(name) if report.ok else "",
+        layout=reports.describe_format(report) if report.format else "",
+        columns=report.columns,
+        suggested_mapping=report.suggested_mapping.to_dict() if report.suggested_mapping else None,
+        mapped=report.mapping is not None,
+        problem_lines=reports.problem_lines(report, LISTED_PROBLEMS),
+        problems_csv=reports.problems_csv(report) if report.problems else "",
+        metrics=report.metrics(max_length) if has_rows else [],
+        roles_caption=report.roles_caption() if has_rows else "",
+        template_warnings=report.template_warnings(),
+        token_lengths=report.tokens.counted() if report.tokens is not None else None,
+        token_caption=reports.token_caption(report) if report.tokens is not None else "",
+        preview=[(report.where(index), row) for index, row in enumerate(report.rows[:PREVIEW_ROWS])],
+        rows=len(report.rows),
+        total=report.total,
+        duplicates=report.duplicates,
+        too_long=report.too_long,
+    )
