@@ -29,3 +29,12 @@ def build_tokenizer(template: str | None):
 def chat(i: int, answer_words: int = 3) -> dict:
     answer = " ".join(["answer"] * answer_words) + f" {i}"
     return {"messages": [{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": answer}]}
+
+
+def tokenizer_folder(folder):
+    """A folder the workbench accepts as a model for token counts: a tiny ChatML tokenizer and a config.json."""
+    import json
+
+    build_tokenizer(CHATML).save_pretrained(folder)
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    return folder

@@ -207,3 +207,55 @@ def test_runs_page_deletes_a_run_only_after_the_confirmation(demo_home, trained_
     assert not app.exception, app.exception
     assert not (demo_home / "runs" / run_id).exists()
     assert "No runs yet" in texts(app)
+
+
+def test_a_finished_run_whose_files_are_all_garbage_still_draws(trained_home, tmp_path, monkeypatch):
+    # Regression: a half character appended to metrics.jsonl broke that run's page for good; a list in status.json
+    # showed a traceback.
+    home = tmp_path / "home"
+    copied = copy_trained_run(trained_home, home, with_checkpoints=True)
+    monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    for name in (directory.STATUS_FILE, directory.SCORES_FILE, directory.SAMPLES_FILE, directory.RECORD_FILE):
+        (copied / name).write_bytes(b"[1, 2]\n\xff")
+    with open(copied / directory.METRICS_FILE, "ab") as handle:
+        handle.write(b'{"step": 99, "loss": 1.\xc3')
+    app = open_page("app_pages/runs.py")
+    assert "status.json) is unreadable" in texts(app)
+    assert app.get("plotly_chart"), "the metrics before the broken line still make a chart"
+
+
+def test_a_running_job_whose_process_has_gone_and_a_stopped_runner_are_said(demo_home, monkeypatch):
+    from conftest import claim_next, dead_pid
+
+    monkeypatch.setenv("WORKBENCH_START_RUNNER", "0")
+    job = control.submit(RunConfig())
+    claim_next()
+    queue.mark_running(job.run_id, dead_pid(), "0")
+    directory.update_status(directory.run_dir(job.run_id), state="running", step=3, max_steps=10)
+    app = open_page("app_pages/runs.py")
+    shown = texts(app)
+    assert "The job runner is not running" in shown and "The training process has ended" in shown
+
+
+def test_a_job_without_a_finished_step_for_long_is_called_stalled(demo_home, monkeypatch):
+    import subprocess
+    import sys
+    import time
+
+    from conftest import claim_next
+
+    from workbench.jobs import health, processes
+
+    monkeypatch.setenv("WORKBENCH_STALL_WARN_S", "60")
+    stuck = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        job = control.submit(RunConfig())
+        claim_next()
+        queue.mark_running(job.run_id, stuck.pid, processes.process_start_time(stuck.pid))
+        directory.update_status(directory.run_dir(job.run_id), state="running", step=7)
+        assert health.job_warning(job.run_id) is None, "just now a step finished"
+        warning = health.job_warning(job.run_id, now=time.time() + 600)
+        assert warning.startswith("No training step has finished for 10 min (the last was step 7)")
+    finally:
+        stuck.kill()
+        stuck.wait()

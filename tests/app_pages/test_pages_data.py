@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import REAL_DATASETS
 from streamlit.testing.v1 import AppTest
-from tiny_tokenizers import CHATML, build_tokenizer
+from tiny_tokenizers import tokenizer_folder
 
 from workbench.data import library
 
@@ -31,11 +31,8 @@ FLAWED_FILE = ("\n".join([chat(i) for i in range(12)] + [chat(2), '{"messages": 
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("tiny-model")
-    build_tokenizer(CHATML).save_pretrained(folder)
-    (folder / "config.json").write_text(json.dumps({"model_type": "llama"}))
-    return str(folder)
+def tiny_model(tmp_path_factory):
+    return str(tokenizer_folder(tmp_path_factory.mktemp("tiny-model")))
 
 
 def open_page(page: str, model: str | None = None) -> AppTest:
@@ -197,3 +194,19 @@ def test_a_separate_validation_file_warns_about_overlap(home, tiny_model):
     click(app, "Save a new version with this validation file")
     version = library.list_versions(library.list_datasets()[0][0].dataset_id)[-1]
     assert (version.version, version.rows, version.validation_rows) == (2, 12, 3)
+
+
+def test_the_web_process_never_validates_an_upload_itself(home, tiny_model, monkeypatch):
+    # Regression: the Data page kept four whole reports (every row) in the server, 1.5-1.9 GB after two large
+    # uploads, and a slow check held the thread that served everyone. The check now runs in a bounded child
+    # process; here any validation in this (the web) process fails the test.
+    from workbench.data import validation
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("validated inside the web process")
+
+    monkeypatch.setattr(validation, "validate", not_here)
+    app = upload(open_page("app_pages/data.py", tiny_model), "flawed.jsonl", FLAWED_FILE)
+    assert "13 of 14 records are usable" in texts(app), "the check ran, elsewhere"
+    next(button for button in app.button if button.label.startswith("Save as a new dataset version")).click().run()
+    assert not app.exception and "Saved flawed v2" in texts(app)

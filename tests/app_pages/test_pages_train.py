@@ -114,7 +114,7 @@ def test_a_run_that_would_not_fit_is_red_offers_fixes_and_needs_a_second_click(d
     app = open_page(TRAIN)
     app.radio(key="train_model_source").set_value("Local folder or hub id").run()
     app.text_input(key="train_model_path").set_value(str(big_model)).run()
-    app.radio(key="train_method").set_value("full").run()
+    app.radio(key="train_method").set_value("lora").run()  # 28 GB of float32 weights; full would not fit the disk
     assert "This run would fail as it is" in texts(app)
     start = next(button for button in app.button if button.label == "Start training")
     assert start.disabled, "a red run does not start by accident"
@@ -135,3 +135,30 @@ def test_a_missing_model_folder_is_explained_in_plain_words(demo_home):
     click(app, "Start training")
     assert "There is no model folder with a config.json at /srv/models/absent" in texts(app)
     assert queue.list_jobs() == []
+
+
+def test_settings_naming_a_file_outside_the_library_show_none_of_its_content(demo_home, tmp_path):
+    # Regression: `eval_dataset: /some/private/file.jsonl` in a loaded YAML started a run whose pages showed the
+    # file's prompts and answers, and a CSV's header reached the pre-flight message.
+    secret = tmp_path / "private.csv"
+    secret.write_text("secret_column,other\nthe private answer,x\n")
+    app = open_page(TRAIN)
+    for field in ("dataset", "eval_dataset"):
+        loaded = RunConfig.from_dict({**values(app), field: str(secret)})
+        app.file_uploader(key="train_yaml").set_value(("x.yaml", loaded.to_yaml().encode(), "application/yaml")).run()
+        assert not app.exception, app.exception
+        shown = texts(app)
+        assert "comes from the dataset library or the server folder" in shown
+        assert "secret_column" not in shown and "private answer" not in shown
+        assert all(button.disabled for button in app.button if button.label.startswith("Start training"))
+    assert queue.list_jobs() == []
+
+
+def test_a_run_whose_checkpoints_cannot_fit_on_the_disk_cannot_be_started_anyway(demo_home, big_model):
+    app = open_page(TRAIN)
+    app.radio(key="train_model_source").set_value("Local folder or hub id").run()
+    app.text_input(key="train_model_path").set_value(str(big_model)).run()
+    app.radio(key="train_method").set_value("full").run()  # three checkpoints of 7B weights and Adam moments
+    assert "This run cannot start: there is not enough free disk" in texts(app)
+    assert not app.checkbox, "no 'start anyway' for a disk that is too small"
+    assert next(button for button in app.button if button.label == "Start training").disabled

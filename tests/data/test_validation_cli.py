@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REAL_DATASETS
-from tiny_tokenizers import CHATML, build_tokenizer
+from tiny_tokenizers import tokenizer_folder
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,12 +17,8 @@ PROBLEM_KEYS = {"line", "row", "severity", "code", "message"}
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    """A folder the CLI accepts as --model: a tiny tokenizer with the demo's chat template, and a config.json."""
-    folder = tmp_path_factory.mktemp("tiny-model")
-    build_tokenizer(CHATML).save_pretrained(folder)
-    (folder / "config.json").write_text(json.dumps({"model_type": "llama"}))
-    return folder
+def tiny_model(tmp_path_factory):
+    return tokenizer_folder(tmp_path_factory.mktemp("tiny-model"))
 
 
 def validate(home: Path, *args: str) -> tuple[int, str, str]:

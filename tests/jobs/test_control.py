@@ -83,3 +83,22 @@ def test_queue_rows_show_place_owner_and_estimate(home):
     assert (rows[second.run_id]["position"], rows[second.run_id]["owner"]) == (1, "bob")
     assert rows[first.run_id]["memory estimate (GB)"] == 7.5 and rows[first.run_id]["started at"]
     assert rows[second.run_id]["started at"] == "" and rows[second.run_id]["memory estimate (GB)"] is None
+
+
+def test_from_the_browser_data_comes_only_from_the_library_and_the_server_folder(home, tmp_path, monkeypatch):
+    secret = tmp_path / "secret.jsonl"
+    secret.write_text('{"text": "private"}\n' * 20)
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (folder / "team.jsonl").write_text('{"text": "shared"}\n' * 20)
+    (folder / "sneaky.jsonl").symlink_to(secret)  # a link inside the folder that leads out of it
+    monkeypatch.setenv("WORKBENCH_DATASETS_DIR", str(folder))
+    refused = [str(secret), str(folder / "sneaky.jsonl"), str(tmp_path / "absent.jsonl"), "/etc/passwd"]
+    for path in refused:
+        for field in ("dataset", "eval_dataset"):
+            with pytest.raises(UserError, match="comes from the dataset library or the server folder") as caught:
+                control.submit(RunConfig(**{field: path}), owner="bob", browser=True)
+            assert "private" not in str(caught.value)
+    assert queue.list_jobs() == [] and directory.list_runs() == []
+    assert control.submit(RunConfig(dataset=str(folder / "team.jsonl")), owner="bob", browser=True).state == "queued"
+    assert control.submit(RunConfig(dataset=str(secret))).state == "queued", "the command line may use any file"

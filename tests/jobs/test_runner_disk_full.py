@@ -64,7 +64,7 @@ def test_a_disk_that_fills_during_training_is_named_and_the_runner_lives_on(smal
         filler.unlink()  # space comes back: the runner records how the job ended
         wait_for(lambda: not queue.get_job(job.run_id).active, timeout=60, what="the job to be recorded")
         ended = queue.get_job(job.run_id)
-        assert ended.state == "failed" and ended.error.startswith("The disk is full"), directory.tail_log(run_dir)[-2500:]
+        assert ended.state == "failed" and ended.error.startswith("The disk is full"), ended.error
         status = directory.read_status(run_dir)
         assert status.failure == "disk_full" and status.message.startswith("The disk is full")
         assert runner.poll() is None

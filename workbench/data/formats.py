@@ -24,6 +24,7 @@ from typing import Any
 from workbench.data.problems import Problem, problem
 from workbench.data.sharegpt import normalise_sharegpt_record
 from workbench.data.turns import (
+    is_blank,
     json_list,
     kind,
     normalise_messages,
@@ -184,7 +185,7 @@ def _text_field(
         return "", problem("missing_content", f'The "{name}" field is empty (null); fill it in or drop the record.')
     if not isinstance(raw, str):
         return "", problem("non_text_content", f'The "{name}" field is {kind(raw)}; it must be text.')
-    if not raw.strip() and not allow_empty:
+    if is_blank(raw) and not allow_empty:
         return "", problem("empty_content", f'The "{name}" field has no text; fill it in or drop the record.')
     return raw, None
 

@@ -30,6 +30,8 @@ MAGIC = {
 }
 # Fields that belong to a record's own layout, so {"instruction": [...]} is a record, not a wrapper around records.
 LAYOUT_FIELDS = frozenset(name for names in HINTS.values() for name in names) | {"system", "input", "tools"}
+NON_SPACE = re.compile(r"\S")
+DECODER = json.JSONDecoder()
 SURROGATE_TEXT = re.compile("[\ud800-\udfff]")
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON escapes that can decode to half of a character pair
 BROKEN_CHARACTER = (
@@ -162,27 +164,29 @@ def records_from_json(value: Any, check_characters: bool = False) -> ReadResult:
 
 
 def read_jsonl(text: str) -> ReadResult:
-    """One JSON value per line; blank lines are skipped, every other line is a record with its real line number."""
+    """One JSON value per line; blank lines are skipped, every other line is a record with its real line number.
+    Each value is decoded in place (no line is copied out), and a file of more than ``MAX_RECORDS`` records is
+    refused before any is decoded."""
+    if _records_over_limit(text):
+        return ReadResult("jsonl", problems=[too_many_records("JSONL file")])
     result = ReadResult("jsonl")
     row = 0
-    for number, line in enumerate(_lines(text), start=1):
-        if not line.strip():
+    for number, (start, end) in enumerate(_line_spans(text), start=1):
+        first = NON_SPACE.search(text, start, end)
+        if first is None:
             continue
         row += 1
-        if row > MAX_RECORDS:
-            return ReadResult("jsonl", problems=[too_many_records("JSONL file")])
-        try:
-            value = json.loads(line)
-            if "\\u" in line and SURROGATE_ESCAPE.search(line) and has_lone_surrogate(value):
-                result.problems.append(problem("not_utf8", BROKEN_CHARACTER, row, number))
-                continue
+        value, issue = _decode_line(text, first.start(), end, start)
+        if issue is not None:
+            result.problems.append(problem("not_json", issue, row, number))
+        elif (
+            text.find("\\u", start, end) != -1
+            and SURROGATE_ESCAPE.search(text, start, end)
+            and has_lone_surrogate(value)
+        ):
+            result.problems.append(problem("not_utf8", BROKEN_CHARACTER, row, number))
+        else:
             result.records.append(Record(row, number, value))
-        except json.JSONDecodeError as error:
-            message = f"This line is not valid JSON ({_where(error)})."
-            result.problems.append(problem("not_json", message, row, number))
-        except (ValueError, RecursionError):
-            message = "This line is not readable JSON (nested too deeply or a number too long)."
-            result.problems.append(problem("not_json", message, row, number))
     if not result.records and result.problems:
         message = (
             "The file is not JSON Lines: none of its lines is a JSON record; upload JSONL (one JSON object per "
@@ -193,17 +197,46 @@ def read_jsonl(text: str) -> ReadResult:
     return result
 
 
-def _where(error: json.JSONDecodeError) -> str:
-    """'expecting ',' delimiter at character 12', or 'unterminated string starting at character 7'."""
-    text = error.msg[:1].lower() + error.msg[1:]
-    return f"{text} character {error.colno}" if text.endswith(" at") else f"{text} at character {error.colno}"
+def _decode_line(text: str, start: int, end: int, line_start: int) -> tuple[Any, str | None]:
+    """The JSON value of ``text[start:end]`` (one line), or the sentence saying why there is none."""
+    try:
+        value, stop = DECODER.raw_decode(text, start)
+    except json.JSONDecodeError as error:
+        character = error.pos - line_start + 1
+        if error.pos >= end:  # it ran into the next line: say what is wrong with this line on its own
+            try:
+                DECODER.decode(text[start:end])
+            except json.JSONDecodeError as alone:
+                error, character = alone, alone.pos + start - line_start + 1
+        return None, f"This line is not valid JSON ({_where(error, character)})."
+    except (ValueError, RecursionError):
+        return None, "This line is not readable JSON (nested too deeply or a number too long)."
+    if stop > end or NON_SPACE.search(text, stop, end):
+        return None, f"This line is not valid JSON (extra data at character {min(stop, end) - line_start + 1})."
+    return value, None
 
 
-def _lines(text: str) -> Iterator[str]:
-    """The lines of ``text``, split on ``\\n`` only, one at a time (a list of a million lines would double the
-    memory a big file takes)."""
+def _records_over_limit(text: str) -> bool:
+    if text.count("\n") < MAX_RECORDS:
+        return False
+    records = 0
+    for start, end in _line_spans(text):
+        records += NON_SPACE.search(text, start, end) is not None
+        if records > MAX_RECORDS:
+            return True
+    return False
+
+
+def _line_spans(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line of ``text``, split on ``\\n`` only."""
     start = 0
     while (end := text.find("\n", start)) != -1:
-        yield text[start:end]
+        yield start, end
         start = end + 1
-    yield text[start:]
+    yield start, len(text)
+
+
+def _where(error: json.JSONDecodeError, character: int) -> str:
+    """'expecting ',' delimiter at character 12', or 'unterminated string starting at character 7'."""
+    text = error.msg[:1].lower() + error.msg[1:]
+    return f"{text} character {character}" if text.endswith(" at") else f"{text} at character {character}"

@@ -55,6 +55,11 @@ class DataReport:
         return [item for item in self.problems if item.severity == WARNING]
 
     @property
+    def warning_count(self) -> int:
+        """Every warning, the unlisted ones included."""
+        return sum(count for code, count in _counts(self).items() if CODES.get(code) == WARNING)
+
+    @property
     def file_errors(self) -> list[Problem]:
         """Errors that make the whole file unusable."""
         return [item for item in self.errors if item.row is None]
@@ -92,7 +97,7 @@ class DataReport:
             return self.file_errors[0].message
         noun = "text" if self.format == "text" else "conversation"
         if self.ok:
-            tail = f" Check the {plural(len(self.warnings), 'warning')}." if self.warnings else ""
+            tail = f" Check the {plural(self.warning_count, 'warning')}." if self.warnings else ""
             return f"{plural(len(self.rows), noun)} {'is' if len(self.rows) == 1 else 'are'} ready for training.{tail}"
         bad = self.total - len(self.rows)
         return (
@@ -104,7 +109,7 @@ class DataReport:
     def loaded_message(self, name: str) -> str:
         """The success line of a file without errors."""
         noun = "text" if self.format == "text" else "conversation"
-        tail = f" Check the {plural(len(self.warnings), 'warning')} below." if self.warnings else ""
+        tail = f" Check the {plural(self.warning_count, 'warning')} below." if self.warnings else ""
         return f"Loaded {plural(len(self.rows), noun)} from {name}; every record is ready for training.{tail}"
 
     def metrics(self, max_length: int) -> list[tuple[str, str, str]]:

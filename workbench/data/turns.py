@@ -7,6 +7,7 @@ user (after any system turns), alternates, answers every tool call, and ends wit
 """
 
 import json
+import re
 from typing import Any
 
 from workbench.data.problems import Problem, problem
@@ -15,6 +16,14 @@ from workbench.data.problems import Problem, problem
 ROLES = ("system", "user", "assistant", "tool")
 SIMPLE_ROLES = frozenset(("system", "user", "assistant"))
 ROLE_ALIASES = {"developer": "system", "function": "tool"}
+
+
+NON_SPACE = re.compile(r"\S")
+
+
+def is_blank(text: str) -> bool:
+    """True for text of spaces alone (without copying it, as ``strip`` would)."""
+    return NON_SPACE.search(text) is None
 
 
 def kind(value: Any) -> str:
@@ -102,7 +111,7 @@ def turn_content(
         return "", problem(
             "non_text_content", f"Turn {index} ({role}) has {kind(content)} as content; it must be text."
         )
-    if not content.strip() and not allow_empty:
+    if is_blank(content) and not allow_empty:
         return "", problem(
             "empty_content", f"Turn {index} ({role}) has no text; write the message or remove the turn."
         )

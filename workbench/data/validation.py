@@ -24,6 +24,7 @@ from workbench.words import plural
 
 
 MIN_ROWS = 10
+HASH_CHUNK = 1 << 20
 PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
 IGNORED = (string.punctuation + string.whitespace).encode()  # what near-exact duplicates may differ in
 
@@ -137,26 +138,42 @@ def add_whole_file_warnings(report: DataReport, zero: int) -> None:
         report.problems.append(problem("few_rows", message))
 
 
-def exact_key(row: dict[str, Any]) -> tuple[Any, ...]:
-    """A fingerprint of a row: equal for rows with exactly the same turns."""
+def exact_key(row: dict[str, Any]) -> bytes:
+    """A fingerprint of a row: equal for rows with exactly the same turns (hashed piece by piece, so a huge row is
+    never copied)."""
+    hasher = hashlib.blake2b(digest_size=16)
     if "text" in row:
-        return (row["text"],)
-    turns = row["messages"]
-    key: tuple[Any, ...] = tuple([turn["role"] + "\x1f" + turn["content"] for turn in turns])
-    if "tools" in row or any(len(turn) > 2 for turn in turns):
-        extras = [turn.get("tool_calls") for turn in turns] + [row.get("tools")]
-        key += (json.dumps(extras, sort_keys=True, ensure_ascii=False),)
-    return key
+        _feed(hasher, row["text"])
+        return hasher.digest()
+    for turn in row["messages"]:
+        _feed(hasher, turn["role"] + "\x1f")
+        _feed(hasher, turn["content"])
+        _feed(hasher, "\x1e")
+    if "tools" in row or any(len(turn) > 2 for turn in row["messages"]):
+        extras = [turn.get("tool_calls") for turn in row["messages"]] + [row.get("tools")]
+        _feed(hasher, json.dumps(extras, sort_keys=True, ensure_ascii=False))
+    return hasher.digest()
 
 
 def near_key(row: dict[str, Any]) -> bytes:
     """A fingerprint that ignores case, whitespace and ASCII punctuation, so near-exact repeats collide."""
-    text = row["text"] if "text" in row else "\x1f".join([turn["content"] for turn in row["messages"]])
-    return hashlib.blake2b(text.lower().encode().translate(None, IGNORED), digest_size=16).digest()
+    hasher = hashlib.blake2b(digest_size=16)
+    texts = [row["text"]] if "text" in row else [turn["content"] for turn in row["messages"]]
+    for text in texts:
+        _feed(hasher, text, lambda chunk: chunk.lower().encode("utf-8", "surrogatepass").translate(None, IGNORED))
+        hasher.update(b"\x1f")
+    return hasher.digest()
+
+
+def _feed(hasher: Any, text: str, encode: Any = None) -> None:
+    """Hash ``text`` a megabyte at a time."""
+    for start in range(0, len(text), HASH_CHUNK):
+        chunk = text[start : start + HASH_CHUNK]
+        hasher.update(encode(chunk) if encode else chunk.encode("utf-8", "surrogatepass"))
 
 
 def _mark_duplicates(report: DataReport) -> None:
-    exact_seen: dict[tuple[Any, ...], int] = {}
+    exact_seen: dict[bytes, int] = {}
     near_seen: dict[bytes, int] = {}
     noun = "text" if report.format == "text" else "conversation"
     for index, row in enumerate(report.rows):
