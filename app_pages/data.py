@@ -47,6 +47,8 @@ def show_overview(report: FileCheck, max_length: int) -> None:
     st.caption(report.roles_caption)
     for message in report.template_warnings:
         st.warning(message)
+    if report.template:
+        st.caption(report.template)
     if report.token_lengths is not None:
         st.plotly_chart(charts.token_length_figure(report.token_lengths, max_length), width="stretch")
         st.caption(report.token_caption)

@@ -24,6 +24,8 @@ def show_model_view(report: reports.DataReport, model: str, max_length: int) -> 
         return
     for message in report.template_warnings():
         st.warning(message)
+    if report.template:
+        st.caption(report.template)
     number = st.number_input("Record to show", 1, len(report.rows), 1, key="datasets_seen_row")
     try:
         pieces = model_view.what_the_model_sees(report.rows[int(number) - 1], tokens.tokenizer_for(model), max_length)

@@ -32,7 +32,7 @@ def test_base_model_streams_piece_by_piece_without_the_adapter(trained_home):
     pieces = list(playground.stream_reply(base, prompt, max_new_tokens=16))
     # The demo's answers are one token long, so the untrained base model (which rambles on) shows the streaming.
     assert len(pieces) >= 2, "the reply arrives in several pieces, not at once"
-    whole = generate_answers(base.model, base.tokenizer, [prompt], max_new_tokens=16)[0]
+    whole = generate_answers(base.model, base.tokenizer, base.rendering, [prompt], max_new_tokens=16)[0]
     assert "".join(pieces).strip() == whole, "streaming gives the same text as one greedy generation"
     assert normalise_answer(whole) != normalise_answer(expected)
 

@@ -7,6 +7,7 @@ import pytest
 
 from workbench.models import demo_task
 from workbench.models.generation import generate_answers, generate_with_stops, prompt_messages
+from workbench.models.rendering import rendering_for
 
 
 def test_prompt_messages_drops_only_a_final_assistant_turn():
@@ -38,8 +39,12 @@ def test_batched_left_padded_generation_equals_one_by_one(base):
     prompts = [tokenizer.apply_chat_template(c[:1], tokenize=False, add_generation_prompt=True) for c in conversations]
     lengths = {len(tokenizer(prompt)["input_ids"]) for prompt in prompts}
     assert len(lengths) > 1, "the prompts must differ in length for padding to matter"
-    one_by_one = generate_answers(model, tokenizer, conversations, max_new_tokens=6, batch_size=1)
-    batched = generate_answers(model, tokenizer, conversations, max_new_tokens=6, batch_size=4)
+    one_by_one = generate_answers(
+        model, tokenizer, rendering_for(tokenizer), conversations, max_new_tokens=6, batch_size=1
+    )
+    batched = generate_answers(
+        model, tokenizer, rendering_for(tokenizer), conversations, max_new_tokens=6, batch_size=4
+    )
     assert batched == one_by_one
     assert all(answer == answer.strip() and "<|" not in answer for answer in batched)
     assert tokenizer.padding_side == "right", "the tokenizer's padding side is restored"
@@ -48,7 +53,7 @@ def test_batched_left_padded_generation_equals_one_by_one(base):
 def test_answers_are_only_the_new_text(base):
     model, tokenizer = base
     conversation = heldout_conversations(1)[0]
-    [answer] = generate_answers(model, tokenizer, [conversation], max_new_tokens=4)
+    [answer] = generate_answers(model, tokenizer, rendering_for(tokenizer), [conversation], max_new_tokens=4)
     assert answer and "Which city" not in answer and "assistant" not in answer
     assert len(tokenizer(answer)["input_ids"]) <= 4
 
@@ -58,9 +63,11 @@ def test_a_peft_model_generates_like_its_base_before_training(base):
 
     model, tokenizer = base
     conversations = heldout_conversations(3)
-    expected = generate_answers(model, tokenizer, conversations, max_new_tokens=5)
+    expected = generate_answers(model, tokenizer, rendering_for(tokenizer), conversations, max_new_tokens=5)
     peft_model = get_peft_model(copy.deepcopy(model), LoraConfig(r=4, task_type="CAUSAL_LM"))  # LoRA B starts at 0
-    assert generate_answers(peft_model, tokenizer, conversations, max_new_tokens=5) == expected
+    assert (
+        generate_answers(peft_model, tokenizer, rendering_for(tokenizer), conversations, max_new_tokens=5) == expected
+    )
 
 
 def test_a_trained_model_ends_its_answers_itself_unless_the_limit_cuts_it_off(trained_home):
@@ -71,8 +78,10 @@ def test_a_trained_model_ends_its_answers_itself_unless_the_limit_cuts_it_off(tr
     tuned = playground.load_tuned(directory.get_run(trained_home.run_id))
     rows = [json.loads(line) for line in demo_task.DEMO_HELDOUT_FILE.read_text().splitlines()[:8]]
     conversations = [row["messages"] for row in rows]
-    assert [ended for _, ended in generate_with_stops(tuned.model, tuned.tokenizer, conversations, 16)] == [True] * 8
-    cut = generate_with_stops(tuned.model, tuned.tokenizer, conversations, 1)
+    assert [
+        ended for _, ended in generate_with_stops(tuned.model, tuned.tokenizer, tuned.rendering, conversations, 16)
+    ] == [True] * 8
+    cut = generate_with_stops(tuned.model, tuned.tokenizer, tuned.rendering, conversations, 1)
     assert [ended for _, ended in cut] == [False] * 8
-    score = score_exact_match(tuned.model, tuned.tokenizer, rows, 16)
+    score = score_exact_match(tuned.model, tuned.tokenizer, tuned.rendering, rows, 16)
     assert (score.checked, score.ran_on) == (8, 0)

@@ -37,7 +37,9 @@ def test_the_callback_writes_the_questions_once_and_a_record_per_evaluation(demo
     from workbench.models import loading
 
     model = AutoModelForCausalLM.from_pretrained(demo_model_dir)
-    callback = SampleAnswersCallback(tmp_path, loading.load_tokenizer(str(demo_model_dir)), heldout_rows(), 8)
+    callback = SampleAnswersCallback(
+        tmp_path, *with_rendering(loading.load_tokenizer(str(demo_model_dir))), heldout_rows(), 8
+    )
     callback.on_train_begin(None, state(0), None, model=model)
     callback.on_evaluate(None, state(10), None, model=model)
     callback.on_train_begin(None, state(10), None, model=model)  # as a resumed run does
@@ -74,7 +76,7 @@ def test_a_sample_that_fails_to_generate_is_skipped_and_training_goes_on(demo_mo
     tokenizer = copy.deepcopy(loading.load_tokenizer(str(demo_model_dir)))
     tokenizer.pad_token = None  # batched generation then refuses to run: a real failure inside the callback
     model = AutoModelForCausalLM.from_pretrained(demo_model_dir)
-    callback = SampleAnswersCallback(tmp_path, tokenizer, heldout_rows(), 8)
+    callback = SampleAnswersCallback(tmp_path, *with_rendering(tokenizer), heldout_rows(), 8)
     callback.on_train_begin(None, state(0), None, model=model)
     assert "Skipped the sample answers at step 0" in capsys.readouterr().out
     questions, records = samples.read_samples(tmp_path)
@@ -84,10 +86,18 @@ def test_a_sample_that_fails_to_generate_is_skipped_and_training_goes_on(demo_mo
 def test_with_early_stopping_the_restored_step_is_recorded(demo_model_dir, tmp_path):
     from workbench.models import loading
 
-    callback = SampleAnswersCallback(tmp_path, loading.load_tokenizer(str(demo_model_dir)), heldout_rows(), 8)
+    callback = SampleAnswersCallback(
+        tmp_path, *with_rendering(loading.load_tokenizer(str(demo_model_dir))), heldout_rows(), 8
+    )
     args = SimpleNamespace(load_best_model_at_end=True)
     callback.on_train_end(args, SimpleNamespace(best_global_step=32, is_world_process_zero=True), None)
     assert samples.saved_step(tmp_path) == 32
     callback.on_train_end(SimpleNamespace(load_best_model_at_end=False), state(64), None)
     assert samples.saved_step(tmp_path) == 32, "without early stopping nothing is added"
     assert samples.saved_step(tmp_path / "elsewhere") is None
+
+
+def with_rendering(tokenizer):
+    from workbench.models.rendering import rendering_for
+
+    return tokenizer, rendering_for(tokenizer)

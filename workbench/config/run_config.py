@@ -24,6 +24,7 @@ METHOD_LABELS = {
     "freeze": "Train only the last layers",
 }
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+REASONING = ("drop", "keep")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 DEMO_MODEL = "demo"
 DEMO_DATASET = "demo"
@@ -152,7 +153,16 @@ class RunConfig:
         True,
         "Learn from answers only",
         "batching",
-        "Learn only from the assistant's answers, not from the prompts (needs a template with generation markers).",
+        "Learn only from the assistant's answers (each up to its end-of-turn token), not from the prompts.",
+    )
+    reasoning: str = setting(
+        "drop",
+        "Reasoning blocks",
+        "batching",
+        "For thinking models: 'drop' trains and answers without <think> blocks (the template's empty block stays "
+        "in the prompt, never learned); 'keep' trains the reasoning your data has, and the model thinks before it "
+        "answers. Scores always compare the answer without its reasoning.",
+        choices=REASONING,
     )
     packing: bool = setting(
         False, "Packing", "batching", "Pack several short conversations into one sequence: faster on short data."

@@ -37,6 +37,7 @@ class FileCheck:
     metrics: list[tuple[str, str, str]]
     roles_caption: str
     template_warnings: list[str]
+    template: str  # which chat template trains these rows, as a sentence
     token_lengths: list[int] | None  # None without a tokenizer
     token_caption: str
     preview: list[tuple[str, dict[str, Any]]]  # (where in the file, the row)
@@ -103,6 +104,7 @@ def summarise(report: reports.DataReport, name: str, max_length: int) -> FileChe
         metrics=report.metrics(max_length) if has_rows else [],
         roles_caption=report.roles_caption() if has_rows else "",
         template_warnings=report.template_warnings(),
+        template=report.template,
         token_lengths=report.tokens.counted() if report.tokens is not None else None,
         token_caption=reports.token_caption(report) if report.tokens is not None else "",
         preview=[(report.where(index), row) for index, row in enumerate(report.rows[:PREVIEW_ROWS])],

@@ -1,13 +1,14 @@
-"""What the model sees: one record rendered through the chat template token by token, each token marked as trained
-(the answers, with assistant-only loss) or not, and the tokens the max length cuts, drawn as HTML for the page."""
+"""What the model sees: one record rendered as training renders it (``workbench.models.rendering``), token by token,
+each token marked as trained (the answers and their end-of-turn token) or not, and the tokens the max length cuts,
+drawn as HTML for the page."""
 
 import html
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.data.tokens import char_limit, encode, render, row_chars
+from workbench.data.tokens import char_limit, rendering_of, row_chars
 from workbench.errors import UserError
-from workbench.models.chat_template import has_generation_markers
+from workbench.models.rendering import RenderingError, encode
 
 
 SHOWN_AFTER_CUT = 48
@@ -31,20 +32,16 @@ def what_the_model_sees(row: dict[str, Any], tokenizer: Any, max_length: int) ->
             f"This record has {row_chars(row):,} characters, far more than {max_length} tokens hold, so it is not "
             "shown token by token; shorten it or drop it."
         )
-    marked = has_generation_markers(tokenizer)
     try:
-        if "text" in row:
-            encoded = tokenizer(row["text"], return_offsets_mapping=True)
-            text, mask = row["text"], [1] * len(encoded["input_ids"])
-        else:
-            encoded = encode(row, tokenizer, marked, offsets=True)
-            text = render(row, tokenizer)
-            mask = encoded["assistant_masks"] if marked else [1] * len(encoded["input_ids"])
+        encoded = encode(rendering_of(tokenizer), tokenizer, row)
+    except RenderingError as error:
+        raise UserError(str(error)) from None
     except Exception as error:  # noqa: BLE001 - a template may raise anything; say so in words
         raise UserError(f"The model's chat template refuses this record ({str(error)[:160]}).") from None
+    text, mask = encoded.text, [label != -100 for label in encoded.labels]
     special = set(tokenizer.all_special_ids)
     pieces, end = [], 0
-    for index, (token, (_, stop)) in enumerate(zip(encoded["input_ids"], encoded["offset_mapping"], strict=True)):
+    for index, (token, (_, stop)) in enumerate(zip(encoded.input_ids, encoded.offsets, strict=True)):
         piece_text = text[end:stop] if stop > end else ""  # a character split over several tokens shows once
         end = max(end, stop)
         pieces.append(Piece(piece_text, bool(mask[index]), index >= max_length, token in special))

@@ -56,7 +56,7 @@ CODES: dict[str, str] = {
     "weight_ignored": WARNING,
     "overlap": WARNING,
     "no_chat_template": WARNING,
-    "template_no_generation": WARNING,
+    "template_prompt_mismatch": WARNING,
     "template_no_end_of_turn": WARNING,
     "template_no_tools": WARNING,
 }

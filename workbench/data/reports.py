@@ -37,6 +37,7 @@ class DataReport:
     duplicate_rows: set[int] = field(default_factory=set)
     too_long_rows: set[int] = field(default_factory=set)
     tokens: Any = None  # a workbench.data.tokens.TokenStats once token checks ran
+    template: str = ""  # which chat template trains these rows, as a sentence (once token checks ran)
 
     def __post_init__(self) -> None:
         self.problems = ProblemList(self.problems)  # the first of each kind listed, every one counted
@@ -128,7 +129,7 @@ class DataReport:
 
     def template_warnings(self) -> list[str]:
         """The messages of the chat-template warnings (shown next to "what the model sees")."""
-        codes = ("no_chat_template", "template_no_generation", "template_no_end_of_turn", "template_no_tools")
+        codes = ("no_chat_template", "template_prompt_mismatch", "template_no_end_of_turn", "template_no_tools")
         return [item.message for item in self.problems if item.code in codes]
 
     def roles_caption(self) -> str:

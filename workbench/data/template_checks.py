@@ -1,73 +1,48 @@
-"""Checks of a model's chat template against a dataset: a missing template, no generation markers, an answer not
-closed by an end-of-turn token, tool calls the template leaves out; and ``add_token_checks``, which adds these and
-the too-long rows (``workbench.data.tokens``) to a validation report."""
+"""Checks of a model's chat template against a dataset: a template the rendering contract cannot use (missing,
+failing, rendering prompts differently from training, or never closing an answer), tool calls it leaves out; and
+``add_token_checks``, which adds these and the too-long rows (``workbench.data.tokens``) to a validation report."""
 
 import contextlib
 from collections.abc import Iterator
 from typing import Any
 
 from workbench.data.problems import Problem, problem
-from workbench.data.tokens import token_stats, too_long_summary
-from workbench.models.chat_template import END_OF_TURN_TOKENS, TEMPLATE_SAMPLE, has_generation_markers
+from workbench.data.tokens import rendering_of, token_stats, too_long_summary
+from workbench.models.rendering import RenderingError
 from workbench.words import plural
 
 
 def template_problems(tokenizer: Any) -> list[Problem]:
-    """Warnings about the chat template: missing, without generation markers, or without an end-of-turn token."""
-    if not getattr(tokenizer, "chat_template", None):
-        message = (
-            "The model has no chat template, so conversations cannot be put into its prompt format; pick a chat "
-            "(instruct) model or one whose tokenizer includes a template."
-        )
-        return [problem("no_chat_template", message)]
-    found = []
-    if not has_generation_markers(tokenizer):
-        message = (
-            "The model's chat template has no {% generation %} markers, so training cannot tell the answers from the "
-            "prompts; with 'learn only from answers' switched on, training will refuse to start."
-        )
-        found.append(problem("template_no_generation", message))
+    """What stops the model's chat template from training these conversations: none, one that fails, one that
+    renders an answer's prompt differently from training, or one that never closes an answer with a special
+    token (the rendering contract, ``workbench.models.rendering``, says which)."""
     try:
-        ends = _answer_ends_with_end_of_turn(tokenizer)
-    except Exception as error:  # noqa: BLE001 - any template failure is reported, never raised
-        message = f"The model's chat template fails on a simple conversation ({str(error)[:120]}); fix the template."
-        return found + [problem("no_chat_template", message)]
-    if not ends:
-        message = (
-            "The chat template does not end the assistant's answer with an end-of-turn token that training learns, "
-            "so the tuned model may not know when to stop; use a template that closes each answer with one."
-        )
-        found.append(problem("template_no_end_of_turn", message))
-    return found
+        rendering_of(tokenizer)
+    except RenderingError as error:
+        return [problem(error.code, str(error))]
+    return []
 
 
-def _end_ids(tokenizer: Any) -> set[int]:
-    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
-    vocab = tokenizer.get_vocab()
-    return ids | {vocab[token] for token in END_OF_TURN_TOKENS if token in vocab}
-
-
-def _answer_ends_with_end_of_turn(tokenizer: Any) -> bool:
-    """True when the trained part of an answer ends with (or, without markers, is followed by) an end token."""
-    marked = has_generation_markers(tokenizer)
-    out = tokenizer.apply_chat_template(
-        TEMPLATE_SAMPLE, tokenize=True, return_dict=True, return_assistant_tokens_mask=marked
+def template_origin(tokenizer: Any) -> str:
+    """Which template training uses, and the token that ends an answer, as a sentence for the pages ('' when the
+    template cannot be used; ``template_problems`` then says why)."""
+    try:
+        rendering = rendering_of(tokenizer)
+    except RenderingError:
+        return ""
+    return (
+        f"Conversations are rendered with {rendering.origin}; training learns each answer from where its prompt ends "
+        f"up to {rendering.end_of_turn}, and chat stops there."
     )
-    ids, end_ids = list(out["input_ids"]), _end_ids(tokenizer)
-    if marked:
-        trained = [token for token, mask in zip(ids, out["assistant_masks"], strict=True) if mask]
-        return bool(trained) and trained[-1] in end_ids
-    rendered = tokenizer.apply_chat_template(TEMPLATE_SAMPLE, tokenize=False)
-    tail = rendered[rendered.rfind("Hello there") :]
-    return any(tokenizer.convert_ids_to_tokens(token) in tail for token in end_ids)
 
 
 def add_token_checks(report: Any, tokenizer: Any, max_length: int) -> None:
     """Add template warnings, too-long warnings and template failures to a ``DataReport``; set ``report.tokens``."""
     with quiet_transformers():
-        report.problems += template_problems(tokenizer) + tool_problems(report.rows, tokenizer)
-        has_template = bool(getattr(tokenizer, "chat_template", None))
-        if not has_template and any("messages" in row for row in report.rows):
+        found = template_problems(tokenizer)
+        report.problems += found + (tool_problems(report.rows, tokenizer) if not found else [])
+        report.template = template_origin(tokenizer)
+        if found and any("messages" in row for row in report.rows):
             return
         stats = token_stats(report.rows, tokenizer, max_length)
     report.tokens = stats
@@ -132,7 +107,7 @@ def _template_shows(tokenizer: Any, tools: bool) -> bool:
         {"role": "assistant", "content": "Done"},
     ]
     try:
-        rendered = tokenizer.apply_chat_template(chat, tools=[schema] if tools else None, tokenize=False)
+        rendered = rendering_of(tokenizer).render(tokenizer, chat, [schema] if tools else None)
     except Exception:  # noqa: BLE001 - a template that refuses tools does not show them
         return False
     return ("probe_tool_q7" if tools else "probe_call_q7") in rendered

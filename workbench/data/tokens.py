@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import UserError
-from workbench.models.chat_template import has_generation_markers
+from workbench.models.rendering import Rendering, encode, rendering_for
 from workbench.words import plural
 
 
@@ -158,16 +158,23 @@ def row_tools(row: dict[str, Any]) -> list[dict[str, Any]] | None:
     return json.loads(tools) if isinstance(tools, str) else tools
 
 
+@functools.lru_cache(maxsize=8)
+def rendering_of(tokenizer: Any) -> Rendering:
+    """The rendering contract the data is counted and shown under (reasoning dropped, the default); a
+    RenderingError when the template cannot be used."""
+    return rendering_for(tokenizer)
+
+
 def render(row: dict[str, Any], tokenizer: Any) -> str:
-    """The row as the model's input text: the chat template applied (or the plain text)."""
+    """The row as the model's input text: as training renders it (or the plain text)."""
     if "text" in row:
         return row["text"]
-    return tokenizer.apply_chat_template(row["messages"], tools=row_tools(row), tokenize=False)
+    return rendering_of(tokenizer).text(tokenizer, row)
 
 
 def _render_many(rows: list[dict[str, Any]], indexes: list[int], tokenizer: Any, stats: TokenStats) -> dict[int, str]:
     """Rendered texts by row index; rows the template refuses go to ``stats.failed``."""
-    plain = [i for i in indexes if "messages" in rows[i] and "tools" not in rows[i]]
+    plain = [i for i in indexes if "messages" in rows[i] and "tools" not in rows[i] and not _reasoned(rows[i])]
     texts: dict[int, str] = {}
     if plain:
         texts.update(zip(plain, _render_batch([rows[i]["messages"] for i in plain], tokenizer), strict=False))
@@ -183,7 +190,8 @@ def _render_many(rows: list[dict[str, Any]], indexes: list[int], tokenizer: Any,
 def _render_batch(conversations: list[list[dict[str, Any]]], tokenizer: Any) -> list[str]:
     """All conversations rendered in one call, or [] when any of them fails (the caller then goes row by row)."""
     try:
-        return tokenizer.apply_chat_template(conversations, tokenize=False)
+        rendering = rendering_of(tokenizer)
+        return rendering.render(tokenizer, conversations, **rendering.kwargs())
     except Exception:  # noqa: BLE001 - one bad row fails the batch
         return []
 
@@ -230,56 +238,23 @@ def count_tokens(texts: list[str], tokenizer: Any) -> list[int]:
 
 
 def _count_cut_tokens(rows: list[dict[str, Any]], tokenizer: Any, stats: TokenStats) -> None:
-    marked = has_generation_markers(tokenizer)
     oversized = set(stats.oversized)
-    chats = [i for i in stats.too_long if "messages" in rows[i] and i not in oversized]
-    stats.answer_tokens_cut = None if chats and not marked else 0
+    stats.answer_tokens_cut = 0
     for index in stats.too_long:
         stats.tokens_cut += stats.lengths[index] - stats.max_length
-        if "text" in rows[index] and stats.answer_tokens_cut is not None:
+        if "text" in rows[index]:
             stats.answer_tokens_cut += stats.lengths[index] - stats.max_length
-    if not marked or not chats:
-        return
-    stats.answer_tokens_cut = stats.answer_tokens_cut or 0
-    for start in range(0, len(chats), 256):
-        masks = _answer_masks([rows[i] for i in chats[start : start + 256]], tokenizer)
-        stats.answer_tokens_cut = (stats.answer_tokens_cut or 0) + sum(sum(mask[stats.max_length :]) for mask in masks)
+        elif index not in oversized:
+            labels = _labels(rows[index], tokenizer)
+            stats.answer_tokens_cut += sum(label != -100 for label in labels[stats.max_length :])
 
 
-def _answer_masks(rows: list[dict[str, Any]], tokenizer: Any) -> list[list[int]]:
-    """The assistant-token masks of rows, in one batch when possible; rows the template refuses get no mask."""
-    batched = None if any("tools" in row for row in rows) else _batch_masks(rows, tokenizer)
-    return batched if batched is not None else [_row_mask(row, tokenizer) for row in rows]
-
-
-def _batch_masks(rows: list[dict[str, Any]], tokenizer: Any) -> list[list[int]] | None:
+def _labels(row: dict[str, Any], tokenizer: Any) -> list[int]:
     try:
-        batch = [row["messages"] for row in rows]
-        out = tokenizer.apply_chat_template(batch, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
-    except BaseException as error:
-        if not (isinstance(error, Exception) or panicked(error)):
-            raise
-        return None
-    return list(out["assistant_masks"])
-
-
-def _row_mask(row: dict[str, Any], tokenizer: Any) -> list[int]:
-    try:
-        return list(encode(row, tokenizer, True)["assistant_masks"])
-    except BaseException as error:
-        if not (isinstance(error, Exception) or panicked(error)):
-            raise
+        return encode(rendering_of(tokenizer), tokenizer, row).labels
+    except Exception:  # noqa: BLE001 - the length pass already reported rows the template refuses
         return []
 
 
-def encode(row: dict[str, Any], tokenizer: Any, marked: bool, offsets: bool = False) -> Any:
-    """A chat row through the tokenizer's chat template, as TRL encodes it (with assistant masks when ``marked``)."""
-    kwargs = {"tokenizer_kwargs": {"return_offsets_mapping": True}} if offsets else {}
-    return tokenizer.apply_chat_template(
-        row["messages"],
-        tools=row_tools(row),
-        tokenize=True,
-        return_dict=True,
-        return_assistant_tokens_mask=marked,
-        **kwargs,
-    )
+def _reasoned(row: dict[str, Any]) -> bool:
+    return any(turn.get("role") == "assistant" and "<think>" in str(turn.get("content")) for turn in row["messages"])

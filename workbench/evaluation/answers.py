@@ -9,13 +9,14 @@ import string
 from collections.abc import Sequence
 
 from workbench.models.generation import prompt_messages
+from workbench.models.rendering import strip_reasoning
 
 
 def expected_answer(conversation: Sequence[dict]) -> str:
-    """The content of the conversation's final assistant turn (``ValueError`` if it has none)."""
+    """The content of the conversation's final assistant turn without its reasoning (``ValueError`` if it has none)."""
     if not conversation or conversation[-1].get("role") != "assistant":
         raise ValueError("each evaluation conversation must end with an assistant message (the expected answer)")
-    return str(conversation[-1].get("content", ""))
+    return strip_reasoning(str(conversation[-1].get("content", "")))
 
 
 def last_user_text(conversation: Sequence[dict]) -> str:

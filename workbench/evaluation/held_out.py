@@ -5,6 +5,7 @@ from typing import Any
 
 from workbench.evaluation.answers import exact_match, expected_answer, last_user_text
 from workbench.models.generation import generate_with_stops
+from workbench.models.rendering import Rendering
 from workbench.runs.directory import Score
 
 
@@ -12,12 +13,14 @@ MAX_SCORED_ROWS = 100  # held-out conversations scored per model; enough for a p
 EXAMPLES_KEPT = 20  # (question, expected, answer) triples kept with the score for the page's side-by-side table
 
 
-def score_exact_match(model: Any, tokenizer: Any, rows: list[dict], max_new_tokens: int) -> Score:
-    """Answer the first ``MAX_SCORED_ROWS`` chat ``rows`` (``{"messages": [...]}``, last turn = expected answer)
-    and score them."""
+def score_exact_match(
+    model: Any, tokenizer: Any, rendering: Rendering, rows: list[dict], max_new_tokens: int
+) -> Score:
+    """Answer the first ``MAX_SCORED_ROWS`` chat ``rows`` (``{"messages": [...]}``, last turn = expected answer) as
+    the rendering contract prompts them, and score them; answers and references are compared without reasoning."""
     conversations = [list(row["messages"]) for row in rows[:MAX_SCORED_ROWS]]
     expected = [expected_answer(conversation) for conversation in conversations]
-    generated = generate_with_stops(model, tokenizer, conversations, max_new_tokens)
+    generated = generate_with_stops(model, tokenizer, rendering, conversations, max_new_tokens)
     predicted = [answer for answer, _ in generated]
     examples = [
         (last_user_text(conversation), answer, prediction)

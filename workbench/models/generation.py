@@ -1,5 +1,6 @@
-"""Generating answers with a causal LM: greedy, batched with left padding, stopped at the chat template's
-end-of-turn token. Works for plain transformers models and peft ``PeftModel`` wrappers alike."""
+"""Generating answers with a causal LM: greedy, batched with left padding, prompted and stopped as the rendering
+contract says (``workbench.models.rendering``), so scoring asks exactly what training taught. Works for plain
+transformers models and peft ``PeftModel`` wrappers alike."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from workbench.models.chat_template import stop_token_ids
+from workbench.models.rendering import Rendering, stop_token_ids
 
 
 def prompt_messages(conversation: Sequence[dict]) -> list[dict]:
@@ -37,37 +38,37 @@ def _model_device(model: Any) -> Any:
 def generate_answers(
     model: Any,
     tokenizer: Any,
+    rendering: Rendering,
     conversations: list[list[dict]],
     max_new_tokens: int,
     batch_size: int = 16,
 ) -> list[str]:
-    """Greedily generate one answer per conversation; returns the decoded new text, stripped."""
-    return [answer for answer, _ in generate_with_stops(model, tokenizer, conversations, max_new_tokens, batch_size)]
+    """Greedily generate one answer per conversation; returns each answer's text."""
+    generated = generate_with_stops(model, tokenizer, rendering, conversations, max_new_tokens, batch_size)
+    return [answer for answer, _ in generated]
 
 
 def generate_with_stops(
     model: Any,
     tokenizer: Any,
+    rendering: Rendering,
     conversations: list[list[dict]],
     max_new_tokens: int,
     batch_size: int = 16,
 ) -> list[tuple[str, bool]]:
-    """Greedily generate one answer per conversation: (decoded new text, stripped; whether the model ended it with
-    its end token rather than being cut off at ``max_new_tokens``).
+    """Greedily generate one answer per conversation: (the answer's text, without its frame, end token and
+    reasoning; whether the model ended it itself rather than being cut off at ``max_new_tokens``).
 
-    The prompt is the conversation without its final assistant turn, rendered with
-    ``tokenizer.apply_chat_template(..., add_generation_prompt=True)``. Prompts are batched with left padding.
+    The prompt is the conversation without its final assistant turn, as ``rendering.prompt`` renders it. Prompts are
+    batched with left padding.
     """
     import torch
 
     if tokenizer.pad_token_id is None:
         raise ValueError("the tokenizer needs a pad token for batched generation")
-    prompts = [
-        tokenizer.apply_chat_template(prompt_messages(conversation), tokenize=False, add_generation_prompt=True)
-        for conversation in conversations
-    ]
+    prompts = [rendering.prompt(tokenizer, prompt_messages(conversation)) for conversation in conversations]
     device = _model_device(model)
-    stop_ids = stop_token_ids(tokenizer, model)
+    stop_ids = stop_token_ids(tokenizer, rendering, model)
     was_training = model.training
     model.eval()
     answers: list[tuple[str, bool]] = []
@@ -89,9 +90,9 @@ def generate_with_stops(
                     eos_token_id=stop_ids,
                 )
                 new_tokens = output[:, batch["input_ids"].shape[1] :]
-                texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+                texts = [rendering.answer(tokenizer, [int(token) for token in row]) for row in new_tokens]
                 stopped = torch.isin(new_tokens, torch.tensor(stop_ids, device=device)).any(dim=1).tolist()
-                answers.extend((text.strip(), ended) for text, ended in zip(texts, stopped, strict=True))
+                answers.extend(zip(texts, stopped, strict=True))
     finally:
         if was_training:
             model.train()

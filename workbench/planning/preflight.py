@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from workbench import paths, schedule
 from workbench.config import RunConfig
-from workbench.data import sources, tokens
+from workbench.data import sources, template_checks, tokens
 from workbench.errors import DISK_FULL_FIX
 from workbench.jobs import queue
 from workbench.models.device import Device
@@ -64,6 +64,8 @@ def check(config: RunConfig, device: Device, lengths: DatasetLengths | None = No
         device = replace(device, free_gb=min(device.free_gb + held_gb, device.total_gb or float("inf")))
     disk = free_disk_gb(paths.runs_dir())
     result = estimate(config, facts, lengths.train, device, disk, 0.0, lengths.evaluation)
+    if origin := template_checks.template_origin(tokens.tokenizer_for(config.model)):
+        result.reasons.append(origin)
     if held_gb:
         result.reasons.insert(
             1,

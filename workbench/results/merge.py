@@ -29,6 +29,7 @@ from typing import Any
 from workbench.errors import UserError
 from workbench.jobs import processes
 from workbench.models import loading
+from workbench.models.rendering import RENDERING_FILE
 from workbench.results import model_card
 from workbench.runs.directory import MERGE_LOCK_FILE, MERGE_LOG_FILE, MERGE_STATE_FILE, MERGED_DIR, Run
 
@@ -76,6 +77,8 @@ def merge_into_base(run: Run, target: Path | None = None, progress: Callable[[st
         progress("Saving the merged weights")
         model.save_pretrained(staging)
         loading.load_tokenizer(str(run.adapter_dir)).save_pretrained(staging)
+        if (run.adapter_dir / RENDERING_FILE).is_file():  # how to prompt it travels with the merged model too
+            shutil.copy(run.adapter_dir / RENDERING_FILE, staging / RENDERING_FILE)
         model_card.write_card(staging, run, merged=True)
         (staging / MARKER_FILE).write_text(f"{run.run_id}\n", encoding="utf-8")
         shutil.rmtree(target, ignore_errors=True)

@@ -24,6 +24,7 @@ SETTINGS = (
     ("Max length (tokens)", "max_length"),
     ("LoRA rank / alpha", None),
     ("Assistant-only loss", "assistant_only_loss"),
+    ("Reasoning blocks", "reasoning"),
     ("Seed", "seed"),
 )
 
@@ -38,6 +39,7 @@ def model_card(run: Run, merged: bool = False) -> str:
         "",
         f"A {what}, fine-tuned with SFT Workbench (TRL `SFTTrainer`) from the base model `{base}`.",
         "The tokenizer files here carry the chat template used in training; use it, not another one, when prompting.",
+        *_template_lines(facts),
         "",
         "## Training",
         "",
@@ -140,11 +142,19 @@ def _merged_snippet() -> list[str]:
     ]
 
 
+def _template_lines(facts: dict[str, Any]) -> list[str]:
+    if not facts.get("chat_template"):
+        return []
+    reasoning = facts.get("reasoning", "drop")
+    sentence = f"It was trained with {facts['chat_template']} (reasoning blocks: {reasoning}); "
+    return [sentence + "`rendering.json` says which token ends an answer, to stop generation there."]
+
+
 def _chat_lines() -> list[str]:
     return [
         'messages = [{"role": "user", "content": "Hello!"}]',
-        "inputs = tokenizer.apply_chat_template(",
-        '    messages, add_generation_prompt=True, return_tensors="pt", return_dict=True',
+        "inputs = tokenizer.apply_chat_template(  # enable_thinking=False, as in training (others ignore it)",
+        '    messages, add_generation_prompt=True, return_tensors="pt", return_dict=True, enable_thinking=False',
         ")",
         "output = model.generate(**inputs, max_new_tokens=64)",
         'print(tokenizer.decode(output[0][inputs["input_ids"].shape[1] :], skip_special_tokens=True))',

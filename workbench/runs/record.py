@@ -61,6 +61,13 @@ def start_record(
     return record
 
 
+def note(run_dir: Path, **facts: Any) -> None:
+    """Add facts to the record of a run that has started (e.g. the chat template that trains it)."""
+    record = read_record(run_dir)
+    if record:
+        _write(run_dir, {**record, **facts})
+
+
 def measured_peak_gb(cuda: bool) -> float:
     """The most memory this training process has held: GPU memory reserved by torch on CUDA, else the process's
     peak resident memory on the host. The pre-flight estimate is checked against this."""
@@ -121,6 +128,9 @@ def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
     facts = [
         ("Started by", record.get("started_by") or record.get("process_user") or "unknown"),
         ("Device", record.get("device", "unknown")),
+        ("Chat template", f"{record['chat_template']}; reasoning blocks: {record.get('reasoning', 'drop')}")
+        if record.get("chat_template")
+        else ("Chat template", "not recorded"),
         ("Started", _when(record.get("started_at"))),
         ("Finished", _when(record.get("finished_at"))),
         ("Hours", f"{record['hours']:.3f}" if "hours" in record else "still running"),

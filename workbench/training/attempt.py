@@ -10,9 +10,11 @@ from typing import Any
 from workbench import schedule
 from workbench.config import RunConfig
 from workbench.data import sources
+from workbench.errors import UserError
 from workbench.evaluation.held_out import score_exact_match
 from workbench.models import loading
 from workbench.models.device import Device, device_info
+from workbench.models.rendering import Rendering, RenderingError, encode, rendering_for
 from workbench.runs import directory, record
 from workbench.training import sft
 
@@ -26,6 +28,7 @@ class Inputs:
     train_rows: list[dict]
     eval_rows: list[dict]
     tokenizer: Any
+    rendering: Rendering | None  # None for plain-text data
     n_rows: int  # rows of the training dataset before any held-out split
     separate_eval: bool  # the held-out rows came from elsewhere, not from the training rows
 
@@ -49,19 +52,54 @@ def load_inputs(run_dir: Path, config: RunConfig) -> Inputs:
     n_rows, separate_eval = len(train_rows), bool(eval_rows)
     if not separate_eval:
         train_rows, eval_rows = schedule.split_rows(train_rows, config.validation_fraction, config.seed)
+    tokenizer = loading.load_tokenizer(model_path)
+    rendering = _rendering(tokenizer, config, train_rows)
     status = directory.read_status(run_dir)
     dataset_path = sources.resolve_dataset(config.dataset)
+    origin = rendering.origin if rendering else "none (plain text)"
+    print(f"Chat template: {origin}; reasoning blocks: {config.reasoning}", flush=True)
     record.start_record(
         run_dir, dataset_path, len(train_rows), device.name, device.cuda, status.owner, status.estimated_peak_gb
     )
-    tokenizer = loading.load_tokenizer(model_path)
-    return Inputs(device, model_path, train_rows, eval_rows, tokenizer, n_rows, separate_eval)
+    record.note(run_dir, chat_template=origin, reasoning=config.reasoning)
+    return Inputs(device, model_path, train_rows, eval_rows, tokenizer, rendering, n_rows, separate_eval)
+
+
+def _rendering(tokenizer: Any, config: RunConfig, rows: list[dict]) -> Rendering | None:
+    """The rendering contract of the run (the template it trains with becomes the tokenizer's, so everything after
+    renders alike); None for plain-text data, which needs no template."""
+    try:
+        rendering = rendering_for(tokenizer, config.reasoning)
+    except RenderingError as error:
+        if any("messages" in row for row in rows):
+            raise UserError(str(error)) from None
+        return None
+    tokenizer.chat_template = rendering.template
+    return rendering
+
+
+def tokenized(rows: list[dict], inputs: Inputs, config: RunConfig) -> Any:
+    """The rows as the trainer takes them: token ids and labels from the rendering contract (TRL uses the labels as
+    they are, so what is learned is exactly what ``workbench.models.rendering`` says)."""
+    from datasets import Dataset
+
+    encoded = [encode(inputs.rendering, inputs.tokenizer, row, config.assistant_only_loss) for row in rows]
+    unplaced = sum(item.unplaced for item in encoded)
+    if unplaced:
+        print(f"{unplaced} answers were not trained: the template renders their prompt differently.", flush=True)
+    learnable = [item for item in encoded if any(label != -100 for label in item.labels[: config.max_length])]
+    if not learnable:
+        shortest = min(len(item.input_ids) - sum(label != -100 for label in item.labels) for item in encoded)
+        raise UserError(
+            f"Every answer starts after the max length of {config.max_length} tokens (the shortest prompt takes "
+            f"{shortest} tokens under this chat template), so there is nothing to learn; raise the max length."
+        )
+    return Dataset.from_list([{"input_ids": item.input_ids, "labels": item.labels} for item in encoded])
 
 
 def train_once(
     run_dir: Path, config: RunConfig, inputs: Inputs, stop_requested: threading.Event, resume_from: Path | None
 ) -> tuple[str, str]:
-    from datasets import Dataset
     from trl import SFTTrainer
 
     from workbench.training.callbacks import RunDirectoryCallback, SampleAnswersCallback
@@ -74,9 +112,9 @@ def train_once(
         print(
             f"Training the last {config.freeze_trainable_layers} layers: {trainable / 1e6:.2f}M parameters", flush=True
         )
-    eval_rows, tokenizer, scored = inputs.eval_rows, inputs.tokenizer, inputs.scored_rows
+    eval_rows, tokenizer, scored, rendering = inputs.eval_rows, inputs.tokenizer, inputs.scored_rows, inputs.rendering
     if scored and not resume_from:
-        base = score_exact_match(model, tokenizer, scored, config.max_new_tokens_eval)
+        base = score_exact_match(model, tokenizer, rendering, scored, config.max_new_tokens_eval)
         directory.write_scores(run_dir, directory.Scores(base=base))
 
     if resume_from:
@@ -85,34 +123,41 @@ def train_once(
     trainer = SFTTrainer(
         model=model,
         args=sft.sft_config(config, run_dir, inputs.plan(config), bool(eval_rows), inputs.device.cuda),
-        train_dataset=Dataset.from_list(inputs.train_rows),
-        eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+        train_dataset=tokenized(inputs.train_rows, inputs, config),
+        eval_dataset=tokenized(eval_rows, inputs, config) if eval_rows else None,
         processing_class=tokenizer,
         peft_config=sft.lora_config(config),
         callbacks=[
             RunDirectoryCallback(run_dir, stop_requested),
-            *([SampleAnswersCallback(run_dir, tokenizer, scored, config.max_new_tokens_eval)] if scored else []),
+            *(
+                [SampleAnswersCallback(run_dir, tokenizer, rendering, scored, config.max_new_tokens_eval)]
+                if scored
+                else []
+            ),
             *sft.callbacks(config, bool(eval_rows)),
             *fault_callbacks(config.per_device_train_batch_size),
         ],
     )
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    save_output(trainer, tokenizer, run_dir)
+    save_output(trainer, tokenizer, rendering, run_dir)
     if stop_requested.is_set():
         return "cancelled", f"Cancelled at step {trainer.state.global_step}; the adapter trained so far was saved."
     if scored:
         directory.update_status(run_dir, message="Scoring the held-out set.")
-        tuned = score_exact_match(trainer.model, tokenizer, scored, config.max_new_tokens_eval)
+        tuned = score_exact_match(trainer.model, tokenizer, rendering, scored, config.max_new_tokens_eval)
         directory.write_scores(run_dir, directory.Scores(directory.read_scores(run_dir).base, tuned))
     return "succeeded", "Training finished and the adapter was saved."
 
 
-def save_output(trainer: Any, tokenizer: Any, run_dir: Path) -> None:
-    """Save the adapter (or the full model) with the tokenizer and chat template, atomically."""
+def save_output(trainer: Any, tokenizer: Any, rendering: Rendering | None, run_dir: Path) -> None:
+    """Save the adapter (or the full model) with the tokenizer, the chat template that trained it and the rendering
+    contract (chat, scoring, the zip and the merged model use them), atomically."""
     final = run_dir / directory.ADAPTER_DIR
     partial = run_dir / f".{directory.ADAPTER_DIR}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     trainer.save_model(str(partial))
     tokenizer.save_pretrained(str(partial))
+    if rendering is not None:
+        rendering.save(partial)
     shutil.rmtree(final, ignore_errors=True)
     partial.replace(final)

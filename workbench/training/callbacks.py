@@ -68,9 +68,11 @@ class RunDirectoryCallback(TrainerCallback):
 class SampleAnswersCallback(TrainerCallback):
     """Generates answers to the first held-out conversations before training and after every evaluation."""
 
-    def __init__(self, run_dir: Path, tokenizer: Any, eval_rows: list[dict], max_new_tokens: int) -> None:
+    def __init__(
+        self, run_dir: Path, tokenizer: Any, rendering: Any, eval_rows: list[dict], max_new_tokens: int
+    ) -> None:
         self.run_dir = run_dir
-        self.tokenizer = tokenizer
+        self.tokenizer, self.rendering = tokenizer, rendering
         self.conversations = [list(row["messages"]) for row in eval_rows[: samples.SAMPLE_COUNT]]
         self.max_new_tokens = max_new_tokens
 
@@ -97,7 +99,7 @@ class SampleAnswersCallback(TrainerCallback):
         if model is None or not self.conversations:
             return
         try:
-            answers = generate_answers(model, self.tokenizer, self.conversations, self.max_new_tokens)
+            answers = generate_answers(model, self.tokenizer, self.rendering, self.conversations, self.max_new_tokens)
         except Exception as error:  # noqa: BLE001 - a failed sample (e.g. out of memory) must never stop training
             print(f"Skipped the sample answers at step {step}: {type(error).__name__}: {error}", flush=True)
             _empty_cuda_cache()

@@ -37,7 +37,8 @@ def sft_config(config: RunConfig, run_dir: Path, plan: Plan, has_eval: bool, cud
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         max_length=config.max_length,
         packing=config.packing,
-        assistant_only_loss=config.assistant_only_loss,
+        assistant_only_loss=False,  # the labels come with the data (workbench.models.rendering)
+        completion_only_loss=False,
         seed=config.seed,
         logging_steps=config.logging_steps,
         logging_nan_inf_filter=False,  # log a NaN loss as NaN, so that diagnostics can say the run diverged
