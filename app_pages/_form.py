@@ -53,18 +53,26 @@ def synced(key: str, current: Any, store: Callable[[Any], None]) -> dict[str, An
 def draw(spec: FieldSpec, container: Any = st) -> None:
     """One widget for one field, kept in sync with ``values()``."""
     keep = synced(f"train_field_{spec.name}", values()[spec.name], lambda value: set_values({spec.name: value}))
-    common = {"label": spec.label, "help": spec.help, **keep}
+    common = {"label": spec.label, "help": spec.help + _range(spec), **keep}
+    # Numbers take no min/max here: the widget would silently put back the old value, where RunConfig.validate
+    # names the field and its range and Start waits for a fix.
     if spec.kind == "bool":
         container.toggle(**common)
     elif spec.kind == "choice":
         container.selectbox(options=spec.choices, format_func=lambda value: METHOD_LABELS.get(value, value), **common)
     elif spec.kind == "int":
-        container.number_input(min_value=spec.low, max_value=spec.high, step=1, **common)
+        container.number_input(step=1, **common)
     elif spec.kind == "float":
         tiny = spec.low is not None and 0 < spec.low < 1e-3  # the learning rate: show it as 2.0e-04
-        container.number_input(min_value=spec.low, max_value=spec.high, format="%.1e" if tiny else "%.2f", **common)
+        container.number_input(format="%.1e" if tiny else "%.2f", **common)
     else:
         container.text_input(**common)
+
+
+def _range(spec: FieldSpec) -> str:
+    if spec.kind not in ("int", "float") or spec.low is None or spec.high is None:
+        return ""
+    return f" From {spec.low:g} to {spec.high:g}."
 
 
 def draw_named(name: str, container: Any = st) -> None:

@@ -30,15 +30,18 @@ def _stamp(*datasets: str) -> tuple:
     return tuple(stamps)
 
 
+def counted_lengths(config: RunConfig) -> preflight.DatasetLengths:
+    """The token lengths of the run's data (cached until a file changes); a UserError when it cannot be used."""
+    return lengths(config.model, config.dataset, config.eval_dataset, _stamp(config.dataset, config.eval_dataset))
+
+
 def draw_preflight(config: RunConfig, device: Device) -> preflight.Preflight | None:
-    """Draw the check for ``config``; returns it, or None when the check could not be made."""
+    """Draw the check for ``config``; returns it, or None when the check could not be made (then Start stays off:
+    a run whose data or model cannot be read would only fail in the queue)."""
     try:
-        counted = lengths(
-            config.model, config.dataset, config.eval_dataset, _stamp(config.dataset, config.eval_dataset)
-        )
-        result = preflight.check(config, device, counted)
+        result = preflight.check(config, device, counted_lengths(config))
     except UserError as error:
-        st.warning(f"The pre-flight check could not run: {error}", icon=":material/help:")
+        st.error(f"The pre-flight check could not run, so this run cannot start: {error}", icon=":material/block:")
         return None
     SHOW[result.verdict](
         f"**{preflight.verdict_text(result)}**  \n" + "  \n".join(result.reasons), icon=ICONS[result.verdict]

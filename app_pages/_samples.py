@@ -4,7 +4,7 @@ import streamlit as st
 
 from workbench.results import answer_tables
 from workbench.runs import samples
-from workbench.runs.directory import Run
+from workbench.runs.directory import Run, read_status
 
 
 def draw_samples(run: Run) -> None:
@@ -21,9 +21,17 @@ def draw_samples(run: Run) -> None:
         if len(steps) > 1:
             step = st.select_slider("Step", options=steps, **follow_latest(f"samples_step_{run.run_id}", default))
         caption = "before training" if step == 0 else f"at step {step}"
-        kept = f" Early stopping kept the weights of step {saved}." if saved in answers else ""
+        kept = _kept(run, saved) if saved in answers else ""
         st.caption(f"Answers {caption}; step 0 is the untrained model.{kept}")
         st.dataframe(answer_tables.answers_at(questions, answers[step]), hide_index=True, width="stretch")
+
+
+def _kept(run: Run, saved: int) -> str:
+    """Which weights the run kept, said only where it matters: early stopping ended it, or an earlier step was best."""
+    status = read_status(run.path)
+    if status.max_steps and status.step < status.max_steps:
+        return f" Early stopping ended the run and kept the weights of step {saved}, its best on held-out data."
+    return f" The run kept the weights of step {saved}, its best on held-out data." if saved != status.step else ""
 
 
 def follow_latest(key: str, latest: int) -> dict[str, str]:

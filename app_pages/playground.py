@@ -38,6 +38,7 @@ with st.sidebar:
     if st.button("Clear chat", icon=":material/delete:"):
         st.session_state.pop(f"chat_{run_id}", None)
 
+NOTHING = "(the model answered nothing)"
 history: list[dict[str, str]] = st.session_state.setdefault(f"chat_{run_id}", [])
 try:
     models = {"tuned": tuned_model(run_id)} | ({"base": base_model(run_id)} if compare else {})
@@ -50,7 +51,7 @@ for name, column in columns.items():
     column.caption("Trained model" if name == "tuned" else "Base model, without training")
     for turn in history:
         if turn["role"] == "user" or turn.get("model") == name:
-            column.chat_message(turn["role"]).write(turn["content"])
+            column.chat_message(turn["role"]).write(turn["content"] or NOTHING)
 
 if prompt := st.chat_input("Ask the model something"):
     history.append({"role": "user", "content": prompt})
@@ -60,6 +61,8 @@ if prompt := st.chat_input("Ask the model something"):
         messages = playground.build_messages(conversation, system_prompt)
         with column.chat_message("assistant"):
             reply = st.write_stream(playground.stream_reply(models[name], messages, max_new_tokens, temperature))
+            if not (isinstance(reply, str) and reply.strip()):
+                st.caption(NOTHING)
         history.append({"role": "assistant", "content": reply if isinstance(reply, str) else "", "model": name})
 
 draw_feedback(history, system_prompt, run_id)

@@ -31,6 +31,7 @@ st.caption(
     f"Model: {config.model} · method: {config.method} · dataset: {config.dataset} · epochs: {config.num_train_epochs}"
 )
 
+LOG_LINES = 8  # of the training log, shown live under the progress bar
 STATE_ICONS = {
     "queued": ":material/schedule:",
     "starting": ":material/rocket_launch:",
@@ -55,7 +56,12 @@ def draw_progress() -> None:
     )
     if status.state == "running":
         detail += f" · ETA {words.format_duration(status.eta_s())}"
+        if status.memory_gb is not None:
+            detail += f" · {status.memory_place or 'memory'} in use {status.memory_gb:.1f} GB"
     st.progress(status.fraction, text=detail)
+    if status.state == "running":
+        last_lines = directory.tail_log(run.path, 4000).splitlines()[-LOG_LINES:]
+        st.code("\n".join(last_lines) or "(nothing logged yet)", language=None, height=160)
     metrics = directory.read_metrics(run.path)
     if metrics:
         st.plotly_chart(charts.loss_figure(metrics), width="stretch")
@@ -83,8 +89,25 @@ def live_panel() -> None:
     allowed = people.may_control(owner, st.session_state.get("user", ""))
     help_text = None if allowed else f"Started by {owner}; only they or an admin can cancel it."
     if st.button("Cancel run", icon=":material/stop:", disabled=not allowed, help=help_text):
-        control.request_cancel(run.run_id, user=st.session_state.get("user", ""))
-        st.toast("Cancel requested; the run stops at its next step and keeps what it trained.")
+        st.session_state["confirm_cancel"] = run.run_id
+    if st.session_state.get("confirm_cancel") == run.run_id:
+        confirm_cancel()
+
+
+def confirm_cancel() -> None:
+    """The second click a cancel takes: a run stopped by mistake cannot be taken back."""
+    st.warning("Cancel this run? It stops at its next step and keeps what it trained so far.")
+    yes, no = st.columns(2)
+    if yes.button("Yes, cancel the run", type="primary", icon=":material/stop:"):
+        st.session_state.pop("confirm_cancel", None)
+        try:
+            control.request_cancel(run.run_id, user=st.session_state.get("user", ""))
+        except UserError as error:
+            st.info(str(error))
+        else:
+            st.toast("Cancel requested; the run stops at its next step and keeps what it trained.")
+    if no.button("Keep it running", icon=":material/play_arrow:"):
+        st.session_state.pop("confirm_cancel", None)
 
 
 def finished_panel() -> None:

@@ -5,36 +5,34 @@ from typing import Any
 import streamlit as st
 
 from app_pages import _form as form
-from app_pages._preflight import draw_preflight
-from workbench.config import DEMO_DATASET, DEMO_MODEL, GROUPS, METHOD_LABELS, METHODS, RunConfig, field_help
+from app_pages._preflight import counted_lengths, draw_preflight
+from workbench.config import DEMO_DATASET, DEMO_MODEL, GROUPS, METHOD_LABELS, METHODS, field_help
 from workbench.data import sources
 from workbench.errors import UserError
 from workbench.jobs import control
 from workbench.models.device import default_method, device_info
-from workbench.planning import presets
+from workbench.planning import fitting, presets
 
 
 SOURCES = ("Built-in demo model", "Local folder or hub id")
 BASIC = ("num_train_epochs", "learning_rate", "per_device_train_batch_size", "max_length")
 
 
-@st.cache_data(show_spinner="Counting the records…", max_entries=16)
-def rows_in(dataset: str) -> int:
-    sources.check_browser_access(RunConfig(dataset=dataset))
-    return sources.row_count(dataset)
-
-
 def apply_preset() -> None:
-    """Fill every training setting from the chosen preset and the dataset's size (nothing when none is chosen)."""
+    """Fill every training setting from the chosen preset, fitted to the data and the model (nothing when none is
+    chosen), and keep the sentences that say what changed."""
     name = st.session_state.get("train_preset")
+    st.session_state.pop("train_fitted", None)
     if name in presets.PRESETS:
         try:
             base = form.config()
-            chosen = presets.preset_config(name, base, rows_in(base.dataset), device_info().cuda)
+            sources.check_browser_access(base)
+            fitted = fitting.fit_to_data(name, base, counted_lengths(base), device_info())
         except UserError as error:
             st.session_state["train_notice"] = str(error)
         else:
-            form.set_values(chosen.to_dict())
+            form.set_values(fitted.config.to_dict())
+            st.session_state["train_fitted"] = fitted.changes
 
 
 def change(field: str, value: Any) -> None:
@@ -100,6 +98,8 @@ st.segmented_control(
 )
 if (preset := st.session_state.get("train_preset")) in presets.PRESETS:
     st.caption(presets.preset_description(preset))
+    if fitted := st.session_state.get("train_fitted"):
+        st.info("**Fitted to your data:**\n" + "\n".join(f"- {change}" for change in fitted), icon=":material/tune:")
 elif {**values, "run_name": "demo"} == presets.demo_config(method=values["method"]).to_dict():
     st.caption("The demo uses its own tested recipe; picking a preset replaces it.")
 for column, name in zip(st.columns(len(BASIC)), BASIC, strict=True):
@@ -135,7 +135,7 @@ st.subheader("4. Start")
 form.draw_named("run_name")
 overridable = verdict == "red" and not checked.blocked
 anyway = overridable and st.checkbox("Start anyway, even though the check says it would fail")
-blocked = config is None or bool(problems) or (verdict == "red" and not anyway)
+blocked = checked is None or bool(problems) or (verdict == "red" and not anyway)
 if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=blocked):
     try:
         peak = checked.peak_memory_gb if checked else None  # lets the runner share a GPU when this fits beside others

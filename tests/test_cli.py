@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import REAL_DATASETS
+
 from workbench.jobs import control, queue
 from workbench.models.demo_task import DEMO_TRAIN_FILE
 from workbench.planning.presets import demo_config
@@ -89,3 +91,41 @@ def test_jobs_list_prints_the_queue_as_text(demo_home):
     ]
     for job in (first, second):
         workbench(demo_home, "jobs", "cancel", job.run_id)
+
+
+def test_train_with_a_preset_fits_it_to_the_data_and_says_what_changed(demo_home, tmp_path):
+    config = tmp_path / "identity.yaml"
+    demo_config(dataset=str(REAL_DATASETS / "llamafactory_identity.json"), run_name="identity").save(config)
+    result = workbench(demo_home, "train", str(config), "--preset", "Balanced")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Preset Balanced, fitted to the data:" in result.stdout and "Max length (tokens): 64 → 256" in result.stdout
+    assert "Verdict: GREEN" in result.stdout and "Queued run" in result.stdout
+    [job] = json.loads(workbench(demo_home, "jobs", "list", "--json").stdout)
+    workbench(demo_home, "jobs", "cancel", job["run_id"])
+
+
+def test_a_run_whose_data_cannot_be_used_is_never_queued(demo_home, tmp_path):
+    config = tmp_path / "broken.yaml"
+    demo_config(dataset=str(REAL_DATASETS / "openai_toy_chat_fine_tuning.jsonl")).save(config)  # line 4 has no user
+    result = workbench(demo_home, "train", str(config))
+    assert result.returncode == 2 and "Queued run" not in result.stdout
+    assert "cannot be used for training" in result.stderr and "Traceback" not in result.stderr
+    assert json.loads(workbench(demo_home, "jobs", "list", "--json").stdout) == []
+
+
+def test_cancelling_a_finished_run_is_refused_and_a_closed_pipe_is_no_traceback(demo_home):
+    job = control.submit(demo_config())
+    queue.mark_finished(job.run_id, "succeeded")
+    refused = workbench(demo_home, "jobs", "cancel", job.run_id)
+    assert refused.returncode == 2 and "has already finished; there is nothing to cancel" in refused.stderr
+    env = {**os.environ, "WORKBENCH_HOME": str(demo_home)}
+    # `true` has exited before Python writes: the write meets a closed pipe, as `jobs list | head` does
+    piped = subprocess.run(
+        f"{sys.executable} -m workbench.cli jobs list | true",
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert piped.returncode == 0 and "BrokenPipeError" not in piped.stderr, piped.stderr

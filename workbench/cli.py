@@ -12,6 +12,7 @@ workbench data validate FILE [--model PATH_OR_ID] [--max-length N] [--json]   ch
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -20,10 +21,11 @@ from typing import Any
 
 from workbench.config import RunConfig
 from workbench.data import sources
+from workbench.data.mapping import ColumnMapping
 from workbench.errors import UserError
 from workbench.jobs import control, queue, runner
 from workbench.models import device, loading
-from workbench.planning import preflight
+from workbench.planning import fitting, preflight, presets
 from workbench.runs import directory
 
 
@@ -34,10 +36,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, rather than at exit
+        return code
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the output went to a pipe that closed early (``jobs list | head``)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes it
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +60,9 @@ def _train_commands(commands: Any) -> None:
     train.add_argument("config", type=Path, help="A run config YAML file, e.g. examples/demo.yaml.")
     train.add_argument("--wait", action="store_true", help="Follow progress; exit 0 only if the run succeeds.")
     train.add_argument("--force", action="store_true", help="Queue the run even when the pre-flight check says red.")
+    train.add_argument(
+        "--preset", choices=presets.PRESETS, help="Fit a preset to the data first, as the Train page does."
+    )
     train.set_defaults(handler=cmd_train)
 
 
@@ -103,32 +113,35 @@ def _data_commands(commands: Any) -> None:
     validate.add_argument(
         "--max-length", type=int, default=RunConfig().max_length, help="Training max length in tokens."
     )
+    validate.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="Which column holds what, for a table whose layout is not recognised: prompt=, completion=, system= or "
+        "text= (repeat it, e.g. --map prompt=question --map completion=answer).",
+    )
     validate.add_argument("--json", action="store_true", help="Print one JSON object.")
     validate.set_defaults(handler=cmd_data_validate)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     config = RunConfig.load(args.config).check()
-    checked = run_preflight(config)
-    if checked is not None and checked.blocked:
+    lengths = preflight.dataset_lengths(config.model, config.dataset, config.eval_dataset)  # a doomed run stops here
+    if args.preset:
+        fitted = fitting.fit_to_data(args.preset, config, lengths, device.device_info())
+        config = fitted.config.check()
+        print("\n".join([f"Preset {args.preset}, fitted to the data:", *(f"- {line}" for line in fitted.changes)]))
+    checked = preflight.check(config, device.device_info(), lengths)
+    print(preflight.format_summary(checked))
+    if checked.blocked:
         raise UserError(checked.blocked)  # no --force: the run would only fill the disk and fail
-    if checked is not None and checked.verdict == "red" and not args.force:
+    if checked.verdict == "red" and not args.force:
         raise UserError("The pre-flight check says this run would fail; apply a fix above, or add --force.")
-    job = control.submit(config, peak_gb=checked.peak_memory_gb if checked else None)
+    job = control.submit(config, peak_gb=checked.peak_memory_gb)
     runner.ensure_runner()
     print(f"Queued run {job.run_id}.")
     return follow(job.run_id) if args.wait else 0
-
-
-def run_preflight(config: RunConfig) -> preflight.Preflight | None:
-    """Print the same pre-flight check the Train page shows; None when it cannot be made (the run may still work)."""
-    try:
-        checked = preflight.check(config, device.device_info())
-    except UserError as error:
-        print(f"Pre-flight check skipped: {error}")
-        return None
-    print(preflight.format_summary(checked))
-    return checked
 
 
 def follow(run_id: str, poll_s: float = 1.0) -> int:
@@ -158,6 +171,21 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
         position = f"#{row['position']}" if row["position"] else ""
         print(f"{row['run']:48} {row['state']:11} {position:4} {row['owner']:20} {row['queued at']}")
     return 0
+
+
+def column_mapping(pairs: list[str]) -> ColumnMapping | None:
+    """``--map prompt=question --map completion=answer`` as a ColumnMapping (None without any)."""
+    fields = ("prompt", "completion", "system", "text")
+    mapping = {}
+    for pair in pairs:
+        field, _, column = pair.partition("=")
+        if field.strip() not in fields or not column.strip():
+            raise UserError(f"--map {pair}: write FIELD=COLUMN with FIELD one of {', '.join(fields)}.")
+        mapping[field.strip()] = column.strip()
+    found = ColumnMapping.from_dict(mapping)
+    if found is not None and not found.complete:
+        raise UserError("--map needs both prompt= and completion= (two different columns), or text= alone.")
+    return found
 
 
 def cmd_jobs_cancel(args: argparse.Namespace) -> int:
@@ -203,7 +231,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_data_validate(args: argparse.Namespace) -> int:
     from workbench.data import reports
 
-    report = sources.validate_file(args.file, args.model, args.max_length)
+    report = sources.validate_file(args.file, args.model, args.max_length, column_mapping(args.map))
     if args.json:
         print(json.dumps(reports.report_json(report), ensure_ascii=False))
     else:

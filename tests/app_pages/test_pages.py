@@ -81,6 +81,18 @@ def test_runs_page_shows_queue_position_for_a_waiting_run(demo_home):
     assert job.state == "queued"
 
 
+def test_cancel_asks_for_a_second_click_before_it_stops_a_run(demo_home):
+    job = control.submit(RunConfig())
+    app = open_page("app_pages/runs.py")
+    next(button for button in app.button if button.label == "Cancel run").click().run()
+    assert "Cancel this run?" in texts(app) and queue.get_job(job.run_id).state == "queued", "not yet"
+    next(button for button in app.button if button.label == "Keep it running").click().run()
+    assert queue.get_job(job.run_id).state == "queued"
+    next(button for button in app.button if button.label == "Cancel run").click().run()
+    next(button for button in app.button if button.label == "Yes, cancel the run").click().run()
+    assert not app.exception and queue.get_job(job.run_id).state == "cancelled"
+
+
 @pytest.mark.parametrize("system_prompt", ["", "Answer briefly."])
 def test_playground_streams_a_reply_from_the_trained_adapter(trained_home, system_prompt):
     app = open_page("app_pages/playground.py")
@@ -259,3 +271,20 @@ def test_a_job_without_a_finished_step_for_long_is_called_stalled(demo_home, mon
     finally:
         stuck.kill()
         stuck.wait()
+
+
+def test_a_running_job_shows_its_memory_in_use_and_the_last_lines_of_its_log(demo_home, monkeypatch):
+    from conftest import claim_next, dead_pid
+
+    monkeypatch.setenv("WORKBENCH_START_RUNNER", "0")
+    job = control.submit(RunConfig())
+    claim_next()
+    queue.mark_running(job.run_id, dead_pid(), "0")
+    run_dir = directory.run_dir(job.run_id)
+    directory.update_status(run_dir, state="running", step=3, max_steps=10, memory_gb=1.25, memory_place="RAM")
+    (run_dir / directory.LOG_FILE).write_text("".join(f"line {n}\n" for n in range(30)), encoding="utf-8")
+    app = open_page("app_pages/runs.py")
+    [progress] = app.get("progress")
+    assert "RAM in use 1.2 GB" in progress.proto.text or "RAM in use 1.3 GB" in progress.proto.text
+    [log] = [block.value for block in app.code if "line 29" in block.value]
+    assert "line 22" in log and "line 21" not in log, "the last eight lines"

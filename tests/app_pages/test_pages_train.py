@@ -2,6 +2,7 @@
 
 import json
 
+from conftest import REAL_DATASETS
 from test_pages import open_page, texts
 
 from workbench.config import RunConfig
@@ -45,12 +46,12 @@ def test_a_preset_fills_the_settings_from_the_dataset_size(demo_home):
     pilot = dict(values(app))
     app.get("segmented_control")[0].set_value("Thorough").run()
     thorough = dict(values(app))
-    assert pilot["learning_rate"] == thorough["learning_rate"] == 2e-4  # LoRA's rate, not the demo's
+    assert pilot["learning_rate"] == thorough["learning_rate"] == 2e-3  # LoRA's rate for a tiny model, not the demo's
     assert pilot["lora_r"] == 8 and thorough["lora_r"] == 32
     assert pilot["num_train_epochs"] < thorough["num_train_epochs"]
     assert "short first try" not in texts(app) and "Trains longer" in texts(app)
     app.radio(key="train_method").set_value("full").run()
-    assert values(app)["learning_rate"] == 1e-5, "the preset adapts the learning rate to the method"
+    assert values(app)["learning_rate"] == 1e-4, "the preset adapts the learning rate to the method"
 
 
 def hand_over_a_library_version():
@@ -132,8 +133,8 @@ def test_a_missing_model_folder_is_explained_in_plain_words(demo_home):
     app.text_input(key="train_model_path").set_value("/srv/models/absent").run()
     assert not app.exception
     assert "There is no model folder with a config.json at /srv/models/absent" in texts(app)
-    click(app, "Start training")
-    assert "There is no model folder with a config.json at /srv/models/absent" in texts(app)
+    assert next(button for button in app.button if button.label == "Start training").disabled
+    assert "cannot start" in texts(app)
     assert queue.list_jobs() == []
 
 
@@ -161,4 +162,26 @@ def test_a_run_whose_checkpoints_cannot_fit_on_the_disk_cannot_be_started_anyway
     app.radio(key="train_method").set_value("full").run()  # three checkpoints of 7B weights and Adam moments
     assert "This run cannot start: there is not enough free disk" in texts(app)
     assert not app.checkbox, "no 'start anyway' for a disk that is too small"
+    assert next(button for button in app.button if button.label == "Start training").disabled
+
+
+def test_a_real_dataset_gets_the_preset_fitted_to_it_and_the_page_says_what_changed(demo_home):
+    content = (REAL_DATASETS / "llamafactory_identity.json").read_bytes()
+    report = validation.validate(content, "identity.json")
+    version = library.create_dataset("identity.json", content, report)
+    app = open_page()
+    app.session_state["train_dataset"] = str(version.path)
+    app.switch_page(TRAIN).run()
+    assert not app.exception, app.exception
+    said = texts(app)
+    assert "Fitted to your data:" in said and "Max length (tokens): 64 → 256" in said
+    assert "Answer length for scoring: 8 →" in said and values(app)["max_length"] == 256
+    assert "Ready to start." in said and "longer than the max length" not in said
+
+
+def test_a_number_out_of_range_is_refused_with_its_range_not_silently_replaced(demo_home):
+    app = open_page(TRAIN)
+    app.number_input(key="train_field_num_train_epochs").set_value(150.0).run()
+    assert values(app)["num_train_epochs"] == 150.0
+    assert any("Epochs" in error.value and "100" in error.value for error in app.error), [e.value for e in app.error]
     assert next(button for button in app.button if button.label == "Start training").disabled

@@ -15,9 +15,11 @@ def test_what_the_model_sees_marks_the_trained_answer_and_the_cut(tokenizer):
     row = chat(1, answer_words=30)
     pieces = model_view.what_the_model_sees(row, tokenizer, max_length=20)
     assert "".join(piece.text for piece in pieces) == tokenizer.apply_chat_template(row["messages"], tokenize=False)
-    trained = "".join(piece.text for piece in pieces if piece.trained)
-    assert trained == row["messages"][1]["content"] + "<|im_end|>"
+    whole = model_view.what_the_model_sees(row, tokenizer, max_length=4096)
+    assert "".join(piece.text for piece in whole if piece.trained) == row["messages"][1]["content"] + "<|im_end|>"
     assert [piece.cut for piece in pieces] == [index >= 20 for index in range(len(pieces))]
+    assert not any(piece.trained for piece in pieces[20:]), "what the max length cuts is never learned"
+    assert sum(piece.trained for piece in pieces) == sum(piece.trained for piece in whole[:20]) > 0
     assert any(piece.special for piece in pieces)
     html = model_view.pieces_html(pieces, 20)
     assert "max length 20" in html and "line-through" in html

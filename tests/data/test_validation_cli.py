@@ -90,3 +90,17 @@ def test_without_model_the_demo_tokenizer_is_used(demo_home):
     result = json.loads(out)
     assert code == 0 and result["ok"] and result["duplicates"] == 14
     assert result["too_long"] > 0, "the demo model's small vocabulary makes long answers long in tokens"
+
+
+def test_only_warnings_exit_0_and_a_column_mapping_can_be_given(home, tmp_path, tiny_model):
+    code, out, _ = validate(home, str(REAL_DATASETS / "llamafactory_identity.json"), "--model", str(tiny_model))
+    assert code == 0 and "warning" in out, "unfilled placeholders warn, every record is usable"
+    table = tmp_path / "faq.csv"
+    table.write_text("question,reply\nWhat is 2+2?,4\nCapital of France?,Paris\n", encoding="utf-8")
+    code, out, _ = validate(home, str(table), "--model", str(tiny_model), "--json")
+    assert code == 2 and any(problem["code"] == "unknown_format" for problem in json.loads(out)["problems"])
+    mapped = ("--map", "prompt=question", "--map", "completion=reply")
+    code, out, _ = validate(home, str(table), "--model", str(tiny_model), *mapped, "--json")
+    assert code == 0 and json.loads(out)["rows"] == 2
+    code, _, err = validate(home, str(table), "--map", "prompt=question")
+    assert code == 2 and "--map needs both prompt= and completion=" in err

@@ -15,6 +15,7 @@ from workbench.planning import preflight, timing
 from workbench.planning.fixes import Fix
 from workbench.planning.memory import peak_memory_gb
 from workbench.planning.preflight import estimate
+from workbench.planning.recipe import LEARNING_RATES
 
 
 def test_7b_on_a_24_gb_gpu_is_red_for_full_and_fits_with_qlora(llama_7b):
@@ -41,7 +42,7 @@ OUT_OF_MEMORY_CASES = [
 @pytest.mark.parametrize(("values", "device"), OUT_OF_MEMORY_CASES)
 def test_every_offered_fix_lowers_the_estimate(llama_7b, values, device):
     lengths = [300] * 960 + [3000] * 40  # a long tail: the 95th percentile is far below the longest
-    base = config(**values)
+    base = config(learning_rate=LEARNING_RATES[values["method"]], **values)  # only memory is wrong here
     result = estimate(base, llama_7b, lengths, device, PLENTY_OF_DISK)
     assert result.verdict == "red" and result.fixes
     for fix in result.fixes:
@@ -73,11 +74,6 @@ def test_fixes_already_applied_are_not_offered(llama_7b):
     assert not offered & {"method", "gradient_checkpointing", "per_device_train_batch_size"}
 
 
-def test_qlora_is_not_offered_on_a_cpu(llama_7b):
-    result = estimate(config(method="full", max_length=2048), llama_7b, [2048] * 10, CPU, PLENTY_OF_DISK)
-    assert all(fix.changes.get("method") != "qlora" for fix in result.fixes)
-
-
 def test_a_run_that_fits_gets_no_fixes(llama_7b):
     result = estimate(config(method="qlora", max_length=512), llama_7b, [400] * 100, A100, PLENTY_OF_DISK)
     assert result.verdict == "green" and result.fixes == []
@@ -85,7 +81,7 @@ def test_a_run_that_fits_gets_no_fixes(llama_7b):
 
 
 def test_when_no_single_fix_is_enough_all_of_them_together_are_offered(llama_7b):
-    values = {"method": "full", "per_device_train_batch_size": 8, "max_length": 2048}
+    values = {"method": "full", "per_device_train_batch_size": 8, "max_length": 2048, "learning_rate": 1e-5}
     result = estimate(config(**values), llama_7b, [1800] * 100, RTX_4090, PLENTY_OF_DISK)
     together = result.fixes[-1]
     assert together.peak_memory_gb < RTX_4090.free_gb < min(fix.peak_memory_gb for fix in result.fixes[:-1])
@@ -106,7 +102,9 @@ def test_jobs_queued_on_the_same_gpu_count_against_the_free_memory(llama_7b):
 def test_tight_memory_is_amber(llama_7b):
     needed = estimated_memory(llama_7b, method="lora", per_device_train_batch_size=1)
     tight = Device(True, "NVIDIA A100 80GB", 80.0, needed / 0.9)
-    result = estimate(config(method="lora", per_device_train_batch_size=1), llama_7b, [512], tight, PLENTY_OF_DISK)
+    result = estimate(
+        config(method="lora", per_device_train_batch_size=1), llama_7b, [512] * 20, tight, PLENTY_OF_DISK
+    )
     assert result.verdict == "amber" and result.reasons[0].startswith("Tight fit")
 
 
@@ -127,7 +125,7 @@ def test_a_very_long_run_is_amber(llama_7b):
 
 def test_unknown_gpu_memory_is_amber(llama_7b):
     unknown = Device(True, "Some GPU", None, None)
-    result = estimate(config(method="qlora"), llama_7b, [100], unknown, PLENTY_OF_DISK)
+    result = estimate(config(method="qlora"), llama_7b, [100] * 20, unknown, PLENTY_OF_DISK)
     assert result.verdict == "amber" and "could not be read" in result.reasons[0]
 
 

@@ -8,7 +8,7 @@ import pytest
 from workbench import schedule
 from workbench.config import METHODS, RunConfig
 from workbench.errors import UserError
-from workbench.planning import presets
+from workbench.planning import presets, recipe
 from workbench.planning.presets import (
     ADVANCED_FIELDS,
     BASIC_FIELDS,
@@ -38,10 +38,13 @@ def test_epochs_follow_openais_dataset_size_rule(n_rows, epochs):
     assert auto_epochs(n_rows) == epochs
 
 
-def test_the_balanced_preset_uses_openais_rule_exactly():
-    config = preset_config("Balanced", dataclasses.replace(BASE, eval_dataset="/data/eval.jsonl"), 20, cuda=True)
-    assert config.num_train_epochs == 5.0 and config.max_steps == 0
+def test_the_balanced_preset_uses_openais_rule_unless_it_gives_too_few_steps():
+    config = preset_config("Balanced", dataclasses.replace(BASE, eval_dataset="/data/eval.jsonl"), 100, cuda=True)
+    assert config.num_train_epochs == 3.0 and config.max_steps == 0
     assert preset_config("Balanced", BASE, 100_000, cuda=True).num_train_epochs == 1.0
+    few = preset_config("Balanced", dataclasses.replace(BASE, eval_dataset="/data/eval.jsonl"), 20, cuda=True)
+    # OpenAI's rule gives 20 rows 5 epochs (100 examples seen), only 15 steps of 8: raised to 20 steps
+    assert few.num_train_epochs == 7.0 and total_steps(few, 20) >= recipe.MIN_STEPS
 
 
 @pytest.mark.parametrize("cuda", [True, False])

@@ -29,7 +29,9 @@ def test_demo_run_learns_the_held_out_task(trained_home, capsys):
     assert seconds < 180
     losses = [record["loss"] for record in directory.read_metrics(run.path) if "loss" in record]
     assert losses[-1] < losses[0]
-    assert any("eval_loss" in record for record in directory.read_metrics(run.path))
+    held_out = [record for record in directory.read_metrics(run.path) if "eval_loss" in record]
+    assert held_out[0]["step"] == 0 and held_out[-1]["eval_loss"] < held_out[0]["eval_loss"], "untrained baseline"
+    assert status.memory_place == "RAM" and 0.2 < status.memory_gb < 8, "the live readout of the process's memory"
 
 
 def test_qlora_trains_through_bitsandbytes_4bit(demo_home):

@@ -44,7 +44,8 @@ def what_the_model_sees(row: dict[str, Any], tokenizer: Any, max_length: int) ->
     for index, (token, (_, stop)) in enumerate(zip(encoded.input_ids, encoded.offsets, strict=True)):
         piece_text = text[end:stop] if stop > end else ""  # a character split over several tokens shows once
         end = max(end, stop)
-        pieces.append(Piece(piece_text, bool(mask[index]), index >= max_length, token in special))
+        cut = index >= max_length  # what is cut is never learned, answer or not
+        pieces.append(Piece(piece_text, bool(mask[index]) and not cut, cut, token in special))
     return pieces
 
 
@@ -74,7 +75,7 @@ def _span(piece: Piece) -> str:
         style += "font-weight:bold;"
     if piece.cut:
         style += "text-decoration:line-through;opacity:0.45;"
-    title = "trained" if piece.trained else "not trained (prompt)"
+    title = "cut by the max length" if piece.cut else "trained" if piece.trained else "not trained (prompt)"
     return f'<span style="{style}" title="{title}">{html.escape(piece.text)}</span>'
 
 

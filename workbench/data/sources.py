@@ -16,15 +16,21 @@ from workbench.data.validation import validate
 from workbench.errors import UserError
 
 
-def read_dataset(path: Path, tokenizer: Any = None, max_length: int | None = None) -> DataReport:
-    """Validate a dataset file on disk, with the column mapping saved for it in the library (if any)."""
+def read_dataset(
+    path: Path, tokenizer: Any = None, max_length: int | None = None, mapping: ColumnMapping | None = None
+) -> DataReport:
+    """Validate a dataset file on disk, with ``mapping`` or else the column mapping saved for it in the library."""
     version = library.version_for_path(path)
-    mapping = ColumnMapping.from_dict(version.mapping) if version is not None else None
+    if mapping is None and version is not None:
+        mapping = ColumnMapping.from_dict(version.mapping)
     return validate(path.read_bytes(), path.name, mapping, tokenizer, max_length)
 
 
-def validate_file(path: Path, model: str | None = "demo", max_length: int = 1024) -> DataReport:
-    """Validate a file with token statistics under ``model``'s tokenizer (None skips them); the CLI's code path.
+def validate_file(
+    path: Path, model: str | None = "demo", max_length: int = 1024, mapping: ColumnMapping | None = None
+) -> DataReport:
+    """Validate a file with token statistics under ``model``'s tokenizer (None skips them) and an optional column
+    mapping; the CLI's code path.
 
     Never raises for a missing, oversized or unreadable file or an unavailable model: the report then holds one
     file-level problem (codes ``no_file``, ``too_large``, ``model_unavailable``).
@@ -41,7 +47,7 @@ def validate_file(path: Path, model: str | None = "demo", max_length: int = 1024
             tokenizer = tokens.tokenizer_for(model)
         except UserError as error:
             return failed_report("model_unavailable", str(error))
-    return read_dataset(path, tokenizer, max_length)
+    return read_dataset(path, tokenizer, max_length, mapping)
 
 
 def load_rows(dataset: str) -> list[dict[str, Any]]:

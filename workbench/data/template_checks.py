@@ -80,7 +80,7 @@ def quiet_transformers() -> Iterator[None]:
 def tool_problems(rows: list[dict[str, Any]], tokenizer: Any) -> list[Problem]:
     """A warning when rows call tools but the chat template leaves the calls or the tool descriptions out."""
     calls = sum(1 for row in rows if any("tool_calls" in turn for turn in row.get("messages", ())))
-    described = sum(1 for row in rows if "tools" in row)
+    described = sum(1 for row in rows if _has_tools(row))
     if not (calls or described) or not getattr(tokenizer, "chat_template", None):
         return []
     missing = []
@@ -95,6 +95,12 @@ def tool_problems(rows: list[dict[str, Any]], tokenizer: Any) -> list[Problem]:
         "their place; use a model whose template supports tools, or drop those records."
     )
     return [problem("template_no_tools", message)]
+
+
+def _has_tools(row: dict[str, Any]) -> bool:
+    """True for a row that describes at least one tool (an empty list or "[]" describes none)."""
+    tools = row.get("tools")
+    return bool(tools) and str(tools).strip() not in ("[]", "null", "{}")
 
 
 def _template_shows(tokenizer: Any, tools: bool) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import UserError
-from workbench.models.rendering import Rendering, encode, rendering_for
+from workbench.models.rendering import Rendering, encode, rendering_for, strip_reasoning
 from workbench.words import plural
 
 
@@ -32,6 +32,8 @@ SAMPLE_ROWS = 2_000
 SAFETY_MARGIN = 1.1
 CHARS_PER_TOKEN_BOUND = 16  # no real text averages more characters per token than this
 MAX_COUNTED_CHARS = 2_000_000  # and no row longer than this is tokenised, whatever the max length
+ANSWER_SAMPLE_ROWS = 2_000  # reference answers measured for the answer length that scoring needs
+MAX_ANSWER_CHARS = 16_384
 CHARS_PER_TOKEN_GUESS = 4.0  # the length given to a row too long to count
 
 
@@ -150,6 +152,22 @@ def _estimate(rows: list[dict[str, Any]], exact: dict[int, int]) -> tuple[list[f
     estimates = np.maximum(features @ coefficients, 1.0)
     worst = float(np.max(targets / estimates[known]))
     return estimates.tolist(), max(worst, 1.0) * SAFETY_MARGIN
+
+
+def answer_lengths(rows: list[dict[str, Any]], tokenizer: Any, seed: int = 0) -> list[int]:
+    """Tokens a model generates to give each conversation's last answer (without its reasoning), with the token that
+    ends it; on a seeded sample of ``ANSWER_SAMPLE_ROWS`` conversations of bigger files. Plain text has none."""
+    answers = [row["messages"][-1] for row in rows if row.get("messages")]
+    answers = [turn for turn in answers if turn.get("role") == "assistant"]
+    if len(answers) > ANSWER_SAMPLE_ROWS:
+        answers = random.Random(seed).sample(answers, ANSWER_SAMPLE_ROWS)
+    texts = [strip_reasoning(str(turn.get("content", "")))[:MAX_ANSWER_CHARS] for turn in answers]
+    try:
+        return [count + 1 for count in count_tokens(texts, tokenizer)]
+    except BaseException as error:
+        if not panicked(error):
+            raise
+        return []
 
 
 def row_tools(row: dict[str, Any]) -> list[dict[str, Any]] | None:

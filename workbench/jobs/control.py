@@ -49,14 +49,24 @@ def check_inputs(config: RunConfig) -> None:
 
 
 def request_cancel(run_id: str, user: str | None = None) -> Job:
-    """Cancel a job: at once when queued, through the runner when started. Calling it twice is harmless.
+    """Cancel a job: at once when queued, through the runner when started; cancelling it again is harmless,
+    cancelling a run that has ended otherwise is a UserError.
     With ``user``, only the run's owner or an admin may cancel it."""
-    people.check_control(queue.get_job(run_id).owner, user, "cancel")
+    job = queue.get_job(run_id)
+    people.check_control(job.owner, user, "cancel")
+    if job.state == "cancelled":
+        return job  # twice is harmless
+    if not job.active:
+        raise UserError(f"The run {run_id} has already {_ended(job.state)}; there is nothing to cancel.")
     job = queue.cancel(run_id)
     if job.state == "cancelled" and job.started_at is None:
         run = directory.get_run(run_id)
         directory.update_status(run.path, state="cancelled", message="Cancelled before it started.")
     return job
+
+
+def _ended(state: str) -> str:
+    return {"succeeded": "finished"}.get(state, state)
 
 
 def resume(run_id: str, user: str | None = None) -> Job:

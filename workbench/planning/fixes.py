@@ -2,24 +2,16 @@
 lowers the estimated peak memory, with the memory the run would then need."""
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from workbench.config import RunConfig
 from workbench.planning.memory import peak_memory_gb, peak_seq_len
 from workbench.planning.model_facts import ModelFacts
+from workbench.planning.recipe import LEARNING_RATES, Fix
 
 
 AMBER_MEMORY_FRACTION = 0.85  # more of the free memory than this is a tight fit
-
-
-@dataclass(frozen=True)
-class Fix:
-    """One click that makes the run fit better: RunConfig field -> new value, and the memory it would then need."""
-
-    label: str
-    changes: dict[str, Any]
-    peak_memory_gb: float = 0.0
 
 
 def offer_fixes(
@@ -89,9 +81,10 @@ def _checkpointing_fix(config: RunConfig) -> Fix | None:
 
 
 def _qlora_fix(config: RunConfig, cuda: bool) -> Fix | None:
-    if not cuda or config.method == "qlora":
+    if config.method == "qlora":
         return None
     changes: dict[str, Any] = {"method": "qlora"}
     if config.method in ("full", "freeze"):
-        changes["learning_rate"] = 2e-4
-    return Fix("Switch to 4-bit QLoRA (trains a small adapter on a 4-bit copy of the model)", changes)
+        changes["learning_rate"] = LEARNING_RATES["qlora"]
+    slower = "" if cuda else "; slower than LoRA on a CPU"
+    return Fix(f"Switch to 4-bit QLoRA (trains a small adapter on a 4-bit copy of the model{slower})", changes)

@@ -10,7 +10,7 @@ evaluation conversation under the model's chat template, the free disk of the da
 the slow part, so the Train page caches it.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from workbench import paths, schedule
 from workbench.config import RunConfig
@@ -18,12 +18,14 @@ from workbench.data import sources, template_checks, tokens
 from workbench.errors import DISK_FULL_FIX
 from workbench.jobs import queue
 from workbench.models.device import Device
+from workbench.planning import recipe
 from workbench.planning.fixes import AMBER_MEMORY_FRACTION, Fix, offer_fixes
 from workbench.planning.memory import (
     available_memory_gb,
     disk_needed_gb,
     free_disk_gb,
     memory_breakdown,
+    peak_memory_gb,
     peak_seq_len,
 )
 from workbench.planning.model_facts import ModelFacts, model_facts, trainable_params
@@ -40,15 +42,22 @@ class DatasetLengths:
 
     train: list[int]
     evaluation: list[int] | None
+    answers: list[int] = field(default_factory=list)  # tokens of the held-out reference answers (a sample)
 
 
 def dataset_lengths(model: str, dataset: str, eval_dataset: str = "") -> DatasetLengths:
     """Token lengths of every conversation under ``model``'s chat template; a UserError when either is unusable."""
     tokenizer = tokens.tokenizer_for(model)
-    train = tokens.token_stats(sources.load_rows(dataset), tokenizer, 1 << 30).lengths
+    rows = sources.load_rows(dataset)
+    train = tokens.token_stats(rows, tokenizer, 1 << 30).lengths
     held_out = sources.eval_rows_for(dataset, eval_dataset)
     evaluation = tokens.token_stats(held_out, tokenizer, 1 << 30).lengths if held_out else None
-    return DatasetLengths(train, evaluation)
+    return DatasetLengths(train, evaluation, tokens.answer_lengths(held_out or rows, tokenizer))
+
+
+def data_shape(lengths: DatasetLengths, facts: ModelFacts) -> recipe.DataShape:
+    """What the recipe rules read of the data and the model."""
+    return recipe.DataShape(lengths.train, lengths.answers, facts.position_embeddings, facts.n_params)
 
 
 def check(config: RunConfig, device: Device, lengths: DatasetLengths | None = None) -> "Preflight":
@@ -63,7 +72,7 @@ def check(config: RunConfig, device: Device, lengths: DatasetLengths | None = No
     if held_gb and device.free_gb is not None:
         device = replace(device, free_gb=min(device.free_gb + held_gb, device.total_gb or float("inf")))
     disk = free_disk_gb(paths.runs_dir())
-    result = estimate(config, facts, lengths.train, device, disk, 0.0, lengths.evaluation)
+    result = estimate(config, facts, lengths.train, device, disk, 0.0, lengths.evaluation, lengths.answers)
     if origin := template_checks.template_origin(tokens.tokenizer_for(config.model)):
         result.reasons.append(origin)
     if held_gb:
@@ -115,12 +124,14 @@ def estimate(
     free_disk_gb: float,
     other_jobs_gb: float = 0.0,
     eval_token_lengths: list[int] | None = None,
+    answer_lengths: list[int] | None = None,
 ) -> Preflight:
     """Memory, tokens, steps, time and disk for ``config`` on ``device``, with a verdict, reasons and fixes.
 
     ``token_lengths`` holds the token count of every training conversation (chat template applied);
-    ``eval_token_lengths`` those of a separate evaluation file, when there is one; ``other_jobs_gb`` is GPU memory
-    set aside for jobs that are queued on the same GPU but have not allocated it yet.
+    ``eval_token_lengths`` those of a separate evaluation file, when there is one; ``answer_lengths`` the tokens of
+    the held-out reference answers; ``other_jobs_gb`` is GPU memory set aside for jobs that are queued on the same
+    GPU but have not allocated it yet. The recipe is judged by ``workbench.planning.recipe``.
     """
     work = workload(config, token_lengths, eval_token_lengths)
     breakdown = memory_breakdown(config, facts, peak_seq_len(config, token_lengths), device.cuda)
@@ -141,9 +152,11 @@ def estimate(
         trainable_params=trainable_params(config, facts),
         throughput_note=throughput_note(config, device),
     )
-    _judge(result, config, token_lengths, device, other_jobs_gb)
+    _judge(result, device, other_jobs_gb)
     if available is not None and _memory_level(result.peak_memory_gb, available) != "green":
         result.fixes = offer_fixes(config, facts, token_lengths, device.cuda, available)
+    shape = recipe.DataShape(token_lengths, answer_lengths or [], facts.position_embeddings, facts.n_params)
+    _judge_recipe(result, config, shape, facts, device)
     return result
 
 
@@ -155,8 +168,8 @@ def _memory_level(memory: float, available: float | None) -> str:
     return "amber" if memory > AMBER_MEMORY_FRACTION * available else "green"
 
 
-def _judge(result: Preflight, config: RunConfig, lengths: list[int], device: Device, other_jobs_gb: float) -> None:
-    """Fill in the verdict and the plain-language reasons."""
+def _judge(result: Preflight, device: Device, other_jobs_gb: float) -> None:
+    """Fill in the verdict and the plain-language reasons about memory, disk and time."""
     levels = [_memory_level(result.peak_memory_gb, result.available_gb)]
     result.reasons.append(_memory_sentence(result, device, other_jobs_gb))
     if result.disk_needed_gb > result.free_disk_gb:
@@ -172,13 +185,21 @@ def _judge(result: Preflight, config: RunConfig, lengths: list[int], device: Dev
         result.reasons.append(
             "That is more than a day; the Quick pilot preset or fewer epochs give a first result much sooner."
         )
-    cut = sum(length > config.max_length for length in lengths)
-    if lengths and cut / len(lengths) > 0.05 and not config.packing:
-        result.reasons.append(
-            f"{cut / len(lengths):.0%} of your conversations are longer than the max length of {config.max_length} "
-            "tokens and will be cut short."
-        )
-    result.verdict = "red" if "red" in levels else "amber" if "amber" in levels else "green"
+    result.verdict = _worst(levels)
+
+
+def _judge_recipe(result: Preflight, config: RunConfig, shape: recipe.DataShape, facts: ModelFacts, device: Device):
+    """Add what the recipe gets wrong for this data (``workbench.planning.recipe``), each with its one-click fix."""
+    findings = recipe.judge(config, shape, result.plan)
+    result.reasons += [finding.sentence for finding in findings]
+    for fix in (finding.fix for finding in findings if finding.fix):
+        fixed = replace(config, **fix.changes)
+        result.fixes.append(replace(fix, peak_memory_gb=peak_memory_gb(fixed, facts, shape.lengths, device.cuda)))
+    result.verdict = _worst([result.verdict, *(finding.level for finding in findings)])
+
+
+def _worst(levels: list[str]) -> str:
+    return "red" if "red" in levels else "amber" if "amber" in levels else "green"
 
 
 def _memory_sentence(result: Preflight, device: Device, other_jobs_gb: float) -> str:

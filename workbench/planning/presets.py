@@ -15,12 +15,12 @@ from workbench import schedule
 from workbench.config import DEMO_DATASET, DEMO_MODEL, RunConfig, form_fields
 from workbench.data import library
 from workbench.errors import UserError
+from workbench.planning.recipe import LEARNING_RATES, MIN_STEPS
 
 
 PRESETS = ("Quick pilot", "Balanced", "Thorough")
 BASIC_FIELDS: tuple[str, ...] = tuple(spec.name for spec in form_fields("basic"))
 ADVANCED_FIELDS: tuple[str, ...] = tuple(spec.name for spec in form_fields() if spec.group != "basic")
-LEARNING_RATES = {"qlora": 2e-4, "lora": 2e-4, "full": 1e-5, "freeze": 5e-5}
 BATCH_SHARE = 0.002  # OpenAI: the batch size defaults to about 0.2 % of the training examples
 MIN_EFFECTIVE_BATCH, MAX_EFFECTIVE_BATCH = 8, 32
 MIN_ROWS_FOR_HOLDOUT = 50
@@ -134,7 +134,8 @@ def preset_config(name: str, base: RunConfig, n_rows: int, cuda: bool) -> RunCon
 
     Kept from ``base``: the model, data, method, run name and the data-format settings (max length, packing,
     assistant-only loss, target modules, precision, seed). Chosen: epochs (``auto_epochs`` with the preset's
-    targets; Quick pilot also stops after 100 optimizer steps), learning rate by method (LoRA/QLoRA 2e-4, full
+    targets, raised up to the preset's most when that gives fewer than ``recipe.MIN_STEPS`` optimizer steps; Quick
+    pilot also stops after 100 optimizer steps), learning rate by method (LoRA/QLoRA 2e-4, full
     1e-5, freeze 5e-5), LoRA rank (8/16/32) with alpha twice the rank, an effective batch of about 0.2 % of the
     rows (OpenAI's rule, here between 8 and 32) split into micro-batches of 4 on a GPU or 8 on a CPU, gradient
     checkpointing on a GPU, evaluation about 4/10/20 times per run and a checkpoint every second evaluation,
@@ -148,8 +149,13 @@ def preset_config(name: str, base: RunConfig, n_rows: int, cuda: bool) -> RunCon
     n_train = n_rows - schedule.held_out_count(n_rows, holdout)
     micro, accumulation = _batch(n_train, cuda)
     epochs = auto_epochs(n_train, recipe.target_epochs, recipe.min_examples, recipe.max_examples, recipe.max_epochs)
+    per_epoch = schedule.steps_per_epoch(n_train, micro, accumulation)
+    cap = recipe.step_cap
+    if per_epoch * epochs < MIN_STEPS:  # too few steps to learn anything: more epochs, up to the preset's most
+        epochs = min(recipe.max_epochs, max(epochs, math.ceil(MIN_STEPS / max(per_epoch, 1))))
+        cap = MIN_STEPS if cap else 0  # a capped (short) preset stops at the least that learns
     steps = schedule.optimizer_steps(n_train, micro, accumulation, epochs)
-    max_steps = recipe.step_cap if recipe.step_cap and steps > recipe.step_cap else 0
+    max_steps = cap if cap and steps > cap else 0
     eval_every = max(1, (max_steps or steps) // recipe.evaluations)
     can_stop_early = has_eval_file or holdout > 0
     return dataclasses.replace(

@@ -137,6 +137,8 @@ class Status:
     last_checkpoint: str = ""
     retries: tuple[dict[str, Any], ...] = ()
     estimated_peak_gb: float | None = None  # the pre-flight estimate the job was queued with
+    memory_gb: float | None = None  # what the training process holds now...
+    memory_place: str = ""  # ...and where: "GPU memory" on CUDA, "RAM" on a CPU
 
     @property
     def finished(self) -> bool:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import platform
 import resource
 import time
@@ -66,6 +67,19 @@ def note(run_dir: Path, **facts: Any) -> None:
     record = read_record(run_dir)
     if record:
         _write(run_dir, {**record, **facts})
+
+
+def memory_in_use_gb(cuda: bool) -> float:
+    """What this process holds now: GPU memory reserved by torch on CUDA, else its resident memory on the host."""
+    if cuda:
+        import torch
+
+        return torch.cuda.memory_reserved() / GIB
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return measured_peak_gb(cuda)
+    return pages * os.sysconf("SC_PAGE_SIZE") / GIB
 
 
 def measured_peak_gb(cuda: bool) -> float:

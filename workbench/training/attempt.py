@@ -141,12 +141,20 @@ def train_once(
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     save_output(trainer, tokenizer, rendering, run_dir)
     if stop_requested.is_set():
-        return "cancelled", f"Cancelled at step {trainer.state.global_step}; the adapter trained so far was saved."
+        return (
+            "cancelled",
+            f"Cancelled at step {trainer.state.global_step}; the {_saved(config)} trained so far was saved.",
+        )
     if scored:
         directory.update_status(run_dir, message="Scoring the held-out set.")
         tuned = score_exact_match(trainer.model, tokenizer, rendering, scored, config.max_new_tokens_eval)
         directory.write_scores(run_dir, directory.Scores(directory.read_scores(run_dir).base, tuned))
-    return "succeeded", "Training finished and the adapter was saved."
+    return "succeeded", f"Training finished and the {_saved(config)} was saved."
+
+
+def _saved(config: RunConfig) -> str:
+    """What a run saves: an adapter (LoRA, QLoRA) or the whole model (full, freeze)."""
+    return "adapter" if config.method in ("lora", "qlora") else "model"
 
 
 def save_output(trainer: Any, tokenizer: Any, rendering: Rendering | None, run_dir: Path) -> None:

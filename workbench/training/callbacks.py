@@ -10,7 +10,7 @@ from transformers import TrainerCallback
 
 from workbench.evaluation.answers import expected_answer, last_user_text
 from workbench.models.generation import generate_answers
-from workbench.runs import checkpoints, directory, samples
+from workbench.runs import checkpoints, directory, record, samples
 
 
 class RunDirectoryCallback(TrainerCallback):
@@ -54,6 +54,7 @@ class RunDirectoryCallback(TrainerCallback):
         if not force and now - self._last_write < self.min_interval_s:
             return
         self._last_write = now
+        cuda = not args.use_cpu and _cuda()
         directory.update_status(
             self.run_dir,
             state="running",
@@ -62,7 +63,15 @@ class RunDirectoryCallback(TrainerCallback):
             epoch=round(state.epoch or 0.0, 3),
             num_epochs=args.num_train_epochs,
             steps_this_attempt=self._steps_here,  # the runner shares a GPU only once this is 1 or more
+            memory_gb=round(record.memory_in_use_gb(cuda), 2),
+            memory_place="GPU memory" if cuda else "RAM",
         )
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 class SampleAnswersCallback(TrainerCallback):

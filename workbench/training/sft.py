@@ -44,6 +44,7 @@ def sft_config(config: RunConfig, run_dir: Path, plan: Plan, has_eval: bool, cud
         logging_nan_inf_filter=False,  # log a NaN loss as NaN, so that diagnostics can say the run diverged
         eval_strategy="steps" if has_eval else "no",
         eval_steps=plan.eval_every,
+        eval_on_start=has_eval,  # the untrained model's held-out loss: the baseline the curve is read against
         save_strategy="steps",
         save_steps=plan.save_every,
         save_total_limit=SAVE_TOTAL_LIMIT,
