@@ -3,11 +3,12 @@
 import streamlit as st
 
 from app_pages import _form as form
+from app_pages._cancel import draw_cancel
 from app_pages._cleanup import draw_cleanup
 from app_pages._insights import draw_insights
 from app_pages._merge import draw_merge
 from app_pages._queue import draw_queue
-from workbench import charts, people, words
+from workbench import charts, words
 from workbench.errors import UserError
 from workbench.jobs import control, health, queue
 from workbench.results import answer_tables, export
@@ -85,29 +86,7 @@ def live_panel() -> None:
         if warning:
             st.warning(warning, icon=":material/warning:")
     draw_progress()
-    owner = job.owner if (job := queue.find_job(run.run_id)) else ""
-    allowed = people.may_control(owner, st.session_state.get("user", ""))
-    help_text = None if allowed else f"Started by {owner}; only they or an admin can cancel it."
-    if st.button("Cancel run", icon=":material/stop:", disabled=not allowed, help=help_text):
-        st.session_state["confirm_cancel"] = run.run_id
-    if st.session_state.get("confirm_cancel") == run.run_id:
-        confirm_cancel()
-
-
-def confirm_cancel() -> None:
-    """The second click a cancel takes: a run stopped by mistake cannot be taken back."""
-    st.warning("Cancel this run? It stops at its next step and keeps what it trained so far.")
-    yes, no = st.columns(2)
-    if yes.button("Yes, cancel the run", type="primary", icon=":material/stop:"):
-        st.session_state.pop("confirm_cancel", None)
-        try:
-            control.request_cancel(run.run_id, user=st.session_state.get("user", ""))
-        except UserError as error:
-            st.info(str(error))
-        else:
-            st.toast("Cancel requested; the run stops at its next step and keeps what it trained.")
-    if no.button("Keep it running", icon=":material/play_arrow:"):
-        st.session_state.pop("confirm_cancel", None)
+    draw_cancel(run.run_id)
 
 
 def finished_panel() -> None:

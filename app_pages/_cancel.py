@@ -1,0 +1,33 @@
+"""The Runs page's Cancel button: locked for someone else's run, and a second click before a run is stopped."""
+
+import streamlit as st
+
+from workbench import people
+from workbench.errors import UserError
+from workbench.jobs import control, queue
+
+
+def draw_cancel(run_id: str) -> None:
+    owner = job.owner if (job := queue.find_job(run_id)) else ""
+    allowed = people.may_control(owner, st.session_state.get("user", ""))
+    help_text = None if allowed else f"Started by {owner}; only they or an admin can cancel it."
+    if st.button("Cancel run", icon=":material/stop:", disabled=not allowed, help=help_text):
+        st.session_state["confirm_cancel"] = run_id
+    if st.session_state.get("confirm_cancel") == run_id:
+        _confirm(run_id)
+
+
+def _confirm(run_id: str) -> None:
+    """The second click a cancel takes: a run stopped by mistake cannot be taken back."""
+    st.warning("Cancel this run? It stops at its next step and keeps what it trained so far.")
+    yes, no = st.columns(2)
+    if yes.button("Yes, cancel the run", type="primary", icon=":material/stop:"):
+        st.session_state.pop("confirm_cancel", None)
+        try:
+            control.request_cancel(run_id, user=st.session_state.get("user", ""))
+        except UserError as error:
+            st.info(str(error))
+        else:
+            st.toast("Cancel requested; the run stops at its next step and keeps what it trained.")
+    if no.button("Keep it running", icon=":material/play_arrow:"):
+        st.session_state.pop("confirm_cancel", None)
