@@ -29,7 +29,8 @@ def test_a_preset_recomputes_the_demo_recipes_lengths_from_the_data_and_says_why
     config = result.config
     cut = sum(length > config.max_length for length in lengths.train) / len(lengths.train)
     assert cut <= 0.05 < sum(length > base.max_length for length in lengths.train) / len(lengths.train)
-    assert sum(length > config.max_new_tokens_eval for length in lengths.answers) <= 0.05 * len(lengths.answers)
+    answers_cut = sum(length > config.max_new_tokens_eval for length in lengths.answers) / len(lengths.answers)
+    assert answers_cut <= 0.05 or config.max_new_tokens_eval == recipe.MAX_ANSWER_TOKENS  # alpaca: 12% past 1,024
     assert config.learning_rate == recipe.usual_learning_rate("lora", model_facts("demo").n_params) == 2e-3
     said = "\n".join(result.changes)
     assert f"Max length (tokens): 64 → {config.max_length}, 95% of your conversations fit" in said
@@ -46,7 +47,7 @@ def test_the_fitted_max_length_stays_within_the_memory_free(demo_home):
     _, _lengths, roomy = fitted(REAL_DATASETS / "llamafactory_glaive_toolcall_en_demo.json")
     _, _, tight = fitted(REAL_DATASETS / "llamafactory_glaive_toolcall_en_demo.json", device=tiny)
     assert tight.config.max_length < roomy.config.max_length
-    assert any("as many as the free memory allows" in change for change in tight.changes)
+    assert any("as long as the free memory allows" in change for change in tight.changes)
 
 
 def test_nothing_is_said_about_values_the_preset_left_as_they_were(demo_home):

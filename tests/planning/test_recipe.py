@@ -31,6 +31,7 @@ def test_fitted_lengths_keep_95_percent_whole_in_steps_of_64_and_8():
     shape = DataShape([100] * 95 + [5000] * 5, answers=[12] * 95 + [400] * 5)
     assert fitted_max_length(shape) == 128 and fitted_answer_length(shape) == 16
     assert fitted_max_length(DataShape([10] * 20)) == 64, "never below 64"
+    assert fitted_answer_length(DataShape([100], answers=[9000] * 20)) == recipe.MAX_ANSWER_TOKENS, "bounded"
     assert fitted_max_length(DataShape([3000] * 20, position_limit=2048)) == 2048, "never past the model's limit"
 
 

@@ -63,9 +63,7 @@ def describe_changes(before: RunConfig, after: RunConfig, shape: recipe.DataShap
     """One sentence per setting the fit changed, saying why."""
     n_rows = plural(len(shape.lengths), "conversation")
     reasons = {
-        "max_length": f"{recipe.KEEP_WHOLE:.0%} of your conversations fit in {after.max_length} tokens under this "
-        "model's chat template"
-        + (" (or as many as the free memory allows)" if after.max_length < recipe.fitted_max_length(shape) else ""),
+        "max_length": _length_reason(after.max_length, recipe.fitted_max_length(shape)),
         "max_new_tokens_eval": f"{recipe.KEEP_WHOLE:.0%} of your reference answers end within "
         f"{after.max_new_tokens_eval} tokens",
         "num_train_epochs": f"for {n_rows}, so that the model sees enough examples in enough steps",
@@ -80,6 +78,15 @@ def describe_changes(before: RunConfig, after: RunConfig, shape: recipe.DataShap
         if old != new:
             changes.append(f"{_label(name)}: {_shown(old)} → {_shown(new)}, {why}.")
     return changes
+
+
+def _length_reason(chosen: int, fitted: int) -> str:
+    if chosen < fitted:
+        return (
+            f"as long as the free memory allows; {recipe.KEEP_WHOLE:.0%} of your conversations would need {fitted} "
+            "tokens under this model's chat template"
+        )
+    return f"{recipe.KEEP_WHOLE:.0%} of your conversations fit in {chosen} tokens under this model's chat template"
 
 
 def _label(name: str) -> str:

@@ -8,8 +8,8 @@ The rules:
   to a multiple of 64 (at least 64, at most the model's position limit). More than 5 % of the conversations cut is
   amber, more than half red: a cut conversation loses its answer, which comes last.
 * Answer length for scoring: the 95th percentile of the reference answers' tokens (with the token that ends them),
-  rounded up to a multiple of 8. When most reference answers are longer than the setting, exact match marks them
-  wrong however good the model is (amber).
+  rounded up to a multiple of 8 (at most 1,024). When most reference answers are longer than the setting, exact
+  match marks them wrong however good the model is (amber).
 * Learning rate: the usual start by method (LoRA and QLoRA 2e-4, full 1e-5, the last layers 5e-5) for models of a
   billion parameters or more, raised by the square root of how much smaller a model is (at most ten times: 0.5B
   LoRA 3e-4, the 5M demo 2e-3); and a usual range: up to 2e-3 for LoRA and 1e-4 for full fine-tuning on models of a
@@ -34,6 +34,7 @@ SMALL_MODEL_PARAMS = 1_000_000_000
 SMALL_MODEL_SCALE = 10
 KEEP_WHOLE = 0.95  # the share of conversations (and reference answers) a fitted length keeps whole
 LENGTH_STEP, ANSWER_STEP = 64, 8
+MAX_ANSWER_TOKENS = 1024  # longer answers are scored cut: generating more for every held-out row costs too much
 MIN_STEPS = 20
 MIN_ROWS = 10  # fewer conversations than this teach no pattern
 CUT_AMBER, CUT_RED = 0.05, 0.5
@@ -80,7 +81,8 @@ def fitted_max_length(shape: DataShape) -> int:
 
 def fitted_answer_length(shape: DataShape) -> int:
     """The answer length for scoring that lets 95 % of the reference answers end."""
-    return max(ANSWER_STEP, math.ceil(percentile(shape.answers, KEEP_WHOLE) / ANSWER_STEP) * ANSWER_STEP)
+    fitted = math.ceil(percentile(shape.answers, KEEP_WHOLE) / ANSWER_STEP) * ANSWER_STEP
+    return min(MAX_ANSWER_TOKENS, max(ANSWER_STEP, fitted))
 
 
 def usual_learning_rate(method: str, n_params: int = 0) -> float:
