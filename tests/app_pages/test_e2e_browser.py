@@ -106,3 +106,32 @@ def test_run_survives_closing_the_browser_and_killing_the_web_server(demo_home, 
     finished = wait_for(lambda: not queue.get_job(job.run_id).active and queue.get_job(job.run_id), what="the job row")
     assert finished.state == "succeeded" and finished.attempt == 1
     assert (run.path / "train.log").read_text().count("Run finished") == 1, "one training process, never a second copy"
+
+
+def test_the_runs_page_follows_a_cancel_to_resume_without_a_reload(demo_home, browser, app_servers):
+    """Watched on an open page, a run that is cancelled ends everywhere at once: the panel, the job table and its
+    count, and the buttons (Resume appears); nobody presses reload."""
+    from playwright.sync_api import expect
+
+    from workbench.jobs import control, queue
+    from workbench.planning.presets import demo_config
+
+    _, url = app_servers(demo_home)
+    job = control.submit(demo_config(dataset=str(DEMO_TRAIN_FILE), num_train_epochs=30))
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page.goto(f"{url}/runs")
+    expect(page.get_by_text("All jobs on this server (1 running or waiting)")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(re.compile(r"Step [1-9]\d* of"))).to_be_visible(timeout=120_000)
+
+    page.get_by_role("button", name="Cancel run").click()
+    page.get_by_role("button", name="Yes, cancel the run").click()
+    expect(page.get_by_role("button", name="Resume from the last checkpoint")).to_be_visible(timeout=LONG)
+    expect(page.get_by_text("Cancelled", exact=True)).to_be_visible()
+    expect(page.get_by_text("All jobs on this server", exact=True)).to_be_visible()  # no active count any more
+    assert queue.get_job(job.run_id).state == "cancelled"
+
+    page.get_by_role("button", name="Resume from the last checkpoint").click()
+    expect(page.get_by_text("All jobs on this server (1 running or waiting)")).to_be_visible(timeout=60_000)
+    assert queue.get_job(job.run_id).attempt == 2
+    control.request_cancel(job.run_id)
+    wait_for(lambda: not queue.get_job(job.run_id).active, timeout=120, what="the resumed run to stop")

@@ -205,7 +205,7 @@ def test_runs_page_lists_every_job_with_its_place_in_the_queue(demo_home):
     assert any(expander.label == "All jobs on this server (2 running or waiting)" for expander in app.expander)
     table = next(frame.value for frame in app.dataframe if "position" in frame.value.columns)
     assert list(table["run"]) == [second.run_id, first.run_id]
-    assert list(table["position"]) == [2, 1] and list(table["owner"]) == ["bob", "alice"]
+    assert list(table["position"]) == ["2", "1"] and list(table["owner"]) == ["bob", "alice"]
 
 
 def test_runs_page_deletes_a_run_only_after_the_confirmation(demo_home, trained_demo):

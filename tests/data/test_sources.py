@@ -219,3 +219,12 @@ def test_rows_of_every_real_dataset_make_a_datasets_table_as_the_trainer_builds_
     rows = validation.validate((REAL_DATASETS / name).read_bytes(), name).rows
     table = Dataset.from_list(rows)
     assert len(table) == len(rows) and table[0]["messages"][0]["content"] == rows[0]["messages"][0]["content"]
+
+
+def test_datasets_are_named_by_their_library_label_not_their_path(home):
+    version = library.create_dataset(
+        "identity.jsonl", b'{"text": "hello"}\n', validation.validate(b'{"text": "hello"}\n')
+    )
+    assert sources.dataset_label(str(version.path)) == "identity v1"
+    assert sources.dataset_label("demo") == "the built-in demo dataset"
+    assert sources.dataset_label("/srv/data/mine.jsonl") == "mine.jsonl" and sources.dataset_label("") == "none"

@@ -79,10 +79,10 @@ def test_queue_rows_show_place_owner_and_estimate(home):
     second = control.submit(RunConfig(run_name="b"), owner="bob")
     queue.claim(first.id)
     rows = {row["run"]: row for row in queue.queue_rows(queue.list_jobs())}
-    assert (rows[first.run_id]["state"], rows[first.run_id]["position"]) == ("starting", None)
-    assert (rows[second.run_id]["position"], rows[second.run_id]["owner"]) == (1, "bob")
-    assert rows[first.run_id]["memory estimate (GB)"] == 7.5 and rows[first.run_id]["started at"]
-    assert rows[second.run_id]["started at"] == "" and rows[second.run_id]["memory estimate (GB)"] is None
+    assert (rows[first.run_id]["state"], rows[first.run_id]["position"]) == ("starting", "")
+    assert (rows[second.run_id]["position"], rows[second.run_id]["owner"]) == ("1", "bob")
+    assert rows[first.run_id]["memory estimate (GB)"] == "7.5" and rows[first.run_id]["started at"]
+    assert rows[second.run_id]["started at"] == "" and rows[second.run_id]["memory estimate (GB)"] == "none made"
 
 
 def test_from_the_browser_data_comes_only_from_the_library_and_the_server_folder(home, tmp_path, monkeypatch):

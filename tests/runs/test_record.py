@@ -15,7 +15,7 @@ def test_the_record_holds_versions_hashes_device_owner_and_hours(tmp_path):
     facts = dict(record.record_facts(finished))
     assert facts["Started by"] == "maria" and facts["Device"] == "NVIDIA H100 80GB HBM3"
     assert facts["Retried"] == "after step 3: micro-batch 4"
-    assert facts["Dataset"].endswith("(1 rows)") and facts["transformers"] == started["packages"]["transformers"]
+    assert facts["Dataset"] == "train.jsonl (1 row)" and facts["transformers"] == started["packages"]["transformers"]
 
 
 def test_cpu_runs_use_no_gpu_hours_and_an_absent_record_reads_as_nothing(tmp_path):
@@ -72,3 +72,10 @@ def test_closing_a_crashed_run_keeps_the_peak_the_trainer_measured(tmp_path):
     record.finish_record(tmp_path, "failed", peak_gb=0.5)  # the training process, on its way out
     record.finish_record(tmp_path, "failed", "killed")  # the runner, which cannot measure anything
     assert record.read_record(tmp_path)["measured_peak_gb"] == 0.5
+
+
+def test_the_record_names_the_dataset_by_its_label_never_by_its_path(tmp_path):
+    data = tmp_path / "v2.data.jsonl"
+    data.write_text('{"text": "a"}\n{"text": "b"}\n')
+    record.start_record(tmp_path, data, 2, "CPU (2 cores)", False, "", dataset_label="identity v2")
+    assert dict(record.record_facts(record.read_record(tmp_path)))["Dataset"] == "identity v2 (2 rows)"

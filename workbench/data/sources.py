@@ -77,6 +77,17 @@ def resolve_dataset(dataset: str, heldout: bool = False) -> Path:
     return path
 
 
+def dataset_label(dataset: str) -> str:
+    """A dataset reference as people name it: "the built-in demo dataset", "llamafactory_identity v2", or a
+    file's name; never a path inside the data folder."""
+    if not dataset.strip():
+        return "none"
+    if dataset.strip() == DEMO_DATASET:
+        return "the built-in demo dataset"
+    version = library.version_for_path(Path(dataset).expanduser())
+    return version.label if version is not None else Path(dataset).name
+
+
 def eval_rows_for(dataset: str, eval_dataset: str) -> list[dict[str, Any]]:
     """Held-out rows: the eval file when given, the demo's held-out split for the demo, a library version's
     validation split when it has one, else none."""

@@ -148,11 +148,11 @@ def queue_rows(listed: list[Job]) -> list[dict[str, Any]]:
         {
             "run": job.run_id,
             "state": job.state,
-            "position": positions.get(job.run_id),
+            "position": str(positions[job.run_id]) if job.run_id in positions else "",
             "owner": job.owner,
             "queued at": words.clock(job.created_at),
             "started at": words.clock(job.started_at),
-            "memory estimate (GB)": job.peak_gb,
+            "memory estimate (GB)": f"{job.peak_gb:.1f}" if job.peak_gb is not None else "none made",
             "attempt": job.attempt,
         }
         for job in listed

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.config import RunConfig, form_fields
+from workbench.data import sources
 from workbench.results import diagnostics
 from workbench.runs import directory
 from workbench.runs.directory import Run
@@ -79,7 +80,7 @@ def settings_rows(compared: list[Run], only_differing: bool = True) -> list[dict
     specs = form_fields()
     wanted = set(differing_fields([run.config for run in compared])) if only_differing else None
     return [
-        {"setting": spec.label, **{run.run_id: _cell(getattr(run.config, spec.name)) for run in compared}}
+        {"setting": spec.label, **{run.run_id: _setting(run.config, spec.name) for run in compared}}
         for spec in specs
         if wanted is None or spec.name in wanted
     ]
@@ -101,6 +102,11 @@ def _rounded(value: float | None) -> float | None:
 
 def _percent(value: float | None) -> str:
     return "" if value is None else f"{value:.0%}"
+
+
+def _setting(config: RunConfig, name: str) -> str:
+    value = getattr(config, name)
+    return sources.dataset_label(value) if name in ("dataset", "eval_dataset") else _cell(value)
 
 
 def _cell(value: Any) -> str:

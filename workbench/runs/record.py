@@ -44,12 +44,18 @@ def start_record(
     cuda: bool,
     owner: str,
     estimated_peak_gb: float | None = None,
+    dataset_label: str = "",
 ) -> dict[str, Any]:
     """Write the record at the start of training (with the pre-flight's memory estimate, when the job had one);
     ``finish_record`` completes it."""
     record = {
         "estimated_peak_gb": estimated_peak_gb,
-        "dataset": {"path": str(dataset_path), "sha256": file_sha256(dataset_path), "rows": rows},
+        "dataset": {
+            "path": str(dataset_path),
+            "label": dataset_label,
+            "sha256": file_sha256(dataset_path),
+            "rows": rows,
+        },
         "packages": package_versions(),
         "python": platform.python_version(),
         "device": device_name,
@@ -137,6 +143,15 @@ def record_facts(record: dict[str, Any]) -> list[tuple[str, str]]:
         return [("Run record", "unreadable: run.json holds values of the wrong kind")]
 
 
+def _dataset_name(dataset: dict[str, Any]) -> str:
+    """The label the run was started with; a record from before labels were kept names the file, not its path."""
+    return dataset.get("label") or Path(str(dataset.get("path", "?"))).name
+
+
+def _rows(rows: Any) -> str:
+    return words.plural(rows, "row") if isinstance(rows, int) else "? rows"
+
+
 def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
     dataset = record.get("dataset", {})
     facts = [
@@ -150,7 +165,7 @@ def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
         ("Hours", f"{record['hours']:.3f}" if "hours" in record else "still running"),
         ("GPU-hours", f"{record.get('gpu_hours', 0.0):.3f}"),
         ("Peak memory", _memory_fact(record)),
-        ("Dataset", f"{dataset.get('path', '?')} ({dataset.get('rows', '?')} rows)"),
+        ("Dataset", f"{_dataset_name(dataset)} ({_rows(dataset.get('rows'))})"),
         ("Dataset SHA-256", dataset.get("sha256", "?")),
         ("Python", record.get("python", "?")),
         *((name, version) for name, version in record.get("packages", {}).items()),

@@ -59,7 +59,14 @@ def load_inputs(run_dir: Path, config: RunConfig) -> Inputs:
     origin = rendering.origin if rendering else "none (plain text)"
     print(f"Chat template: {origin}; reasoning blocks: {config.reasoning}", flush=True)
     record.start_record(
-        run_dir, dataset_path, len(train_rows), device.name, device.cuda, status.owner, status.estimated_peak_gb
+        run_dir,
+        dataset_path,
+        len(train_rows),
+        device.name,
+        device.cuda,
+        status.owner,
+        status.estimated_peak_gb,
+        dataset_label=sources.dataset_label(config.dataset),
     )
     record.note(run_dir, chat_template=origin, reasoning=config.reasoning)
     return Inputs(device, model_path, train_rows, eval_rows, tokenizer, rendering, n_rows, separate_eval)

@@ -1,10 +1,12 @@
-"""The Runs page's Cancel button: locked for someone else's run, and a second click before a run is stopped."""
+"""The Runs page's Cancel and Resume buttons: locked for someone else's run; a cancel takes a second click."""
 
 import streamlit as st
 
 from workbench import people
 from workbench.errors import UserError
 from workbench.jobs import control, queue
+from workbench.runs import checkpoints
+from workbench.runs.directory import Run
 
 
 def draw_cancel(run_id: str) -> None:
@@ -31,3 +33,19 @@ def _confirm(run_id: str) -> None:
             st.toast("Cancel requested; the run stops at its next step and keeps what it trained.")
     if no.button("Keep it running", icon=":material/play_arrow:"):
         st.session_state.pop("confirm_cancel", None)
+
+
+def draw_resume(run: Run, state: str) -> None:
+    """Resume, for an ended run that can go on: failed, interrupted or cancelled, with a checkpoint to go on from."""
+    job = queue.find_job(run.run_id)
+    if state not in queue.RESUMABLE_STATES or job is None or job.active:
+        return
+    if checkpoints.latest_checkpoint(run.path, verify=False) is None:
+        return
+    if st.button("Resume from the last checkpoint", icon=":material/replay:"):
+        try:
+            control.resume(run.run_id, user=st.session_state.get("user", ""))
+        except UserError as error:
+            st.error(str(error))
+        else:
+            st.rerun()
