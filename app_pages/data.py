@@ -1,22 +1,21 @@
 """Data: check a file (in a bounded child process, keeping only the summary), see each problem in plain words, its
 token lengths and a preview; save it as a version."""
 
-from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
 from app_pages._mapping import mapping_form
+from app_pages._preview import show_preview
+from app_pages._save import save_section, use_for_training
 from workbench import charts
 from workbench.config import RunConfig
-from workbench.data import checking, library, server_folder, uploads
+from workbench.data import checking, server_folder, uploads
 from workbench.data.checking import FileCheck
-from workbench.data.reports import describe_call
 from workbench.errors import UserError
 
 
-ICONS = {"system": ":material/settings:", "tool": ":material/build:"}
-UP, LIBRARY = ":material/upload:", ":material/search:"
+UP = ":material/upload:"
 
 
 @st.cache_resource(show_spinner="Checking every record…", max_entries=8)
@@ -52,48 +51,6 @@ def show_overview(report: FileCheck, max_length: int) -> None:
     if report.token_lengths is not None:
         st.plotly_chart(charts.token_length_figure(report.token_lengths, max_length), width="stretch")
         st.caption(report.token_caption)
-
-
-def show_preview(report: FileCheck) -> None:
-    for where, row in report.preview:
-        with st.container(border=True):
-            st.caption(where.capitalize())
-            if "text" in row:
-                st.text(row["text"][:2000])
-            for turn in row.get("messages", ()):
-                with st.chat_message(turn["role"], avatar=ICONS.get(turn["role"])):
-                    if turn["content"]:
-                        st.write(turn["content"][:5000])
-                    for call in turn.get("tool_calls", ()):
-                        st.code(describe_call(call), language="json")
-
-
-def save_section(report: FileCheck, name: str, path: Path, mapping: dict | None) -> None:
-    bad = report.total - report.rows
-    st.write(f"A new version keeps the usable records and leaves out the {bad} with errors; your file stays as it is.")
-    dups = bool(report.duplicates) and st.checkbox(f"Also drop the {report.duplicates} duplicates", value=True)
-    long = 0 < report.too_long < report.rows and st.checkbox(f"Also drop the {report.too_long} too-long records")
-    if st.button("Save as a new dataset version", type="primary"):
-        try:
-            by, drops = st.session_state.get("user"), (bool(dups), bool(long))
-            saved = checking.save_cleaned(path, name, mapping, model.strip(), max_length, drops, by)
-            st.session_state["data_saved"] = saved
-        except UserError as error:
-            st.error(str(error))
-    saved = st.session_state.get("data_saved")
-    if saved is not None and saved.name == uploads.label_of(name):
-        st.success(f"Saved {saved.label}: {saved.rows} records ({saved.format}). {saved.note}")
-        st.page_link("app_pages/datasets.py", label="What the model sees; split off a validation set", icon=LIBRARY)
-        use_for_training("Use this version for training", lambda: saved)
-
-
-def use_for_training(button: str, version: Callable[[], library.Version]) -> None:
-    if st.button(button, type="primary", icon=":material/tune:"):
-        try:
-            st.session_state["train_dataset"] = str(version().path)  # the Train page takes it (and shows its label)
-        except UserError as error:
-            return st.error(str(error))
-        st.switch_page("app_pages/train.py")
 
 
 st.title("Data")
@@ -134,6 +91,6 @@ if report.rows:
     with overview:
         show_overview(report, max_length)
     with preview:
-        show_preview(report)
+        show_preview(path, name, mapping)
     with clean:
-        save_section(report, name, path, mapping)
+        save_section(report, name, path, mapping, model.strip(), max_length)

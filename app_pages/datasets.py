@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from workbench.config import RunConfig
-from workbench.data import cleaning, library, model_view, reports, sources, tokens, uploads, validation
+from workbench.data import cleaning, library, model_view, page_lines, reports, sources, tokens, uploads, validation
 from workbench.errors import UserError
 
 
@@ -56,7 +56,7 @@ def validation_section(version: library.Version, report: reports.DataReport) -> 
     checked = validation.validate(upload.getvalue(), upload.name)
     overlap = validation.overlap_problems(report, checked)
     (st.success if checked.ok else st.warning if checked.usable else st.error)(checked.summary())
-    for line in reports.problem_lines(checked, 20) + [f":orange[●] {item}" for item in overlap[:20]]:
+    for line in page_lines.problem_lines(checked, 20) + [f":orange[●] {item}" for item in overlap[:20]]:
         st.markdown(line)
     if st.button("Save a new version with this validation file", type="primary", disabled=not checked.usable):
         save(version, report.rows, checked.rows, {"file": uploads.label_of(upload.name)})
@@ -68,10 +68,14 @@ def save(base: library.Version, train: list, held_out: list, split: dict) -> Non
         base, train, note, validation_rows=held_out, split=split, owner=st.session_state.get("user")
     )
     st.session_state["datasets_next"] = saved.version  # selected on the rerun, before the widget exists
+    if saved.already_saved:
+        st.session_state["datasets_notice"] = f"This split is already saved as {saved.label}; no copy was made."
     st.rerun()
 
 
 st.title("Datasets")
+if notice := st.session_state.pop("datasets_notice", None):
+    st.info(notice, icon=":material/info:")
 all_datasets = library.list_datasets()
 if not all_datasets:
     st.info("No datasets yet. Check a file on the Data page and save it as a version.", icon=":material/folder_open:")
@@ -100,7 +104,7 @@ except UserError as error:
     st.stop()
 
 (st.success if report.ok else st.warning)(f"{version.label}: {report.summary()}")
-for line in reports.problem_lines(report, 20):
+for line in page_lines.problem_lines(report, 20):
     st.markdown(line)
 left, right = st.columns(2)
 left.download_button("Download this version", version.path.read_bytes(), f"{version.name}-v{version.version}.jsonl")

@@ -10,7 +10,6 @@ from app_pages._progress import draw_progress
 from app_pages._queue import draw_queue
 from app_pages._scores import draw_scores
 from workbench.data import sources
-from workbench.errors import UserError
 from workbench.jobs import board, health, queue
 from workbench.results import export
 from workbench.runs import directory, record
@@ -57,17 +56,14 @@ def finished_panel() -> None:
     state = board.shown_state(*board.run_view(run.run_id))
     draw_scores(run)
     if run.has_output:
-        try:
-            st.download_button(
-                "Download adapter (.zip)" if run.is_adapter else "Download the trained model (.zip)",
-                export.adapter_zip_bytes(run),
-                file_name=export.adapter_zip_name(run),
-                mime="application/zip",
-                icon=":material/download:",
-                type="primary",
-            )
-        except UserError as error:
-            st.error(str(error))
+        st.download_button(
+            "Download adapter (.zip)" if run.is_adapter else "Download the trained model (.zip)",
+            lambda: export.adapter_zip_bytes(run),  # built on click, not on every redraw
+            file_name=export.adapter_zip_name(run),
+            mime="application/zip",
+            icon=":material/download:",
+            type="primary",
+        )
         st.page_link("app_pages/playground.py", label="Chat with this model in the Playground", icon=":material/chat:")
         draw_merge(run)
     if st.button("Train again with these settings", icon=":material/content_copy:"):

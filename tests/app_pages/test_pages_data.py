@@ -6,6 +6,7 @@ need neither the demo model nor the network.
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,47 @@ def test_the_web_process_never_validates_an_upload_itself(home, tiny_model, monk
     assert "13 of 14 records are usable" in texts(app), "the check ran, elsewhere"
     next(button for button in app.button if button.label.startswith("Save as a new dataset version")).click().run()
     assert not app.exception and "Saved flawed v2" in texts(app)
+
+
+def test_saving_twice_makes_one_version_and_says_it_is_already_saved(home, tiny_model):
+    app = upload(open_page("app_pages/data.py", tiny_model), "flawed.jsonl", FLAWED_FILE)
+    click(app, "Save as a new dataset version")
+    assert "Saved flawed v2" in texts(app)
+    click(app, "Save as a new dataset version")
+    assert "already saved as flawed v2; no second copy was made" in texts(app)
+    [versions] = library.list_datasets()
+    assert [version.version for version in versions] == [1, 2]
+
+
+def test_placeholders_are_filled_in_from_a_form_and_saved_as_a_version(home, tiny_model):
+    content = (REAL_DATASETS / "llamafactory_identity.json").read_bytes()
+    app = upload(open_page("app_pages/data.py", tiny_model), "identity.json", content)
+    assert "warning · placeholder" in texts(app), "each problem shows its severity and code"
+    app.text_input(key="data_fill_name").input("Aria")
+    app.text_input(key="data_fill_author").input("Acme Labs")
+    click(app, "Save as a new dataset version")
+    assert "Filled in {{name}} = 'Aria', {{author}} = 'Acme Labs'." in texts(app)
+    saved = library.list_datasets()[0][-1]
+    text = saved.path.read_text()
+    assert not re.findall(r"\{\{\w+\}\}", text), re.findall(r".{60}\{\{\w+\}\}", text)[:3]
+    assert text.count("Aria") == 77 and "Acme Labs" in text
+
+
+def test_the_preview_pages_through_every_record_with_a_search_and_shows_tool_schemas(home, tiny_model):
+    content = (REAL_DATASETS / "llamafactory_glaive_toolcall_en_demo.json").read_bytes()
+    app = upload(open_page("app_pages/data.py", tiny_model), "glaive.json", content)
+    assert "300 records · page 1 of 60" in texts(app)
+    app.number_input(key="data_preview_page").set_value(60).run()
+    assert "Record 300" in texts(app)
+    app.text_input(key="data_preview_query").input("search_recipes").run()
+    matching = next(caption.value for caption in app.caption if " match · page " in caption.value)
+    assert int(matching.split()[0]) < 300
+    assert any(expander.label.endswith("described to the model") for expander in app.expander)
+    assert any("search_recipes" in str(element.value) for element in app.json)
+    app.text_input(key="data_preview_query").input("no such words anywhere").run()
+    assert "No record holds “no such words anywhere”." in texts(app)
+
+
+def test_token_counts_name_the_tokenizer_of_the_chosen_model(home, tiny_model):
+    app = upload(open_page("app_pages/data.py", tiny_model), "chats.jsonl", GOOD_FILE)
+    assert f"Tokens counted with the tokenizer and chat template of {tiny_model}" in texts(app)

@@ -60,16 +60,36 @@ def test_two_people_saving_at_once_get_different_version_numbers(home):
     report = validate(FLAWED, "chats.jsonl")
     base = library.create_dataset("chats.jsonl", FLAWED, report)
     saved: list[int] = []
-    threads = [
-        threading.Thread(target=lambda: saved.append(library.save_version(base, report.rows, "x").version))
-        for _ in range(8)
-    ]
+
+    def save(rows: list) -> None:
+        saved.append(library.save_version(base, rows, "x").version)
+
+    threads = [threading.Thread(target=save, args=(report.rows[k:],)) for k in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert sorted(saved) == list(range(2, 10))
     assert [version.version for version in library.list_versions(base.dataset_id)] == list(range(1, 10))
+
+
+def test_saving_the_same_rows_twice_keeps_one_version_and_says_so(home):
+    report = validate(FLAWED, "chats.jsonl")
+    base = library.create_dataset("chats.jsonl", FLAWED, report)
+    saved: list[library.Version] = []
+    threads = [
+        threading.Thread(target=lambda: saved.append(library.save_version(base, report.rows[1:], "x")))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {version.version for version in saved} == {2} and sum(not v.already_saved for v in saved) == 1
+    assert [version.version for version in library.list_versions(base.dataset_id)] == [1, 2]
+    split = library.save_version(base, report.rows[1:], "x", validation_rows=report.rows[:1])
+    assert split.version == 3 and not split.already_saved, "the same rows with a validation set are a new version"
+    assert "already_saved" not in (split.path.parent / "v3.meta.json").read_text()
 
 
 def test_library_lists_datasets_and_versions_newest_first(home):

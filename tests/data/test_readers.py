@@ -2,7 +2,7 @@
 
 import json
 
-from workbench.data import readers
+from workbench.data import readers, validation
 
 
 def test_jsonl_keeps_real_line_numbers_across_blank_lines_and_unicode_line_separators():
@@ -33,10 +33,16 @@ def test_binary_files_are_named_not_parsed():
         assert problem.code == "binary_file" and what in problem.message
 
 
-def test_csv_rows_with_the_wrong_number_of_values_are_named_with_their_line():
+def test_csv_problems_name_the_spreadsheet_row():
     result = readers.read_records(b"prompt,completion\na,b\nc,d,e\n", "a.csv")
     assert result.columns == ["prompt", "completion"] and [r.value for r in result.records] == [
         {"prompt": "a", "completion": "b"}
     ]
     [problem] = result.problems
-    assert problem.code == "bad_csv_row" and "line 3" in problem.message
+    assert problem.code == "bad_csv_row" and (problem.row, problem.line) == (2, 3)
+    blank_and_multiline = b'prompt,completion\n"a\nb",c\n\nd,e,f\n'
+    report = validation.validate(blank_and_multiline, "a.csv")
+    [problem] = [item for item in report.problems if item.code == "bad_csv_row"]
+    assert str(problem).startswith("Spreadsheet row 4: This row has 3 values"), (
+        "header 1, a multi-line cell 2, blank 3"
+    )

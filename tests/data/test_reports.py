@@ -4,10 +4,7 @@ import csv
 import io
 import json
 
-from conftest import REAL_DATASETS
-
 from workbench.data import reports, validation
-from workbench.data.reports import problem_lines
 
 
 def chat_line(i: int) -> str:
@@ -18,25 +15,6 @@ def chat_line(i: int) -> str:
 
 def lines(*rows: str) -> bytes:
     return ("\n".join(rows) + "\n").encode()
-
-
-def test_page_lines_fold_many_warnings_of_a_kind_and_escape_markdown():
-    report = validation.validate((REAL_DATASETS / "llamafactory_identity.json").read_bytes(), "identity.json")
-    assert problem_lines(report, 50) == [
-        (
-            ":orange[●] 85 records contain an unfilled \\{\\{placeholder\\}\\}; replace it with the real value: "
-            "records 1, 2, 3, 4, 5 and 80 more."
-        )
-    ]
-    few = validation.validate(lines(chat_line(1), chat_line(1), "[1]"))
-    assert problem_lines(few, 50) == [
-        ':red[●] Line 3: Each record must be a JSON object like \\{"messages": \\[...\\]\\}, not a list.',
-        (
-            ":orange[●] Line 2: The same conversation already appears on line 1; repeats make the model over-learn "
-            "it, so remove the copy (Clean on the Data page does it)."
-        ),
-        ":orange[●] Only 2 usable conversations; at least 10 are advised, 50 or more work better.",
-    ]
 
 
 def test_json_text_csv_and_exit_code_of_a_file_with_one_bad_line():

@@ -228,3 +228,16 @@ def test_datasets_are_named_by_their_library_label_not_their_path(home):
     assert sources.dataset_label(str(version.path)) == "identity v1"
     assert sources.dataset_label("demo") == "the built-in demo dataset"
     assert sources.dataset_label("/srv/data/mine.jsonl") == "mine.jsonl" and sources.dataset_label("") == "none"
+
+
+def test_the_preview_pages_through_records_and_searches_them(home, tmp_path):
+    from workbench.data import checking
+
+    path = tmp_path / "identity.json"
+    path.write_bytes((REAL_DATASETS / "llamafactory_identity.json").read_bytes())
+    first = checking.preview(path, "identity.json", None, "", 1)
+    assert (first.matches, first.pages, len(first.rows)) == (91, 19, 5) and first.rows[0][0] == "record 1"
+    last = checking.preview(path, "identity.json", None, "", 99)  # past the end: the last page
+    assert [where for where, _ in last.rows] == ["record 91"]
+    found = checking.preview(path, "identity.json", None, "OPENAI", 1)
+    assert 0 < found.matches < 91 and all("openai" in json.dumps(row).lower() for _, row in found.rows)

@@ -150,11 +150,11 @@ CASES = {
     "empty JSON array": ("a.json", b"[]", [(None, None, "no_records")]),
     "one JSON object": ("a.json", json.dumps(chat(1), indent=2).encode(), [(None, None, "few_rows")]),
     "records inside a data wrapper": ("a.json", json.dumps({"data": [chat(i) for i in range(10)]}).encode(), []),
-    "CSV with an empty answer": ("a.csv", csv_text("prompt,completion\nhello,\n"), [(None, 1, "empty_content")]),
+    "CSV with an empty answer": ("a.csv", csv_text("prompt,completion\nhello,\n"), [(2, 1, "empty_content")]),
     "CSV with unknown columns": ("a.csv", csv_text("question,answer\n"), [(None, None, "unknown_format")]),
     "CSV with header only": ("a.csv", b"prompt,completion\n", [(None, None, "no_records")]),
     "CSV without column names": ("a.csv", csv_text(",\n"), [(None, None, "csv_no_columns")]),
-    "CSV row with an extra value": ("a.csv", csv_text("prompt,completion\na,b,c\n"), [(None, 1, "bad_csv_row")]),
+    "CSV row with an extra value": ("a.csv", csv_text("prompt,completion\na,b,c\n"), [(2, 1, "bad_csv_row")]),
     "Parquet of chat messages": ("a.parquet", parquet([chat(i) for i in range(10)]), []),
     "broken Parquet": ("a.parquet", b"PAR1" + b"garbage" * 20, [(None, None, "not_parquet")]),
     "ShareGPT with an unknown speaker": (
@@ -232,7 +232,7 @@ def test_every_problem_says_where_it_is_in_words():
     report = validate(jsonl("[1]", chat(1)), "a.jsonl")
     assert str(report.problems[0]).startswith("Line 1: Each record must be a JSON object")
     csv_report = validate(csv_text("prompt,completion\nhello,\n"), "a.csv")
-    assert str(csv_report.problems[0]).startswith('Record 1: The "completion" field has no text')
+    assert str(csv_report.problems[0]).startswith('Spreadsheet row 2: The "completion" field has no text')
 
 
 def test_file_level_messages_name_the_place_and_the_fix():

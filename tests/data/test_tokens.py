@@ -81,9 +81,8 @@ def test_report_gets_too_long_warnings_with_lines_and_a_summary(tokenizer):
     assert report.too_long == 1 and report.tokens.lengths[-1] > 5000
     long = [problem for problem in report.problems if problem.code == "too_long"]
     assert [(problem.line, problem.row) for problem in long] == [(5, 5), (None, None)]
-    assert "answer tokens" in long[1].message and str(report.tokens.answer_tokens_cut) in long[1].message.replace(
-        ",", ""
-    )
+    assert long[1].message.startswith("1 record is far longer than the max length of 512 tokens")
+    assert "cut most of it" in long[1].message, "no count of cut answer tokens for a record too long to tokenise"
 
 
 def test_a_template_that_refuses_a_row_makes_it_an_error_with_its_line():

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 from tiny_tokenizers import CHATML, build_tokenizer
 
-from workbench.data import problems, readers, reports, tokens
+from workbench.data import page_lines, problems, readers, reports, tokens
 from workbench.data.records import MAX_RECORDS
 from workbench.data.validation import validate
 
@@ -45,7 +45,7 @@ def test_a_ten_megabyte_cell_is_too_long_from_its_characters_and_never_tokenised
     assert report.tokens.oversized == [12] and 12 in report.too_long_rows
     [row_problem] = [item for item in report.problems if item.code == "too_long" and item.row]
     assert "about 2,500,0" in row_problem.message and "(from its characters)" in row_problem.message
-    assert "by far (counted from characters)" in tokens.too_long_summary(report.tokens)
+    assert "too long to tokenise, so measured by characters" in tokens.too_long_summary(report.tokens)
 
 
 def test_a_tokenizer_that_panics_fails_that_row_not_the_check(tokenizer, monkeypatch):
@@ -101,7 +101,7 @@ def test_a_million_identical_rows_make_a_bounded_list_of_warnings_and_a_count():
     assert len(report.problems) == problems.LISTED_PER_CODE and report.problems.counts["duplicate"] == 19_999
     out = reports.report_json(report)
     assert out["problem_counts"] == {"duplicate": 19_999} and len(out["problems"]) == problems.LISTED_PER_CODE
-    assert "19,999 records repeat an earlier record" in reports.problem_lines(report, 50)[0]
+    assert "19,999 records repeat an earlier record" in page_lines.problem_lines(report, 50)[0]
     assert "and 19,949 more problems" in reports.report_text(report)  # 50 listed
     assert report.summary().endswith("Check the 19,999 warnings.")
 

@@ -6,16 +6,19 @@ The file is read from where the server keeps it (an upload under its content has
 so no bytes travel to the child through a pipe.
 """
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from workbench import limits
-from workbench.data import cleaning, library, reports, tokens, uploads, validation
+from workbench.config import DEMO_MODEL
+from workbench.data import cleaning, library, page_lines, placeholders, reports, tokens, uploads, validation
 from workbench.data.mapping import ColumnMapping
 
 
-PREVIEW_ROWS = 3
+PREVIEW_ROWS = 5  # records per preview page
+MAX_PLACEHOLDERS = 12  # the fill-in form asks for at most this many
 LISTED_PROBLEMS = 50
 
 
@@ -40,11 +43,20 @@ class FileCheck:
     template: str  # which chat template trains these rows, as a sentence
     token_lengths: list[int] | None  # None without a tokenizer
     token_caption: str
-    preview: list[tuple[str, dict[str, Any]]]  # (where in the file, the row)
     rows: int
     total: int
     duplicates: int
     too_long: int
+    placeholders: dict[str, int]  # each unfilled {{name}} and how many records hold it
+
+
+@dataclass(frozen=True)
+class PreviewPage:
+    """One page of the preview: the records shown, where each is in the file, and how many records match."""
+
+    rows: list[tuple[str, dict[str, Any]]]
+    matches: int
+    pages: int
 
 
 def check(path: Path, name: str, mapping: dict | None, model: str, max_length: int) -> FileCheck:
@@ -53,10 +65,19 @@ def check(path: Path, name: str, mapping: dict | None, model: str, max_length: i
 
 
 def save_cleaned(
-    path: Path, name: str, mapping: dict | None, model: str, max_length: int, drops: tuple[bool, bool], owner: str
+    path: Path,
+    name: str,
+    mapping: dict | None,
+    model: str,
+    max_length: int,
+    drops: tuple[bool, bool],
+    owner: str,
+    fills: dict[str, str] | None = None,
 ) -> library.Version:
-    """Check the file again and save its usable rows (without duplicates and too-long rows, as ``drops`` says)."""
-    return limits.run_bounded(_save_cleaned, path, name, mapping, model, max_length, drops, owner, what="saving")
+    """Check the file again and save its usable rows (without duplicates and too-long rows, as ``drops`` says, and
+    with ``fills`` for its placeholders)."""
+    args = (path, name, mapping, model, max_length, drops, owner, fills)
+    return limits.run_bounded(_save_cleaned, *args, what="saving")
 
 
 def add_original(path: Path, name: str, mapping: dict | None, owner: str) -> library.Version:
@@ -67,7 +88,9 @@ def add_original(path: Path, name: str, mapping: dict | None, owner: str) -> lib
 def _report(path: Path, name: str, mapping: dict | None, model: str, max_length: int) -> reports.DataReport:
     uploads.check_size(path.stat().st_size)
     tokenizer = tokens.tokenizer_for(model) if model else None
-    return validation.validate(path.read_bytes(), name, ColumnMapping.from_dict(mapping), tokenizer, max_length)
+    report = validation.validate(path.read_bytes(), name, ColumnMapping.from_dict(mapping), tokenizer, max_length)
+    report.counted_with = ("the built-in demo model" if model == DEMO_MODEL else model) if tokenizer else ""
+    return report
 
 
 def _check(path: Path, name: str, mapping: dict | None, model: str, max_length: int) -> FileCheck:
@@ -75,10 +98,17 @@ def _check(path: Path, name: str, mapping: dict | None, model: str, max_length: 
 
 
 def _save_cleaned(
-    path: Path, name: str, mapping: dict | None, model: str, max_length: int, drops: tuple[bool, bool], owner: str
+    path: Path,
+    name: str,
+    mapping: dict | None,
+    model: str,
+    max_length: int,
+    drops: tuple[bool, bool],
+    owner: str,
+    fills: dict[str, str] | None,
 ) -> library.Version:
     report = _report(path, name, mapping, model, max_length)
-    return cleaning.save_cleaned(name, path.read_bytes(), report, *drops, owner=owner)
+    return cleaning.save_cleaned(name, path.read_bytes(), report, *drops, owner=owner, fills=fills)
 
 
 def _add_original(path: Path, name: str, mapping: dict | None, owner: str) -> library.Version:
@@ -99,7 +129,7 @@ def summarise(report: reports.DataReport, name: str, max_length: int) -> FileChe
         columns=report.columns,
         suggested_mapping=report.suggested_mapping.to_dict() if report.suggested_mapping else None,
         mapped=report.mapping is not None,
-        problem_lines=reports.problem_lines(report, LISTED_PROBLEMS),
+        problem_lines=page_lines.problem_lines(report, LISTED_PROBLEMS),
         problems_csv=reports.problems_csv(report) if report.problems else "",
         metrics=report.metrics(max_length) if has_rows else [],
         roles_caption=report.roles_caption() if has_rows else "",
@@ -107,9 +137,28 @@ def summarise(report: reports.DataReport, name: str, max_length: int) -> FileChe
         template=report.template,
         token_lengths=report.tokens.counted() if report.tokens is not None else None,
         token_caption=reports.token_caption(report) if report.tokens is not None else "",
-        preview=[(report.where(index), row) for index, row in enumerate(report.rows[:PREVIEW_ROWS])],
         rows=len(report.rows),
         total=report.total,
         duplicates=report.duplicates,
         too_long=report.too_long,
+        placeholders=dict(placeholders.found_in(report.rows).most_common(MAX_PLACEHOLDERS)),
     )
+
+
+def preview(path: Path, name: str, mapping: dict | None, query: str, page: int) -> PreviewPage:
+    """Page ``page`` (from 1) of the usable records whose text holds ``query`` (any case), read in a child process."""
+    return limits.run_bounded(_preview, path, name, mapping, query, page, what="reading the preview")
+
+
+def _preview(path: Path, name: str, mapping: dict | None, query: str, page: int) -> PreviewPage:
+    report = _report(path, name, mapping, "", 0)
+    wanted = query.strip().lower()
+    found = [index for index, row in enumerate(report.rows) if not wanted or wanted in _searchable(row)]
+    pages = max(1, -(-len(found) // PREVIEW_ROWS))
+    start = (min(max(page, 1), pages) - 1) * PREVIEW_ROWS
+    shown = [(report.where(index), report.rows[index]) for index in found[start : start + PREVIEW_ROWS]]
+    return PreviewPage(shown, len(found), pages)
+
+
+def _searchable(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False).lower()

@@ -13,11 +13,14 @@ exclusive create, so two people saving at once get different numbers); a save th
 leaves no version behind.
 """
 
+import fcntl
 import hashlib
 import json
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,7 @@ class Version:
     validation_file: str = ""
     validation_rows: int = 0
     split: dict[str, Any] | None = field(default=None)
+    already_saved: bool = field(default=False, compare=False)  # not stored: this save found the same version saved
 
     @property
     def path(self) -> Path:
@@ -129,9 +133,12 @@ def add_version(
     owner: str | None,
     validation_rows: list[dict[str, Any]] | None = None,
 ) -> Version:
+    """A new numbered version; when one with the same data and validation rows exists, that one (``already_saved``)."""
     folder = library_dir() / dataset_id
-    with disk_space("saving the dataset version"):
-        folder.mkdir(exist_ok=True)
+    with disk_space("saving the dataset version"), _saving(folder):
+        if (same := _same_version(dataset_id, content, validation_rows)) is not None:
+            same.already_saved = True
+            return same
         number = _claim_number(folder)
         try:
             return _write_version(folder, number, content, suffix, info, owner, validation_rows)
@@ -139,6 +146,27 @@ def add_version(
             for path in folder.glob(f"v{number}.*"):
                 path.unlink(missing_ok=True)
             raise
+
+
+@contextmanager
+def _saving(folder: Path) -> Iterator[None]:
+    """One save at a time per dataset, so two identical saves at once make one version, not two."""
+    folder.mkdir(exist_ok=True)
+    with open(folder / ".saving.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _same_version(dataset_id: str, content: bytes, validation_rows: list[dict[str, Any]] | None) -> Version | None:
+    digest = hashlib.sha256(content).hexdigest()
+    held_out = rows_to_jsonl(validation_rows) if validation_rows else b""
+    for version in list_versions(dataset_id):
+        if version.sha256 != digest:
+            continue
+        saved = version.validation_path.read_bytes() if version.validation_path else b""
+        if saved == held_out:
+            return version
+    return None
 
 
 def _write_version(
@@ -163,7 +191,8 @@ def _write_version(
     if validation_rows:
         version.validation_file, version.validation_rows = f"v{number}.validation.jsonl", len(validation_rows)
         write_atomically(folder / version.validation_file, rows_to_jsonl(validation_rows), read_only=True)
-    meta = json.dumps(asdict(version), indent=1).encode()
+    meta = json.dumps({key: value for key, value in asdict(version).items() if key != "already_saved"}, indent=1)
+    meta = meta.encode()
     write_atomically(folder / f"v{number}.meta.json", meta, read_only=True)
     return version
 

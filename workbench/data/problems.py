@@ -71,10 +71,11 @@ class Problem:
     message: str  # one sentence saying what is wrong and how to fix it
     severity: str = ERROR  # "error" (the record cannot be used) or "warning"
     row: int | None = None  # the 1-based record number; None for problems of the whole file
+    unit: str = "Line"  # what ``line`` counts: the file's lines, or "Spreadsheet row" in a CSV (the header is row 1)
 
     def __str__(self) -> str:
         if self.line:
-            return f"Line {self.line}: {self.message}"
+            return f"{self.unit} {self.line}: {self.message}"
         if self.row:
             return f"Record {self.row}: {self.message}"
         return self.message

@@ -5,7 +5,6 @@ histogram and tool-call previews. ``workbench.data.validation`` makes the report
 import csv
 import io
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +37,7 @@ class DataReport:
     too_long_rows: set[int] = field(default_factory=set)
     tokens: Any = None  # a workbench.data.tokens.TokenStats once token checks ran
     template: str = ""  # which chat template trains these rows, as a sentence (once token checks ran)
+    counted_with: str = ""  # whose tokenizer counted the tokens: "the built-in demo model", a hub id or a folder
 
     def __post_init__(self) -> None:
         self.problems = ProblemList(self.problems)  # the first of each kind listed, every one counted
@@ -57,8 +57,9 @@ class DataReport:
 
     @property
     def warning_count(self) -> int:
-        """Every warning, the unlisted ones included."""
-        return sum(count for code, count in _counts(self).items() if CODES.get(code) == WARNING)
+        """Every warning, the unlisted ones included; a sentence summing up a kind of record warning adds none."""
+        every = sum(count for code, count in counts(self).items() if CODES.get(code) == WARNING)
+        return every - len(summaries(self))
 
     @property
     def file_errors(self) -> list[Problem]:
@@ -88,9 +89,11 @@ class DataReport:
         return len(self.too_long_rows)
 
     def where(self, index: int) -> str:
-        """'line 12' (JSONL) or 'record 12' for the usable row ``index``."""
+        """'line 12' (JSONL), 'spreadsheet row 13' (CSV) or 'record 12' for the usable row ``index``."""
         row, line = self.sources[index]
-        return f"line {line}" if line else f"record {row}"
+        if line:
+            return f"spreadsheet row {line}" if self.kind == "csv" else f"line {line}"
+        return f"record {row}"
 
     def summary(self) -> str:
         """One sentence for the top of the page."""
@@ -124,8 +127,15 @@ class DataReport:
                 f"From {facts['turns_min']} to {facts['turns_max']}.",
             ),
             ("Duplicates", f"{self.duplicates:,}", "Exact and near-exact repeats (case, spaces, punctuation)."),
-            (f"Longer than {max_length} tokens", f"{self.too_long:,}", "Counted with the model's chat template."),
+            (f"Longer than {max_length} tokens", f"{self.too_long:,}", f"Counted with {self.tokenizer_name()}."),
         ]
+
+    def tokenizer_name(self) -> str:
+        return (
+            f"the tokenizer and chat template of {self.counted_with}"
+            if self.counted_with
+            else "the model's chat template"
+        )
 
     def template_warnings(self) -> list[str]:
         """The messages of the chat-template warnings (shown next to "what the model sees")."""
@@ -169,9 +179,6 @@ def failed_report(code: str, message: str) -> DataReport:
     return DataReport(problems=[problem(code, message)])
 
 
-MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#+!|$~])")  # characters markdown would read as formatting
-
-
 def describe_format(report: DataReport) -> str:
     """'Alpaca instructions in a JSON file' and the like."""
     kind = {"jsonl": "a JSONL file", "json": "a JSON file", "csv": "a CSV file", "parquet": "a Parquet file"}
@@ -190,7 +197,7 @@ def report_json(report: DataReport) -> dict[str, Any]:
         "duplicates": report.duplicates,
         "too_long": report.too_long,
         "problems": [item.to_dict() for item in report.problems],
-        "problem_counts": dict(_counts(report)),
+        "problem_counts": dict(counts(report)),
     }
 
 
@@ -200,7 +207,7 @@ def report_text(report: DataReport, limit: int = 50) -> str:
     if report.format:
         lines.append(f"Read as {describe_format(report)}: {report.total} records, {len(report.rows)} usable.")
     lines += [f"  {item.severity}: {item}" for item in report.problems[:limit]]
-    hidden = sum(_counts(report).values()) - min(limit, len(report.problems))
+    hidden = sum(counts(report).values()) - min(limit, len(report.problems))
     if hidden > 0:
         lines.append(f"  ... and {plural(hidden, 'more problem')} (--json lists each kind's first ones and counts).")
     return "\n".join(lines)
@@ -213,53 +220,16 @@ def exit_code(report: DataReport) -> int:
     return 1 if report.usable else 2
 
 
-GROUPED = {  # row warnings that are listed as one line per kind when there are many
-    "duplicate": "repeat an earlier record exactly; remove the copies (Clean does it)",
-    "near_duplicate": "nearly repeat an earlier record (only case, spaces or punctuation differ); keep one of each",
-    "too_long": "are longer than the max length, so their ends are cut off in training",
-    "placeholder": "contain an unfilled {{placeholder}}; replace it with the real value",
-    "overlap": "also appear in the training data; remove them from one of the two sets",
-}
+def summaries(report: DataReport) -> dict[str, Problem]:
+    """File-level sentences that sum up a kind of record warning (the too-long records and the tokens they lose)."""
+    row_codes = {item.code for item in report.warnings if item.row is not None}
+    return {item.code: item for item in report.warnings if item.row is None and item.code in row_codes}
 
 
-def problem_lines(report: DataReport, limit: int, group_over: int = 3) -> list[str]:
-    """Markdown lines for the page: every error (up to ``limit``), and warnings of one kind that concern more than
-    ``group_over`` records folded into one line. A red dot marks errors, an orange one warnings."""
-    errors = [item for item in report.problems if item.severity == ERROR]
-    counts = _counts(report)
-    lines = [_markdown(item) for item in errors[:limit]]
-    all_errors = sum(count for code, count in counts.items() if CODES.get(code) == ERROR)
-    if all_errors > min(limit, len(errors)):
-        lines.append(f"… and {plural(all_errors - min(limit, len(errors)), 'more error')} (download the list below).")
-    by_code: dict[str, list[Problem]] = {}
-    for item in report.warnings:
-        by_code.setdefault(item.code if item.row is not None else f"file:{id(item)}", []).append(item)
-    for code, items in by_code.items():
-        if code in GROUPED and len(items) > group_over:
-            where = "lines" if items[0].line else "records"
-            places = where + " " + ", ".join(str(item.line or item.row) for item in items[:5])
-            total = max(counts.get(code, 0), len(items))
-            more = f" and {total - 5:,} more" if total > 5 else ""
-            lines.append(f":orange[●] {plural(total, 'record')} {_escape(GROUPED[code])}: {places}{more}.")
-        else:
-            lines += [_markdown(item) for item in items[:limit]]
-    return lines
-
-
-def _counts(report: DataReport) -> dict[str, int]:
+def counts(report: DataReport) -> dict[str, int]:
     """Every problem's code and how many there are, the unlisted ones included."""
     problems = report.problems
     return dict(problems.counts) if isinstance(problems, ProblemList) else Counter(item.code for item in problems)
-
-
-def _markdown(item: Problem) -> str:
-    dot = ":red[●]" if item.severity == ERROR else ":orange[●]"
-    return f"{dot} {_escape(str(item))}"
-
-
-def _escape(text: str) -> str:
-    """Text shown as it is in markdown (no accidental italics, links or formulas)."""
-    return MARKDOWN.sub(r"\\\1", text)
 
 
 def problems_csv(report: DataReport) -> str:
@@ -275,13 +245,14 @@ def problems_csv(report: DataReport) -> str:
 def token_caption(report: DataReport) -> str:
     """A sentence under the token-length histogram: what is cut, and how many lengths are estimates."""
     stats = report.tokens
-    parts = [f"No record is longer than the max length of {stats.max_length} tokens"]
+    parts = [f"Tokens counted with {report.tokenizer_name()}"]
+    parts.append(f"no record is longer than the max length of {stats.max_length} tokens")
     if report.too_long:
-        parts = [too_long_summary(stats).split(". ")[0]]
+        parts[1] = too_long_summary(stats).split(". ")[0]
     if stats.estimated:
         parts.append(
-            f"the lengths of {stats.estimated:,} short records are estimated from their characters (exact counts of a "
-            "sample); every record near the limit was counted exactly"
+            f"the lengths of {plural(stats.estimated, 'short record')} are estimated from their characters (exact "
+            "counts of a sample); every record near the limit was counted exactly"
         )
     return "; ".join(parts) + "."
 

@@ -54,9 +54,10 @@ def read_csv(text: str, delimiter: str | None) -> ReadResult:
 
 
 def _read_csv_rows(reader: Any, header: list[str], result: ReadResult) -> int:
-    row, previous_end = 0, reader.line_num
-    for values in reader:
-        start, previous_end = previous_end + 1, reader.line_num
+    """Each data row as a record numbered from 1, with its spreadsheet row (the header is row 1, blank rows count)
+    as its line, which is where a spreadsheet program shows it."""
+    row = 0
+    for sheet_row, values in enumerate(reader, start=2):
         if not any(value.strip() for value in values):
             continue
         row += 1
@@ -64,12 +65,12 @@ def _read_csv_rows(reader: Any, header: list[str], result: ReadResult) -> int:
             raise TooManyRecords
         if len(values) != len(header):
             message = (
-                f"Row {row} (line {start}) has {len(values)} values but the header has {len(header)} columns; "
-                "put quotes around text that contains the delimiter."
+                f"This row has {len(values)} values but the header has {len(header)} columns; put quotes around "
+                "text that contains the delimiter."
             )
-            result.problems.append(problem("bad_csv_row", message, row))
+            result.problems.append(problem("bad_csv_row", message, row, sheet_row))
             continue
-        result.records.append(Record(row, None, dict(zip(header, values, strict=True))))
+        result.records.append(Record(row, sheet_row, dict(zip(header, values, strict=True))))
     return row
 
 

@@ -73,20 +73,24 @@ def tokenizer_for(model: str = "demo") -> Any:
 
 
 def too_long_summary(stats: TokenStats) -> str:
+    """One sentence: how many records the max length cuts, and how many answer tokens training would lose."""
+    count, oversized = len(stats.too_long), len(stats.oversized)
+    verb = "is" if count == 1 else "are"
+    if oversized == count:  # none could be tokenised: say so instead of counting zero lost tokens
+        return (
+            f"{plural(count, 'record')} {verb} far longer than the max length of {stats.max_length} tokens (too long "
+            f"to tokenise, so measured by characters); training would cut most of {'it' if count == 1 else 'them'}. "
+            "Raise the max length or drop those records."
+        )
     lost = (
         plural(stats.answer_tokens_cut, "answer token")
         if stats.answer_tokens_cut is not None
         else plural(stats.tokens_cut, "token") + " (answers included)"
     )
-    far = (
-        f", {plural(len(stats.oversized), 'record')} of them by far (counted from characters)"
-        if stats.oversized
-        else ""
-    )
+    far = f" ({oversized:,} of them too long to tokenise, not in this count)" if oversized else ""
     return (
-        f"{plural(len(stats.too_long), 'record')} {'is' if len(stats.too_long) == 1 else 'are'} longer than the max "
-        f"length of {stats.max_length} tokens{far}; training would cut {lost} from them. Raise the max length or "
-        "drop those records."
+        f"{plural(count, 'record')} {verb} longer than the max length of {stats.max_length} tokens; training "
+        f"would cut {lost} from them{far}. Raise the max length or drop those records."
     )
 
 

@@ -10,13 +10,13 @@ import contextlib
 import gc
 import hashlib
 import json
-import re
 import string
 from collections.abc import Iterator
 from typing import Any
 
 from workbench.data import formats, readers
 from workbench.data.mapping import ColumnMapping, suggest_mapping
+from workbench.data.placeholders import PLACEHOLDER
 from workbench.data.problems import Problem, problem
 from workbench.data.reports import DataReport, sort_problems
 from workbench.data.turns import zero_weight_turns
@@ -25,7 +25,6 @@ from workbench.words import plural
 
 MIN_ROWS = 10
 HASH_CHUNK = 1 << 20
-PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")
 IGNORED = (string.punctuation + string.whitespace).encode()  # what near-exact duplicates may differ in
 
 
@@ -233,5 +232,8 @@ def overlap_problems(train: DataReport, validation: DataReport) -> list[Problem]
 
 
 def _finish(report: DataReport) -> DataReport:
+    if report.kind == "csv":  # a CSV's line numbers are its spreadsheet rows (``tables.read_csv``)
+        for item in report.problems:
+            item.unit = "Spreadsheet row"
     sort_problems(report)
     return report
