@@ -102,3 +102,14 @@ def test_from_the_browser_data_comes_only_from_the_library_and_the_server_folder
     assert queue.list_jobs() == [] and directory.list_runs() == []
     assert control.submit(RunConfig(dataset=str(folder / "team.jsonl")), owner="bob", browser=True).state == "queued"
     assert control.submit(RunConfig(dataset=str(secret))).state == "queued", "the command line may use any file"
+
+
+def test_a_run_without_a_name_is_named_after_its_model_and_data(home):
+    from workbench.data import library, validation
+
+    content = b'{"text": "hello"}\n'
+    version = library.create_dataset("identity.jsonl", content, validation.validate(content, "identity.jsonl"))
+    job = control.submit(RunConfig(dataset=str(version.path)))
+    assert job.run_id.endswith("-demo-identity-v1")
+    assert control.submit(RunConfig()).run_id.endswith("-demo-demo-data")
+    assert control.submit(RunConfig(run_name="pilot")).run_id.endswith("-pilot")

@@ -213,3 +213,21 @@ def test_check_counts_memory_held_by_running_runs_as_free_on_a_gpu(demo_home):
     assert alone.available_gb == 10.0 and shared.available_gb == 60.0
     assert "Runs of this workbench (1 run) hold about 50.0 GB" in shared.reasons[1]
     assert preflight.check(config, CPU).available_gb == CPU.free_gb, "on a CPU nothing is added"
+
+
+def test_writing_answers_for_the_scores_is_in_the_time_and_named_when_it_is_a_big_part(llama_7b):
+    h100 = Device(True, "NVIDIA H100 80GB HBM3", 80, 79)
+
+    def check(answer_length: int) -> preflight.Preflight:
+        values = {"method": "lora", "max_new_tokens_eval": answer_length, "validation_fraction": 0.1}
+        return estimate(config(**values), llama_7b, [300] * 500, h100, PLENTY_OF_DISK)
+
+    short, long = check(16), check(1024)
+    # 50 held-out rows: base and tuned in 2 x 4 batches of up to 16, and the sample answers at the start, each
+    # evaluation and the end; a greedy step of a 32-layer model takes ~25 ms of launches (performance.md §3) plus
+    # one read of the 13.5 GB of bf16 weights at 3.35 TB/s
+    steps = (8 + long.plan.evaluations + 2) * 1024
+    assert long.answering_seconds == pytest.approx(steps * (0.0267 + llama_7b.n_params * 2 / 3.35e12), rel=0.05)
+    assert long.est_seconds - short.est_seconds == pytest.approx(long.answering_seconds - short.answering_seconds)
+    assert "of it is writing answers for the held-out scores" in " ".join(long.reasons)
+    assert "writing answers" not in " ".join(short.reasons)

@@ -35,7 +35,10 @@ class RunConfig:
     """Everything needed to start one SFT run; see each field's ``help``."""
 
     run_name: str = setting(
-        "", "Run name", "basic", "A short name to find the run again. Left empty, one is made from the model and time."
+        "",
+        "Run name",
+        "basic",
+        "A short name to find the run again. Left empty, one is made from the model, the data and the time.",
     )
     model: str = setting(
         DEMO_MODEL,

@@ -39,7 +39,9 @@ def clean_rows(report: Any, drop_duplicates: bool = True, drop_too_long: bool = 
 
 
 def cleaning_note(report: Any, kept: int) -> str:
-    """A sentence saying what cleaning left out."""
+    """A sentence saying what cleaning left out; none when it left nothing out."""
+    if kept == report.total:
+        return ""
     parts = [plural(report.total - len(report.rows), "record") + " with errors"]
     if len(report.rows) - kept:
         parts.append(plural(len(report.rows) - kept, "duplicate or too-long record"))

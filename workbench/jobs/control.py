@@ -4,11 +4,13 @@ Each action checks its inputs and its permission here, in the core, so the comma
 browser: only a run's owner or an admin may cancel or resume it (``user=None`` is the command line on the server).
 """
 
+import dataclasses
 import json
 import shutil
+from pathlib import Path
 
 from workbench import people
-from workbench.config import DEMO_MODEL, RunConfig
+from workbench.config import DEMO_DATASET, DEMO_MODEL, RunConfig
 from workbench.data import sources
 from workbench.errors import UserError, disk_space
 from workbench.jobs import queue
@@ -26,6 +28,8 @@ def submit(config: RunConfig, owner: str | None = None, peak_gb: float | None = 
     from the ``browser`` may read data only from the library and the server folder.
     """
     config.check()
+    if not config.run_name.strip():
+        config = dataclasses.replace(config, run_name=default_run_name(config))
     if browser:
         sources.check_browser_access(config)
     check_inputs(config)
@@ -37,6 +41,13 @@ def submit(config: RunConfig, owner: str | None = None, peak_gb: float | None = 
     except BaseException:  # a run without a job would never start: take its folder away again
         shutil.rmtree(run.path, ignore_errors=True)
         raise
+
+
+def default_run_name(config: RunConfig) -> str:
+    """'demo-llamafactory_identity v2': the model's and the data's names, so runs can be told apart in a list."""
+    model = Path(config.model.rstrip("/")).name or "model"
+    data = "demo data" if config.dataset.strip() == DEMO_DATASET else sources.dataset_label(config.dataset)
+    return f"{model}-{data}"
 
 
 def check_inputs(config: RunConfig) -> None:

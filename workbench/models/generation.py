@@ -11,6 +11,9 @@ from typing import Any
 from workbench.models.rendering import Rendering, stop_token_ids
 
 
+GENERATION_BATCH = 16  # conversations answered at once, with left padding
+
+
 def prompt_messages(conversation: Sequence[dict]) -> list[dict]:
     """The messages the model sees: all of them up to, but excluding, a final assistant turn."""
     messages = list(conversation)
@@ -41,7 +44,7 @@ def generate_answers(
     rendering: Rendering,
     conversations: list[list[dict]],
     max_new_tokens: int,
-    batch_size: int = 16,
+    batch_size: int = GENERATION_BATCH,
 ) -> list[str]:
     """Greedily generate one answer per conversation; returns each answer's text."""
     generated = generate_with_stops(model, tokenizer, rendering, conversations, max_new_tokens, batch_size)
@@ -54,7 +57,7 @@ def generate_with_stops(
     rendering: Rendering,
     conversations: list[list[dict]],
     max_new_tokens: int,
-    batch_size: int = 16,
+    batch_size: int = GENERATION_BATCH,
 ) -> list[tuple[str, bool]]:
     """Greedily generate one answer per conversation: (the answer's text, without its frame, end token and
     reasoning; whether the model ended it itself rather than being cut off at ``max_new_tokens``).

@@ -29,7 +29,7 @@ from workbench.planning.memory import (
     peak_seq_len,
 )
 from workbench.planning.model_facts import ModelFacts, model_facts, trainable_params
-from workbench.planning.timing import estimate_seconds, throughput_note, workload
+from workbench.planning.timing import estimate_seconds, generation_seconds, throughput_note, workload
 from workbench.words import format_duration, plural
 
 
@@ -97,6 +97,7 @@ class Preflight:
     tokens_per_epoch: int
     plan: schedule.Plan  # held-out rows, steps and cadence, as the trainer will use them
     est_seconds: float
+    answering_seconds: float  # of est_seconds: writing answers for the held-out scores and the samples
     disk_needed_gb: float
     free_disk_gb: float
     device_name: str
@@ -146,6 +147,7 @@ def estimate(
         tokens_per_epoch=work.tokens_per_epoch,
         plan=work.plan,
         est_seconds=round(estimate_seconds(config, facts, device, work), 1),
+        answering_seconds=round(generation_seconds(config, facts, device, work), 1),
         disk_needed_gb=disk_needed_gb(config, facts, work.plan, device.cuda),
         free_disk_gb=round(free_disk_gb, 2),
         device_name=device.name,
@@ -228,9 +230,15 @@ def _memory_sentence(result: Preflight, device: Device, other_jobs_gb: float) ->
 
 
 def _time_sentence(result: Preflight) -> str:
+    answering = ""
+    if result.answering_seconds >= max(60.0, 0.2 * result.est_seconds):
+        answering = (
+            f"; about {format_duration(result.answering_seconds)} of it is writing answers for the held-out scores "
+            "(a shorter answer length for scoring saves most of it)"
+        )
     return (
         f"Estimated time: about {format_duration(result.est_seconds)} for {result.steps:,} steps "
-        f"({result.tokens_per_epoch:,} tokens per epoch)."
+        f"({result.tokens_per_epoch:,} tokens per epoch){answering}."
     )
 
 

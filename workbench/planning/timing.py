@@ -7,9 +7,11 @@ frozen base), plus 3x the causal attention FLOPs 2*d_attn*s*L (performance.md §
 throughput: the GPU's dense bf16 peak times an MFU assumption (25 % for LoRA/QLoRA, plain HF+FA2 in §2.4; 35 % for
 full fine-tuning, below the 45-56 % of tuned full-FT stacks in §2.4). Gradient checkpointing costs x1.27 (torchtune:
 -21.4 % tokens/s, §1.5); QLoRA costs x1.1 plus the NF4 dequantisation traffic, about 4.5 bytes per quantised
-parameter per pass at the GPU's memory bandwidth (§4.2). On a CPU the throughput is a conservative constant of
-5 GFLOP/s per core, calibrated by timing forward/backward/AdamW steps of 0.5M-59M parameter Llama models on the
-2-core development machine (10-19 GFLOP/s measured), with QLoRA x1.3 (measured 1.0-1.3x there).
+parameter per pass at the GPU's memory bandwidth (§4.2). Answers written for scoring and samples are counted per
+greedy step: a per-layer overhead plus the weights read once (GPU) or the FLOPs (CPU). On a CPU the throughput is a
+conservative constant of 5 GFLOP/s per core, calibrated by timing forward/backward/AdamW steps of 0.5M-59M
+parameter Llama models on the 2-core development machine (10-19 GFLOP/s measured), with QLoRA x1.3 (measured
+1.0-1.3x there).
 """
 
 import math
@@ -19,7 +21,9 @@ from dataclasses import dataclass
 
 from workbench import schedule
 from workbench.config import RunConfig
+from workbench.evaluation.held_out import MAX_SCORED_ROWS
 from workbench.models.device import GIB, Device
+from workbench.models.generation import GENERATION_BATCH
 from workbench.planning.model_facts import ModelFacts, lora_params
 
 
@@ -31,6 +35,8 @@ MFU = {"lora": 0.25, "qlora": 0.25, "full": 0.35, "freeze": 0.35}
 CPU_GFLOPS_PER_CORE = 5.0
 CPU_SECONDS_PER_MICRO_STEP = 0.02
 GPU_SECONDS_PER_LAYER_STEP = 0.0025  # eager kernel launches, from ~25 ms per 32-layer forward (performance.md §3)
+GPU_SECONDS_PER_DECODE_LAYER = GPU_SECONDS_PER_LAYER_STEP / 3  # one forward, no backward: ~25 ms for 32 layers
+CPU_SECONDS_PER_DECODE_LAYER = 0.0015  # the 2-layer demo model decodes a step in 2.6-3.8 ms on 2 cores (measured)
 SETUP_SECONDS = 30.0
 LOAD_GB_PER_SECOND = 1.0
 
@@ -81,6 +87,7 @@ class Workload:
     micro_steps: int  # forward/backward passes
     processed_tokens: float  # over the whole run, padding included
     eval_tokens: int  # per evaluation
+    eval_rows: int = 0  # held-out conversations: evaluated for the loss, answered for the scores
 
     @property
     def steps(self) -> int:
@@ -105,6 +112,7 @@ def workload(config: RunConfig, token_lengths: list[int], eval_token_lengths: li
         micro_steps=math.ceil(epochs * math.ceil(rows / config.per_device_train_batch_size)),
         processed_tokens=_padded_tokens(config, train) * epochs,
         eval_tokens=sum(evaluated),
+        eval_rows=len(evaluated),
     )
 
 
@@ -172,7 +180,28 @@ def estimate_seconds(config: RunConfig, facts: ModelFacts, device: Device, work:
     evaluations = work.plan.evaluations if work.eval_tokens else 0
     evaluating = evaluations * work.eval_tokens * 2 * facts.matmul_params / achieved
     setup = SETUP_SECONDS + facts.n_params * 2 / GIB / LOAD_GB_PER_SECOND
-    return setup + train + work.micro_steps * per_micro_step + evaluating
+    answering = generation_seconds(config, facts, device, work)
+    return setup + train + work.micro_steps * per_micro_step + evaluating + answering
+
+
+def generation_seconds(config: RunConfig, facts: ModelFacts, device: Device, work: Workload) -> float:
+    """Writing answers besides training: the held-out scores of the untrained and the trained model (up to
+    ``MAX_SCORED_ROWS`` each) and the sample answers at the start, at each evaluation and at the end. Counted at the
+    full answer length for scoring, since an untrained model seldom stops by itself."""
+    if not work.eval_rows:
+        return 0.0
+    scored = min(work.eval_rows, MAX_SCORED_ROWS)
+    batches = 2 * math.ceil(scored / GENERATION_BATCH) + work.plan.evaluations + 2
+    return batches * config.max_new_tokens_eval * _decode_step_seconds(facts, device)
+
+
+def _decode_step_seconds(facts: ModelFacts, device: Device) -> float:
+    """One greedy step for a batch: per-layer overhead, plus the weights read once (GPU) or the FLOPs (CPU)."""
+    if device.cuda:
+        weights = facts.n_params * 2 / (gpu_spec(device.name).bandwidth_tbs * 1e12)
+        return facts.n_layers * GPU_SECONDS_PER_DECODE_LAYER + weights
+    achieved = CPU_GFLOPS_PER_CORE * _cpu_cores(device.name) * 1e9
+    return facts.n_layers * CPU_SECONDS_PER_DECODE_LAYER + GENERATION_BATCH * 2 * facts.matmul_params / achieved
 
 
 def _dequant_seconds(config: RunConfig, facts: ModelFacts, device: Device) -> float:
