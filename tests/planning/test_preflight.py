@@ -231,3 +231,12 @@ def test_writing_answers_for_the_scores_is_in_the_time_and_named_when_it_is_a_bi
     assert long.est_seconds - short.est_seconds == pytest.approx(long.answering_seconds - short.answering_seconds)
     assert "of it is writing answers for the held-out scores" in " ".join(long.reasons)
     assert "writing answers" not in " ".join(short.reasons)
+
+
+def test_the_demo_model_on_ones_own_data_says_what_it_can_and_cannot_show(llama_7b):
+    from workbench.config import RunConfig
+
+    own = estimate(RunConfig(dataset="/data/mine.jsonl"), llama_7b, [100] * 200, CPU, PLENTY_OF_DISK)
+    demo = estimate(RunConfig(), llama_7b, [100] * 200, CPU, PLENTY_OF_DISK)
+    assert preflight.DEMO_ON_OWN_DATA in own.reasons and preflight.DEMO_ON_OWN_DATA not in demo.reasons
+    assert own.verdict == demo.verdict, "a note, not a verdict: the workflow itself works"
