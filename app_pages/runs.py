@@ -58,7 +58,7 @@ def finished_panel() -> None:
     if run.has_output:
         st.download_button(
             "Download adapter (.zip)" if run.is_adapter else "Download the trained model (.zip)",
-            lambda: export.adapter_zip_bytes(run),  # built on click, not on every redraw
+            export.adapter_zip_bytes(run),
             file_name=export.adapter_zip_name(run),
             mime="application/zip",
             icon=":material/download:",
