@@ -53,7 +53,7 @@ def test_upload_train_watch_download_and_chat(app_url, browser, tmp_path):
     second_tab = browser.new_page(viewport={"width": 1280, "height": 1400})
     second_tab.goto(f"{app_url}/runs")
     expect(second_tab.get_by_text("my_conversations", exact=False).first).to_be_visible(timeout=60_000)
-    expect(second_tab.get_by_text("Succeeded")).to_be_visible(timeout=LONG)
+    expect(second_tab.get_by_text("Succeeded", exact=True)).to_be_visible(timeout=LONG)
     # The loss chart (more sit in an expander); plotly draws late on a loaded 2-core machine.
     expect(second_tab.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
 
@@ -102,7 +102,7 @@ def test_run_survives_closing_the_browser_and_killing_the_web_server(demo_home, 
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(f"{url}/runs")
     expect(page.get_by_role("combobox", name="Run")).to_have_value(job.run_id, timeout=60_000)
-    expect(page.get_by_text("Succeeded")).to_be_visible(timeout=LONG)
+    expect(page.get_by_text("Succeeded", exact=True)).to_be_visible(timeout=LONG)
     finished = wait_for(lambda: not queue.get_job(job.run_id).active and queue.get_job(job.run_id), what="the job row")
     assert finished.state == "succeeded" and finished.attempt == 1
     assert (run.path / "train.log").read_text().count("Run finished") == 1, "one training process, never a second copy"
