@@ -23,9 +23,9 @@ def save_section(report: FileCheck, name: str, path: Path, mapping: dict | None,
     fills = placeholder_form(report)
     if st.button("Save as a new dataset version", type="primary"):
         try:
-            by, drops = st.session_state.get("user"), (bool(dups), bool(long))
+            how = checking.Cleaning(bool(dups), bool(long), st.session_state.get("user"), fills)
             with st.spinner("Checking every record again and saving the version…"):
-                saved = checking.save_cleaned(path, name, mapping, model, max_length, drops, by, fills)
+                saved = checking.save_cleaned(path, name, mapping, model, max_length, how)
             st.session_state["data_saved"] = saved
         except UserError as error:
             st.error(str(error))

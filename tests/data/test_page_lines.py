@@ -1,23 +1,13 @@
 """Tests for workbench.data.page_lines: the problems of a file as the Data and Datasets pages list them."""
 
-import json
 import re
 
 from conftest import REAL_DATASETS
+from data_files import chat_line, lines
 from tiny_tokenizers import CHATML, build_tokenizer
 
 from workbench.data import validation
 from workbench.data.page_lines import problem_lines
-
-
-def chat_line(i: int) -> str:
-    return json.dumps(
-        {"messages": [{"role": "user", "content": f"hi {i}"}, {"role": "assistant", "content": f"yo {i}"}]}
-    )
-
-
-def lines(*rows: str) -> bytes:
-    return ("\n".join(rows) + "\n").encode()
 
 
 def test_page_lines_fold_many_warnings_of_a_kind_and_escape_markdown():

@@ -2,19 +2,10 @@
 
 import csv
 import io
-import json
+
+from data_files import chat_line, lines
 
 from workbench.data import reports, validation
-
-
-def chat_line(i: int) -> str:
-    return json.dumps(
-        {"messages": [{"role": "user", "content": f"hi {i}"}, {"role": "assistant", "content": f"yo {i}"}]}
-    )
-
-
-def lines(*rows: str) -> bytes:
-    return ("\n".join(rows) + "\n").encode()
 
 
 def test_json_text_csv_and_exit_code_of_a_file_with_one_bad_line():

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 from conftest import REAL_DATASETS
+from data_files import chat_line, lines
 
 from workbench.data import cleaning, library, mapping, reports, sources, uploads, validation
 from workbench.errors import UserError
@@ -16,16 +17,6 @@ def validate(content: bytes) -> reports.DataReport:
 
 
 GOOD = json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]})
-
-
-def chat_line(i: int) -> str:
-    return json.dumps(
-        {"messages": [{"role": "user", "content": f"hi {i}"}, {"role": "assistant", "content": f"yo {i}"}]}
-    )
-
-
-def lines(*rows: str) -> bytes:
-    return ("\n".join(rows) + "\n").encode()
 
 
 def codes(report: reports.DataReport) -> Counter:

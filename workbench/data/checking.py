@@ -64,20 +64,21 @@ def check(path: Path, name: str, mapping: dict | None, model: str, max_length: i
     return limits.run_bounded(_check, path, name, mapping, model, max_length, what="checking the file")
 
 
+@dataclass(frozen=True)
+class Cleaning:
+    """What the user chose to leave out and fill in when saving a cleaned version, and who saves it."""
+
+    drop_duplicates: bool
+    drop_too_long: bool
+    owner: str
+    fills: dict[str, str] | None = None
+
+
 def save_cleaned(
-    path: Path,
-    name: str,
-    mapping: dict | None,
-    model: str,
-    max_length: int,
-    drops: tuple[bool, bool],
-    owner: str,
-    fills: dict[str, str] | None = None,
+    path: Path, name: str, mapping: dict | None, model: str, max_length: int, how: Cleaning
 ) -> library.Version:
-    """Check the file again and save its usable rows (without duplicates and too-long rows, as ``drops`` says, and
-    with ``fills`` for its placeholders)."""
-    args = (path, name, mapping, model, max_length, drops, owner, fills)
-    return limits.run_bounded(_save_cleaned, *args, what="saving")
+    """Check the file again and save its usable rows, leaving out and filling in what ``how`` says."""
+    return limits.run_bounded(_save_cleaned, path, name, mapping, model, max_length, how, what="saving")
 
 
 def add_original(path: Path, name: str, mapping: dict | None, owner: str) -> library.Version:
@@ -98,17 +99,11 @@ def _check(path: Path, name: str, mapping: dict | None, model: str, max_length: 
 
 
 def _save_cleaned(
-    path: Path,
-    name: str,
-    mapping: dict | None,
-    model: str,
-    max_length: int,
-    drops: tuple[bool, bool],
-    owner: str,
-    fills: dict[str, str] | None,
+    path: Path, name: str, mapping: dict | None, model: str, max_length: int, how: Cleaning
 ) -> library.Version:
     report = _report(path, name, mapping, model, max_length)
-    return cleaning.save_cleaned(name, path.read_bytes(), report, *drops, owner=owner, fills=fills)
+    drops = (how.drop_duplicates, how.drop_too_long)
+    return cleaning.save_cleaned(name, path.read_bytes(), report, *drops, owner=how.owner, fills=how.fills)
 
 
 def _add_original(path: Path, name: str, mapping: dict | None, owner: str) -> library.Version:

@@ -227,17 +227,23 @@ def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     """Every complete metrics line; a half-written last line is skipped, not an error."""
+    return [record for record in read_json_lines(run_dir / METRICS_FILE) if "step" in record]
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """Every JSON object of an append-only ``.jsonl`` file; broken lines (a half-written last one, garbage) and a
+    missing file are skipped, not errors."""
     try:
-        lines = (run_dir / METRICS_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return []
     records = []
     for line in lines:
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except ValueError:
             continue
-        if isinstance(record, dict) and "step" in record:
+        if isinstance(record, dict):
             records.append(record)
     return records
 

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workbench.runs.directory import SAMPLES_FILE
+from workbench.runs.directory import SAMPLES_FILE, read_json_lines
 
 
 SAMPLE_COUNT = 4  # questions followed through training: enough to see a trend, cheap to generate at each eval
@@ -49,20 +49,7 @@ def saved_step(run_dir: Path) -> int | None:
 
 
 def _records(run_dir: Path) -> list[dict[str, Any]]:
-    """Every readable JSON object in samples.jsonl; broken lines (a half-written last one, garbage) are skipped."""
-    try:
-        lines = (run_dir / SAMPLES_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    records = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
+    return read_json_lines(run_dir / SAMPLES_FILE)
 
 
 def by_step(steps: list[dict[str, Any]]) -> dict[int, list[str]]:
