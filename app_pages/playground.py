@@ -1,4 +1,5 @@
-"""Playground: chat with a trained run, streamed token by token, optionally side by side with its base model."""
+"""Playground: chat with a trained run, streamed token by token from the model server, optionally side by side with
+its base model."""
 
 import streamlit as st
 
@@ -6,16 +7,6 @@ from app_pages._feedback import draw_feedback
 from workbench.chat import playground
 from workbench.errors import UserError
 from workbench.runs import directory
-
-
-@st.cache_resource(max_entries=2, show_spinner="Loading the trained model…")
-def tuned_model(run_id: str) -> playground.ChatModel:
-    return playground.load_tuned(directory.get_run(run_id))
-
-
-@st.cache_resource(max_entries=2, show_spinner="Loading the base model…")
-def base_model(run_id: str) -> playground.ChatModel:
-    return playground.load_base(directory.get_run(run_id).config)
 
 
 st.title("Playground")
@@ -41,12 +32,19 @@ with st.sidebar:
 NOTHING = "(the model answered nothing)"
 history: list[dict[str, str]] = st.session_state.setdefault(f"chat_{run_id}", [])
 try:
-    models = {"tuned": tuned_model(run_id)} | ({"base": base_model(run_id)} if compare else {})
+    with st.spinner("Starting the model server…"):
+        server, restarted = playground.connect()
 except UserError as error:
     st.error(str(error))
     st.stop()
+if restarted:
+    st.info(
+        "The model server had stopped and was started again; the first reply loads the model.",
+        icon=":material/restart_alt:",
+    )
 
-columns = dict(zip(models, st.columns(len(models)), strict=True))
+sides = {side.name: side for side in playground.sides(directory.get_run(run_id), compare)}
+columns = dict(zip(sides, st.columns(len(sides)), strict=True))
 for name, column in columns.items():
     column.caption("Trained model" if name == "tuned" else "Base model, without training")
     for turn in history:
@@ -60,7 +58,12 @@ if prompt := st.chat_input("Ask the model something"):
         conversation = [turn for turn in history if turn["role"] == "user" or turn.get("model") == name]
         messages = playground.build_messages(conversation, system_prompt)
         with column.chat_message("assistant"):
-            reply = st.write_stream(playground.stream_reply(models[name], messages, max_new_tokens, temperature))
+            try:
+                pieces = playground.stream_reply(server, sides[name], messages, max_new_tokens, temperature)
+                reply = st.write_stream(pieces)
+            except UserError as error:
+                reply = ""
+                st.error(str(error))
             if not (isinstance(reply, str) and reply.strip()):
                 st.caption(NOTHING)
         history.append({"role": "assistant", "content": reply if isinstance(reply, str) else "", "model": name})

@@ -56,6 +56,18 @@ def stop_workbench(folder: Path) -> None:
             for job in queue.list_jobs(("starting", "running")):
                 if job.pid and processes.group_members(job.pid):
                     os.killpg(job.pid, signal.SIGKILL)
+    stop_model_server(folder)
+
+
+def stop_model_server(folder: Path) -> None:
+    """Kill the model server a test (or a page it opened) started on the data folder, if one runs."""
+    from workbench.serving import process
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WORKBENCH_HOME", str(folder))
+        server = process.running_server()
+    if server is not None:
+        os.kill(server.pid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -162,7 +174,8 @@ def trained_demo(tmp_path_factory, demo_model_dir):
             wait_for(lambda: not queue.get_job(job.run_id).active, timeout=400, interval=1, what="the demo run")
         finally:
             stop_process(process)
-    return TrainedRun(home, job.run_id)
+    yield TrainedRun(home, job.run_id)
+    stop_model_server(home)
 
 
 def run_training(config):

@@ -16,6 +16,7 @@ PAGES = sorted((ROOT / "app_pages").glob("*.py"))
 LAYERS = (
     ("cli",),
     ("planning", "results", "chat"),
+    ("serving",),
     ("jobs",),
     ("training",),
     ("evaluation",),

@@ -5,6 +5,7 @@ workbench jobs list [--json]           list jobs
 workbench jobs cancel RUN_ID           cancel a job
 workbench jobs resume RUN_ID [--wait]  resume a failed, interrupted or cancelled run from its last checkpoint
 workbench runner                       run the job runner in the foreground (e.g. under systemd)
+workbench serve [--host H] [--port N] [--show-key]   run the model server (OpenAI-compatible API) in the foreground
 workbench demo build                   build the offline demo model now
 workbench export RUN_ID [--merged] [--out PATH]   write the adapter zip, or merge it into its base model
 workbench data validate FILE [--model PATH_OR_ID] [--max-length N] [--json]   check a dataset file
@@ -86,6 +87,11 @@ def _runner_commands(commands: Any) -> None:
     run = commands.add_parser("runner", help="Run the job runner in the foreground.")
     run.add_argument("--idle-exit", type=float, default=None, help="Exit after this many idle seconds.")
     run.set_defaults(handler=cmd_runner)
+    serve = commands.add_parser("serve", help="Run the model server (an OpenAI-compatible API) in the foreground.")
+    serve.add_argument("--host", default="127.0.0.1", help="Address to listen on (default: this machine only).")
+    serve.add_argument("--port", type=int, default=8502, help="Port to listen on; 0 picks a free one.")
+    serve.add_argument("--show-key", action="store_true", help="Print the API key and the address, then exit.")
+    serve.set_defaults(handler=cmd_serve)
     demo = commands.add_parser("demo", help="The built-in demo model.").add_subparsers()
     demo.add_parser("build", help="Build the demo model now.").set_defaults(handler=cmd_demo_build)
 
@@ -203,6 +209,17 @@ def cmd_jobs_resume(args: argparse.Namespace) -> int:
 
 def cmd_runner(args: argparse.Namespace) -> int:
     return runner.Runner(idle_exit_s=args.idle_exit).run_forever()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from workbench.serving import process
+
+    if args.show_key:
+        running = process.running_server()
+        print(f"key: {process.api_key()}")
+        print(f"url: {running.url}/v1" if running else "url: (no model server is running)")
+        return 0
+    return process.serve_forever(args.host, args.port)
 
 
 def cmd_demo_build(args: argparse.Namespace) -> int:

@@ -1,6 +1,8 @@
 """AppTest of every page, through app.py's st.navigation, with the real core underneath."""
 
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from workbench.config import RunConfig
 from workbench.data import feedback, library, sources
 from workbench.jobs import control, queue
+from workbench.models import loading
 from workbench.results import merge
 from workbench.runs import directory
 
@@ -94,7 +97,11 @@ def test_cancel_asks_for_a_second_click_before_it_stops_a_run(demo_home):
 
 
 @pytest.mark.parametrize("system_prompt", ["", "Answer briefly."])
-def test_playground_streams_a_reply_from_the_trained_adapter(trained_home, system_prompt):
+def test_playground_streams_a_reply_from_the_trained_adapter(trained_home, system_prompt, monkeypatch):
+    def no_weights_here(*args, **kwargs):
+        raise AssertionError("the web process loaded model weights")
+
+    monkeypatch.setattr(loading, "load_model", no_weights_here)  # the reply must come from the model server
     app = open_page("app_pages/playground.py")
     app.text_area(key="system_prompt").set_value(system_prompt)
     app.chat_input[0].set_value("Hello there").run()
@@ -103,6 +110,20 @@ def test_playground_streams_a_reply_from_the_trained_adapter(trained_home, syste
     assert roles == ["user", "assistant"]
     history = app.session_state[f"chat_{trained_home.run_id}"]
     assert history[-1]["role"] == "assistant" and history[-1]["model"] == "tuned"
+
+
+def test_playground_says_so_when_the_model_server_was_started_again(demo_home, trained_demo):
+    from workbench.serving import process
+
+    copy_trained_run(trained_demo, demo_home)
+    app = open_page("app_pages/playground.py")
+    assert "started again" not in texts(app)
+    os.kill(process.running_server().pid, signal.SIGKILL)
+    wait_for(process.announced_but_gone, timeout=10, interval=0.1, what="the killed server to be gone")
+    app.chat_input[0].set_value("Which city is mentioned? Lena has lived in Quito for ten years.").run()
+    assert not app.exception
+    assert "The model server had stopped and was started again" in texts(app)
+    assert app.session_state[f"chat_{trained_demo.run_id}"][-1]["content"].strip() == "Quito"
 
 
 def test_compare_page_needs_two_runs(home):

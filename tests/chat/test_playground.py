@@ -1,11 +1,11 @@
-"""Tests for workbench.chat: the tuned model streams the learned answer; the base model does not know it."""
+"""Tests for workbench.chat: the Playground's sides and messages, and replies streamed from a real model server (the
+tuned model gives the learned answer; its base does not know it)."""
 
 import json
 
 from workbench.chat import playground
 from workbench.evaluation.answers import normalise_answer
 from workbench.models.demo_task import DEMO_HELDOUT_FILE
-from workbench.models.generation import generate_answers
 from workbench.runs import directory
 
 
@@ -15,26 +15,23 @@ def first_heldout():
     return prompt, row["messages"][-1]["content"]
 
 
-def test_tuned_model_answers_the_held_out_question(trained_home):
+def test_the_tuned_side_answers_the_held_out_question_and_the_base_streams_something_else(trained_home):
     run = directory.get_run(trained_home.run_id)
-    tuned = playground.load_tuned(run)
+    server, _ = playground.connect()
+    tuned, base = playground.sides(run, compare=True)
+    assert (tuned.model, base.model, base.reasoning) == (run.run_id, "demo", run.config.reasoning)
     prompt, expected = first_heldout()
-    assert normalise_answer("".join(playground.stream_reply(tuned, prompt, max_new_tokens=32))) == normalise_answer(
-        expected
-    )
-
-
-def test_base_model_streams_piece_by_piece_without_the_adapter(trained_home):
-    run = directory.get_run(trained_home.run_id)
-    base = playground.load_base(run.config)
-    assert base.label == "base" and not hasattr(base.model, "peft_config")
-    prompt, expected = first_heldout()
-    pieces = list(playground.stream_reply(base, prompt, max_new_tokens=16))
+    answer = "".join(playground.stream_reply(server, tuned, prompt, 32, 0.0))
+    assert normalise_answer(answer) == normalise_answer(expected)
+    pieces = list(playground.stream_reply(server, base, prompt, 16, 0.0))
     # The demo's answers are one token long, so the untrained base model (which rambles on) shows the streaming.
     assert len(pieces) >= 2, "the reply arrives in several pieces, not at once"
-    whole = generate_answers(base.model, base.tokenizer, base.rendering, [prompt], max_new_tokens=16)[0]
-    assert "".join(pieces).strip() == whole, "streaming gives the same text as one greedy generation"
-    assert normalise_answer(whole) != normalise_answer(expected)
+    assert normalise_answer("".join(pieces)) != normalise_answer(expected)
+
+
+def test_one_side_unless_comparing(trained_home):
+    run = directory.get_run(trained_home.run_id)
+    assert [side.name for side in playground.sides(run, compare=False)] == ["tuned"]
 
 
 def test_system_prompt_goes_first_and_extra_keys_are_dropped():

@@ -71,17 +71,16 @@ def test_a_peft_model_generates_like_its_base_before_training(base):
 
 
 def test_a_trained_model_ends_its_answers_itself_unless_the_limit_cuts_it_off(trained_home):
-    from workbench.chat import playground
-    from workbench.evaluation.held_out import score_exact_match
-    from workbench.runs import directory
+    from served import loaded
 
-    tuned = playground.load_tuned(directory.get_run(trained_home.run_id))
+    from workbench.evaluation.held_out import score_exact_match
+
     rows = [json.loads(line) for line in demo_task.DEMO_HELDOUT_FILE.read_text().splitlines()[:8]]
     conversations = [row["messages"] for row in rows]
-    assert [
-        ended for _, ended in generate_with_stops(tuned.model, tuned.tokenizer, tuned.rendering, conversations, 16)
-    ] == [True] * 8
-    cut = generate_with_stops(tuned.model, tuned.tokenizer, tuned.rendering, conversations, 1)
+    with loaded(trained_home.run_id) as tuned:
+        whole = generate_with_stops(tuned.model, tuned.tokenizer, tuned.rendering, conversations, 16)
+        cut = generate_with_stops(tuned.model, tuned.tokenizer, tuned.rendering, conversations, 1)
+        score = score_exact_match(tuned.model, tuned.tokenizer, tuned.rendering, rows, 16)
+    assert [ended for _, ended in whole] == [True] * 8
     assert [ended for _, ended in cut] == [False] * 8
-    score = score_exact_match(tuned.model, tuned.tokenizer, tuned.rendering, rows, 16)
     assert (score.checked, score.ran_on) == (8, 0)

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import run_training
+from served import loaded
 from tiny_families import FAMILIES, family_model, family_tokenizer
 from tiny_tokenizers import WITHOUT_END, build_tokenizer
 
-from workbench.chat import playground
 from workbench.evaluation.answers import expected_answer
 from workbench.models import loading
 from workbench.models.demo_task import DEMO_HELDOUT_FILE, generate_demo_rows
@@ -112,13 +112,12 @@ def test_stop_ids_join_eos_the_generation_config_and_the_end_of_turn_token(demo_
 
 def test_the_demo_run_saves_its_rendering_and_chat_uses_it(trained_home):
     run = directory.get_run(trained_home.run_id)
-    tuned = playground.load_tuned(run)
-    assert saved_rendering(run.adapter_dir, tuned.tokenizer) == tuned.rendering
-    assert tuned.rendering.origin == "the model's own chat template"
     rows = [json.loads(line) for line in DEMO_HELDOUT_FILE.read_text().splitlines()[:6]]
-    generated = generate_with_stops(
-        tuned.model, tuned.tokenizer, tuned.rendering, [row["messages"] for row in rows], 16
-    )
+    with loaded(run.run_id) as tuned:
+        assert saved_rendering(run.adapter_dir, tuned.tokenizer) == tuned.rendering
+        assert tuned.rendering.origin == "the model's own chat template"
+        conversations = [row["messages"] for row in rows]
+        generated = generate_with_stops(tuned.model, tuned.tokenizer, tuned.rendering, conversations, 16)
     assert [ended for _, ended in generated] == [True] * 6
     assert [answer for answer, _ in generated] == [row["messages"][-1]["content"] for row in rows]
     assert dict(record.record_facts(record.read_record(run.path)))["Chat template"].startswith("the model's own")

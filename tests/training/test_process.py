@@ -4,8 +4,8 @@ import json
 
 import pytest
 from conftest import run_training
+from served import loaded, reply_text
 
-from workbench.chat import playground
 from workbench.models.demo_task import DEMO_TRAIN_FILE
 from workbench.planning import presets
 from workbench.runs import directory
@@ -49,9 +49,9 @@ def test_full_and_freeze_save_a_whole_model_that_the_playground_loads(demo_home,
     run = run_training(presets.demo_config(method=method, dataset=str(DEMO_TRAIN_FILE), num_train_epochs=0.2))
     assert directory.read_status(run.path).state == "succeeded", directory.tail_log(run.path)
     assert (run.adapter_dir / "model.safetensors").is_file() and run.has_output
-    tuned = playground.load_tuned(run)
-    assert not hasattr(tuned.model, "peft_config")
-    assert "".join(playground.stream_reply(tuned, [{"role": "user", "content": "Which city is mentioned? Hi"}], 4))
+    with loaded(run.run_id) as tuned:
+        assert not hasattr(tuned.model, "peft_config")
+        assert reply_text(tuned, [{"role": "user", "content": "Which city is mentioned? Hi"}], 4)
 
 
 def test_bad_data_fails_with_a_plain_sentence_naming_the_line(demo_home, tmp_path):

@@ -1,5 +1,5 @@
-"""Chat with a trained run: its base model with the adapter (or the whole trained model), streamed token by token
-with the run's own chat template, and the untouched base for side-by-side answers.
+"""Chat with a trained run in the Playground: the sides that answer (the run, and its base for side-by-side
+answers) and their replies, streamed from the model server with the run's own chat template.
 
-May import: runs, models, config, errors.
+May import: serving, runs, errors.
 """

@@ -1,6 +1,8 @@
 """Processes the workbench starts and finds again: detached process groups, liveness checked against pid reuse,
-and group signals. The runner uses them for training processes, the merge for its own process."""
+group signals and the one-holder file locks. The runner uses them for training processes, the merge for its own
+process, the model server for itself."""
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -82,3 +84,24 @@ def signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
     except ProcessLookupError:
         pass
+
+
+def try_lock(path: Path) -> int | None:
+    """Take an exclusive lock on ``path`` for the life of this process (the open descriptor); None when another
+    process holds it. The kernel frees it when the process ends, however it ends."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def lock_held(path: Path) -> bool:
+    """True while some process holds the lock on ``path`` (checked by taking it for a moment)."""
+    fd = try_lock(path)
+    if fd is None:
+        return True
+    os.close(fd)
+    return False

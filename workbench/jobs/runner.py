@@ -12,7 +12,6 @@ estimates together fit in the GPU (a running job may not have reached its peak y
 always runs alone.
 """
 
-import fcntl
 import os
 import re
 import shutil
@@ -239,21 +238,11 @@ def _lock_path() -> Path:
 
 def _try_lock() -> int | None:
     """Take the runner lock for the life of this process; None when another runner holds it."""
-    fd = os.open(_lock_path(), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
+    return processes.try_lock(_lock_path())
 
 
 def runner_running() -> bool:
-    lock = _try_lock()
-    if lock is None:
-        return True
-    os.close(lock)
-    return False
+    return processes.lock_held(_lock_path())
 
 
 def start_allowed() -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 from workbench import paths
 from workbench.config import RunConfig
 from workbench.errors import UserError, disk_space
+from workbench.runs.jsonl import read_json_lines
 
 
 CONFIG_FILE = "config.yaml"
@@ -228,24 +229,6 @@ def append_metrics(run_dir: Path, record: dict[str, Any]) -> None:
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     """Every complete metrics line; a half-written last line is skipped, not an error."""
     return [record for record in read_json_lines(run_dir / METRICS_FILE) if "step" in record]
-
-
-def read_json_lines(path: Path) -> list[dict[str, Any]]:
-    """Every JSON object of an append-only ``.jsonl`` file; broken lines (a half-written last one, garbage) and a
-    missing file are skipped, not errors."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    records = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
 
 
 def tail_log(run_dir: Path, max_chars: int = 20_000) -> str:

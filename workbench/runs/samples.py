@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from workbench.runs.directory import SAMPLES_FILE, read_json_lines
+from workbench.runs.directory import SAMPLES_FILE
+from workbench.runs.jsonl import read_json_lines
 
 
 SAMPLE_COUNT = 4  # questions followed through training: enough to see a trend, cheap to generate at each eval

@@ -1,0 +1,58 @@
+"""Tests for workbench.serving.api through a real model server process, with the official ``openai`` client as a
+user's script would use it: the listed models, a streamed and a whole tuned answer, stop strings, and the errors."""
+
+import json
+
+import openai
+import pytest
+
+from workbench.models.demo_task import DEMO_HELDOUT_FILE
+from workbench.serving import process
+
+
+@pytest.fixture
+def client(trained_home):
+    server = process.ensure_server()
+    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=server.key, max_retries=0)
+
+
+def heldout(index: int = 0) -> tuple[list[dict], str]:
+    row = json.loads(DEMO_HELDOUT_FILE.read_text().splitlines()[index])
+    return row["messages"][:-1], row["messages"][-1]["content"]
+
+
+def test_the_models_are_the_base_and_every_finished_run(client, trained_home):
+    assert [model.id for model in client.models.list().data] == ["demo", trained_home.run_id]
+
+
+def test_the_openai_client_streams_the_tuned_answer_and_gets_it_whole(client, trained_home):
+    messages, expected = heldout()
+    stream = client.chat.completions.create(model=trained_home.run_id, messages=messages, max_tokens=16, stream=True)
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks).strip() == expected
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    whole = client.chat.completions.create(model=trained_home.run_id, messages=messages, max_tokens=16, seed=1)
+    assert whole.choices[0].message.content.strip() == expected
+    assert whole.usage.completion_tokens >= 1 and whole.usage.prompt_tokens > 10
+
+
+def test_the_token_limit_and_a_stop_string_end_the_base_models_ramble(client):
+    messages, _ = heldout()
+    cut = client.chat.completions.create(model="demo", messages=messages, max_tokens=5)
+    assert (cut.choices[0].finish_reason, cut.usage.completion_tokens) == ("length", 5)
+    rambling = client.chat.completions.create(model="demo", messages=messages, max_tokens=40).choices[0]
+    word = rambling.message.content.split()[1]
+    stopped = client.chat.completions.create(model="demo", messages=messages, max_tokens=40, stop=[word]).choices[0]
+    assert word not in stopped.message.content and rambling.message.content.startswith(stopped.message.content)
+    assert stopped.finish_reason == "stop"
+
+
+def test_unknown_models_bad_fields_and_a_wrong_key_get_the_openai_errors(client):
+    with pytest.raises(openai.NotFoundError, match="GET /v1/models lists"):
+        client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.BadRequestError, match="'temperature' must be"):
+        client.chat.completions.create(model="demo", messages=[{"role": "user", "content": "hi"}], temperature=5)
+    stranger = openai.OpenAI(base_url=str(client.base_url), api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError, match="needs its key"):
+        stranger.models.list()

@@ -1,0 +1,131 @@
+"""The model server's HTTP surface, compatible with the OpenAI API: ``GET /v1/models``, ``POST /v1/chat/completions``
+(streamed as server-sent events or whole), and ``GET /health``.
+
+Every request carries the server's key (``Authorization: Bearer KEY``; ``workbench serve --show-key`` prints it).
+Errors come back in the OpenAI shape, ``{"error": {"message", "type", "code"}}``, with the workbench's sentence.
+"""
+
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from workbench.errors import UserError
+from workbench.serving import catalogue
+from workbench.serving.requests import ChatRequest, parse_chat_request
+from workbench.serving.store import Store
+from workbench.serving.streaming import Reply
+
+
+def create_app(store: Store, key: str) -> Starlette:
+    """The API over ``store``, answering only requests that carry ``key``."""
+
+    async def models(request: Request) -> Response:
+        data = [_model_entry(served) for served in await run_in_threadpool(catalogue.served_models)]
+        return JSONResponse({"object": "list", "data": data})
+
+    async def chat(request: Request) -> Response:
+        try:
+            wanted = parse_chat_request(await request.body())
+            served = await run_in_threadpool(catalogue.find, wanted.model)
+        except UserError as error:
+            code = 404 if "GET /v1/models" in str(error) else 400
+            return error_response(code, str(error), "model_not_found" if code == 404 else "invalid_request")
+        if wanted.stream:
+            return StreamingResponse(_events(store, served, wanted), media_type="text/event-stream")
+        try:
+            return JSONResponse(await run_in_threadpool(_completion, store, served, wanted))
+        except UserError as error:
+            return error_response(400, str(error), "model_not_usable")
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True, "loaded": store.describe()})
+
+    app = Starlette(
+        routes=[
+            Route("/v1/models", models, methods=["GET"]),
+            Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+        ]
+    )
+    return _KeyCheck(app, key)
+
+
+class _KeyCheck:
+    """ASGI middleware: a request without the server's key gets 401 and never reaches a route."""
+
+    def __init__(self, app: Any, key: str) -> None:
+        self.app, self.key = app, key
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not self._allowed(scope):
+            message = "This model server needs its key: send 'Authorization: Bearer KEY' (workbench serve --show-key)."
+            await error_response(401, message, "invalid_api_key")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, scope: dict) -> bool:
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"authorization", b"").decode("latin-1")
+        return hmac.compare_digest(given.encode(), f"Bearer {self.key}".encode())
+
+
+def error_response(status: int, message: str, code: str) -> JSONResponse:
+    kind = "authentication_error" if status == 401 else "invalid_request_error"
+    return JSONResponse({"error": {"message": message, "type": kind, "code": code}}, status_code=status)
+
+
+def _model_entry(served: catalogue.Served) -> dict[str, Any]:
+    kind = "base model" if served.run is None else "trained run"
+    return {"id": served.id, "object": "model", "created": served.created, "owned_by": served.owner or kind}
+
+
+def _completion(store: Store, served: catalogue.Served, wanted: ChatRequest) -> dict[str, Any]:
+    with store.ready(served, wanted.reasoning) as ready, ready.context():
+        reply = Reply(ready.model, ready.tokenizer, ready.rendering, wanted.messages, wanted.sampling)
+        text = "".join(reply)
+    usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+    return {
+        **_envelope("chat.completion", served.id),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": reply.finish_reason,
+            }
+        ],
+        "usage": {**usage, "total_tokens": sum(usage.values())},
+    }
+
+
+def _events(store: Store, served: catalogue.Served, wanted: ChatRequest) -> Iterator[str]:
+    """The reply as server-sent events: a role chunk, a chunk per piece, a chunk with the finish reason, [DONE].
+    A model that cannot be used gives one error event."""
+    envelope = _envelope("chat.completion.chunk", served.id)
+
+    def chunk(delta: dict[str, str], finish: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return f"data: {json.dumps({**envelope, 'choices': [choice]})}\n\n"
+
+    try:
+        with store.ready(served, wanted.reasoning) as ready, ready.context():
+            reply = Reply(ready.model, ready.tokenizer, ready.rendering, wanted.messages, wanted.sampling)
+            yield chunk({"role": "assistant", "content": ""})
+            for piece in reply:
+                yield chunk({"content": piece})
+        yield chunk({}, reply.finish_reason)
+    except UserError as error:
+        yield f"data: {json.dumps({'error': {'message': str(error), 'code': 'model_not_usable'}})}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def _envelope(kind: str, model: str) -> dict[str, Any]:
+    return {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": kind, "created": int(time.time()), "model": model}

@@ -1,0 +1,174 @@
+"""The model server's loaded models: each base model loaded once, every run's adapter attached to it by name and
+switched per request, the untouched base answering with the adapters disabled.
+
+A full fine-tune (or a freeze run) saved every weight, so it is a model of its own. Loaded models are bounded by a
+memory budget (``WORKBENCH_SERVER_MEMORY_GB``, least recently used released first) and released after an idle time
+(``WORKBENCH_SERVER_IDLE_S``). Callers hold ``Store.lock`` while they use a model, since the active adapter is state
+shared by every request.
+"""
+
+import gc
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.config import RunConfig
+from workbench.errors import UserError
+from workbench.models import loading
+from workbench.models.device import device_info
+from workbench.models.rendering import Rendering, RenderingError, rendering_for, saved_rendering
+from workbench.serving.catalogue import Served
+
+
+DEFAULT_MEMORY_GB = 24.0
+DEFAULT_IDLE_S = 1800.0
+
+
+@dataclass
+class Loaded:
+    """One model in memory: a base (with the adapters attached so far) or a full fine-tune."""
+
+    model: Any
+    tokenizer: Any
+    size_gb: float
+    adapters: set[str] = field(default_factory=set)
+    last_used: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Ready:
+    """What a request answers with: the model switched to the wanted adapter, its tokenizer and rendering."""
+
+    model: Any
+    tokenizer: Any
+    rendering: Rendering
+    base_off: bool  # the base itself answers: run inside ``model.disable_adapter()``
+
+    def context(self) -> Any:
+        return self.model.disable_adapter() if self.base_off else nullcontext()
+
+
+class Store:
+    """Loaded models by key (a base model's name, or a full fine-tune's run id)."""
+
+    def __init__(self, memory_gb: float | None = None, idle_s: float | None = None) -> None:
+        self.memory_gb = (
+            memory_gb if memory_gb is not None else _env_float("WORKBENCH_SERVER_MEMORY_GB", DEFAULT_MEMORY_GB)
+        )
+        self.idle_s = idle_s if idle_s is not None else _env_float("WORKBENCH_SERVER_IDLE_S", DEFAULT_IDLE_S)
+        self.loaded: dict[str, Loaded] = {}
+        self.lock = threading.Lock()
+        self.tokenizers: dict[str, tuple[Any, Rendering]] = {}  # a run's own tokenizer and rendering
+
+    @contextmanager
+    def ready(self, served: Served, reasoning: str | None = None) -> Iterator[Ready]:
+        """Hold the store for one request and give the model switched for ``served``."""
+        with self.lock:
+            self.release_idle()
+            yield self._ready(served, reasoning)
+
+    def _ready(self, served: Served, reasoning: str | None) -> Ready:
+        if served.run is not None and not served.run.is_adapter:  # a full fine-tune: its own weights
+            loaded = self._load(served.id, str(served.run.adapter_dir))
+            tokenizer, rendering = self._run_rendering(served)
+            return Ready(loaded.model, tokenizer, rendering, base_off=False)
+        loaded = self._load(served.base, loading.resolve_model(served.base))
+        if served.adapter is None:
+            rendering = _rendering(loaded.tokenizer, reasoning or RunConfig().reasoning)
+            return Ready(loaded.model, loaded.tokenizer, rendering, base_off=bool(loaded.adapters))
+        self._attach(loaded, served)
+        loaded.model.set_adapter(served.adapter)
+        tokenizer, rendering = self._run_rendering(served)
+        return Ready(loaded.model, tokenizer, rendering, base_off=False)
+
+    def _load(self, key: str, path: str) -> Loaded:
+        if key in self.loaded:
+            self.loaded[key].last_used = time.monotonic()
+            return self.loaded[key]
+        tokenizer = loading.load_tokenizer(path)
+        model = loading.load_model(path, "lora", device_info().cuda)
+        model.eval()
+        size = _size_gb(model)
+        self._make_room(size)
+        self.loaded[key] = Loaded(model, tokenizer, size)
+        return self.loaded[key]
+
+    def _attach(self, loaded: Loaded, served: Served) -> None:
+        """Attach the run's adapter to its loaded base once (the first adapter turns the base into a PeftModel)."""
+        name, folder = served.adapter, str(served.run.adapter_dir)
+        if name in loaded.adapters:
+            return
+        if not loaded.adapters:
+            from peft import PeftModel
+
+            loaded.model = PeftModel.from_pretrained(loaded.model, folder, adapter_name=name)
+        else:
+            loaded.model.load_adapter(folder, adapter_name=name)
+        loaded.model.eval()
+        loaded.adapters.add(name)
+
+    def _run_rendering(self, served: Served) -> tuple[Any, Rendering]:
+        """The run's saved tokenizer and rendering contract (the prompt format it was trained with)."""
+        if served.id not in self.tokenizers:
+            folder = served.run.adapter_dir
+            tokenizer = loading.load_tokenizer(str(folder))
+            try:
+                self.tokenizers[served.id] = (tokenizer, saved_rendering(folder, tokenizer))
+            except RenderingError as error:
+                raise UserError(str(error)) from None
+        return self.tokenizers[served.id]
+
+    def _make_room(self, size_gb: float) -> None:
+        """Release the least recently used models until ``size_gb`` more fits in the budget (one model always
+        fits, so a model larger than the budget can still answer alone)."""
+        while self.loaded and self.used_gb() + size_gb > self.memory_gb:
+            oldest = min(self.loaded, key=lambda key: self.loaded[key].last_used)
+            self.release(oldest)
+
+    def release_idle(self) -> None:
+        now = time.monotonic()
+        for key in [key for key, loaded in self.loaded.items() if now - loaded.last_used > self.idle_s]:
+            self.release(key)
+
+    def release(self, key: str) -> None:
+        self.loaded.pop(key, None)
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:
+            pass
+
+    def used_gb(self) -> float:
+        return sum(loaded.size_gb for loaded in self.loaded.values())
+
+    def describe(self) -> list[dict[str, Any]]:
+        """What is loaded, for the health endpoint."""
+        return [
+            {"model": key, "adapters": sorted(loaded.adapters), "size_gb": round(loaded.size_gb, 3)}
+            for key, loaded in self.loaded.items()
+        ]
+
+
+def _rendering(tokenizer: Any, reasoning: str) -> Rendering:
+    try:
+        return rendering_for(tokenizer, reasoning)
+    except RenderingError as error:
+        raise UserError(str(error)) from None
+
+
+def _size_gb(model: Any) -> float:
+    return sum(p.numel() * p.element_size() for p in model.parameters()) / 1024**3
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
