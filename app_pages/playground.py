@@ -24,8 +24,18 @@ run_id = st.selectbox("Trained run", run_ids, index=run_ids.index(selected) if s
 with st.sidebar:
     system_prompt = st.text_area("System prompt", key="system_prompt", placeholder="You are a helpful assistant.")
     compare = st.toggle("Compare with the base model", key="compare_base")
-    max_new_tokens = st.slider("Longest reply (tokens)", 8, 1024, 64, key="max_new_tokens")
-    temperature = st.slider("Temperature (0 = always the likeliest reply)", 0.0, 1.5, 0.0, 0.1, key="temperature")
+    sampling = {
+        "max_tokens": st.slider("Longest reply (tokens)", 8, 1024, 64, key="max_new_tokens"),
+        "temperature": st.slider(
+            "Temperature (0 = always the likeliest reply)", 0.0, 1.5, 0.0, 0.1, key="temperature"
+        ),
+    }
+    with st.expander("More settings"):
+        sampling["top_p"] = st.slider("Top-p (with temperature above 0)", 0.05, 1.0, 1.0, 0.05, key="top_p")
+        sampling["repetition_penalty"] = st.slider("Repetition penalty", 1.0, 2.0, 1.0, 0.05, key="repetition")
+        sampling["seed"] = int(st.number_input("Seed (the same in every column)", 0, 2**31 - 1, 0, key="seed"))
+        if stop := st.text_input("Stop at this text", key="stop", placeholder="e.g. ###"):
+            sampling["stop"] = [stop]
     if st.button("Clear chat", icon=":material/delete:"):
         st.session_state.pop(f"chat_{run_id}", None)
 
@@ -44,28 +54,34 @@ if restarted:
     )
 
 sides = {side.name: side for side in playground.sides(directory.get_run(run_id), compare)}
+
+
+def answer(name: str, upto: int) -> str:
+    """Stream ``name``'s answer to the user turn at ``upto`` into the current chat bubble and return its text."""
+    messages = playground.build_messages(playground.side_turns(history, name, upto), system_prompt)
+    try:
+        reply = st.write_stream(playground.stream_reply(server, sides[name], messages, sampling))
+    except UserError as error:
+        reply = ""
+        st.error(str(error))
+    if not (isinstance(reply, str) and reply.strip()):
+        st.caption(NOTHING)
+    return reply if isinstance(reply, str) else ""
+
+
+prompt = st.chat_input("Ask the model something")
+if prompt:
+    history.append({"role": "user", "content": prompt})
 columns = dict(zip(sides, st.columns(len(sides)), strict=True))
 for name, column in columns.items():
     column.caption("Trained model" if name == "tuned" else "Base model, without training")
-    for turn in history:
+    missing = playground.unanswered(history, name)  # the new question, and any asked before "compare" was on
+    for index, turn in enumerate(list(history)):
         if turn["role"] == "user" or turn.get("model") == name:
             column.chat_message(turn["role"]).write(turn["content"] or NOTHING)
-
-if prompt := st.chat_input("Ask the model something"):
-    history.append({"role": "user", "content": prompt})
-    for name, column in columns.items():
-        column.chat_message("user").write(prompt)
-        conversation = [turn for turn in history if turn["role"] == "user" or turn.get("model") == name]
-        messages = playground.build_messages(conversation, system_prompt)
-        with column.chat_message("assistant"):
-            try:
-                pieces = playground.stream_reply(server, sides[name], messages, max_new_tokens, temperature)
-                reply = st.write_stream(pieces)
-            except UserError as error:
-                reply = ""
-                st.error(str(error))
-            if not (isinstance(reply, str) and reply.strip()):
-                st.caption(NOTHING)
-        history.append({"role": "assistant", "content": reply if isinstance(reply, str) else "", "model": name})
+        if index in missing:
+            with column.chat_message("assistant"):
+                now = playground.position(history, turn)
+                playground.add_answer(history, now, name, answer(name, now))
 
 draw_feedback(history, system_prompt, run_id)

@@ -126,6 +126,23 @@ def test_playground_says_so_when_the_model_server_was_started_again(demo_home, t
     assert app.session_state[f"chat_{trained_demo.run_id}"][-1]["content"].strip() == "Quito"
 
 
+def test_turning_compare_on_mid_conversation_lets_the_base_answer_the_earlier_question_too(demo_home, trained_demo):
+    copy_trained_run(trained_demo, demo_home)
+    app = open_page("app_pages/playground.py")
+    app.chat_input[0].set_value("Which city is mentioned? Lena has lived in Quito for ten years.").run()
+    app.toggle(key="compare_base").set_value(True).run()
+    app.chat_input[0].set_value("Which city is mentioned? Omar moved to Lima last spring.").run()
+    assert not app.exception
+    history = app.session_state[f"chat_{trained_demo.run_id}"]
+    assert [(turn["role"], turn.get("model")) for turn in history] == [
+        ("user", None), ("assistant", "tuned"), ("assistant", "base"),
+        ("user", None), ("assistant", "tuned"), ("assistant", "base"),
+    ]  # fmt: skip
+    assert [history[1]["content"].strip(), history[4]["content"].strip()] == ["Quito", "Lima"]
+    roles = [message.name for message in app.chat_message]
+    assert roles == ["user", "assistant", "user", "assistant"] * 2, "each column shows both questions, both answered"
+
+
 def test_compare_page_needs_two_runs(home):
     assert "Comparing needs at least two runs" in texts(open_page("app_pages/compare.py"))
 

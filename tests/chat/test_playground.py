@@ -21,9 +21,9 @@ def test_the_tuned_side_answers_the_held_out_question_and_the_base_streams_somet
     tuned, base = playground.sides(run, compare=True)
     assert (tuned.model, base.model, base.reasoning) == (run.run_id, "demo", run.config.reasoning)
     prompt, expected = first_heldout()
-    answer = "".join(playground.stream_reply(server, tuned, prompt, 32, 0.0))
+    answer = "".join(playground.stream_reply(server, tuned, prompt, {"max_tokens": 32, "seed": 0}))
     assert normalise_answer(answer) == normalise_answer(expected)
-    pieces = list(playground.stream_reply(server, base, prompt, 16, 0.0))
+    pieces = list(playground.stream_reply(server, base, prompt, {"max_tokens": 16}))
     # The demo's answers are one token long, so the untrained base model (which rambles on) shows the streaming.
     assert len(pieces) >= 2, "the reply arrives in several pieces, not at once"
     assert normalise_answer("".join(pieces)) != normalise_answer(expected)
@@ -41,3 +41,22 @@ def test_system_prompt_goes_first_and_extra_keys_are_dropped():
         {"role": "user", "content": "hi"},
     ]
     assert playground.build_messages(history) == [{"role": "user", "content": "hi"}]
+
+
+def test_questions_asked_before_compare_was_on_are_found_and_answered_in_place():
+    history = [
+        {"role": "user", "content": "q1"},
+        {"role": "assistant", "content": "a1", "model": "tuned"},
+        {"role": "user", "content": "q2"},
+        {"role": "assistant", "content": "a2", "model": "tuned"},
+        {"role": "user", "content": "q3"},
+    ]
+    assert playground.unanswered(history, "tuned") == [4]
+    assert playground.unanswered(history, "base") == [0, 2, 4]
+    second = history[2]
+    playground.add_answer(history, 0, "base", "b1")
+    assert playground.position(history, second) == 3
+    playground.add_answer(history, 3, "base", "b2")
+    assert [turn["content"] for turn in history] == ["q1", "a1", "b1", "q2", "a2", "b2", "q3"]
+    assert [turn["content"] for turn in playground.side_turns(history, "base", upto=3)] == ["q1", "b1", "q2"]
+    assert playground.unanswered(history, "base") == [6]

@@ -8,6 +8,7 @@ setting, so both render the conversation the way training did.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from workbench.runs.directory import Run
 from workbench.serving import client, process
@@ -33,15 +34,52 @@ def connect() -> tuple[process.Address, bool]:
     return process.ensure_server(), restarted
 
 
+def side_turns(history: list[dict[str, str]], name: str, upto: int | None = None) -> list[dict[str, str]]:
+    """The conversation one side has had: every user turn and that side's own answers (up to index ``upto``)."""
+    shown = history if upto is None else history[: upto + 1]
+    return [turn for turn in shown if turn["role"] == "user" or turn.get("model") == name]
+
+
+def unanswered(history: list[dict[str, str]], name: str) -> list[int]:
+    """Where in ``history`` a user turn has no answer from ``name`` yet (the new question; or the base's, when
+    "compare" was turned on after some questions), earliest first."""
+    return [
+        index
+        for index, turn in enumerate(history)
+        if turn["role"] == "user" and not any(answer.get("model") == name for answer in _answers_after(history, index))
+    ]
+
+
+def position(history: list[dict[str, str]], turn: dict[str, str]) -> int:
+    """Where ``turn`` (this very object) is in ``history`` now, after answers were put in before it."""
+    return next(index for index, candidate in enumerate(history) if candidate is turn)
+
+
+def add_answer(history: list[dict[str, str]], user_index: int, name: str, text: str) -> None:
+    """Put ``name``'s answer to the user turn at ``user_index`` after that turn's other answers."""
+    at = user_index + 1 + len(_answers_after(history, user_index))
+    history.insert(at, {"role": "assistant", "content": text, "model": name})
+
+
+def _answers_after(history: list[dict[str, str]], user_index: int) -> list[dict[str, str]]:
+    answers = []
+    for turn in history[user_index + 1 :]:
+        if turn["role"] == "user":
+            break
+        answers.append(turn)
+    return answers
+
+
 def build_messages(history: list[dict[str, str]], system_prompt: str = "") -> list[dict[str, str]]:
     messages = [{"role": "system", "content": system_prompt.strip()}] if system_prompt.strip() else []
     return messages + [{"role": turn["role"], "content": turn["content"]} for turn in history]
 
 
 def stream_reply(
-    address: process.Address, side: Side, messages: list[dict[str, str]], max_tokens: int, temperature: float
+    address: process.Address, side: Side, messages: list[dict[str, str]], sampling: dict[str, Any]
 ) -> Iterator[str]:
-    """The side's reply, piece by piece (a UserError with the server's sentence when it cannot answer)."""
+    """The side's reply, piece by piece (a UserError with the server's sentence when it cannot answer). ``sampling``
+    holds the API's fields (``max_tokens``, ``temperature``, ``top_p``, ``repetition_penalty``, ``seed``, ``stop``);
+    every side gets the same, so a comparison differs only by the model."""
     extra = {"reasoning": side.reasoning} if side.reasoning else {}
-    sampling = {"max_tokens": max_tokens, "temperature": temperature, **extra}
-    yield from client.stream_chat(address, side.model, messages, **sampling)
+    yield from client.stream_chat(address, side.model, messages, **sampling, **extra)
