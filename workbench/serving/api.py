@@ -92,7 +92,6 @@ def _completion(store: Store, served: catalogue.Served, wanted: ChatRequest) -> 
     with store.ready(served, wanted.reasoning) as ready, ready.context():
         reply = Reply(ready.model, ready.tokenizer, ready.rendering, wanted.messages, wanted.sampling)
         text = "".join(reply)
-    usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
     return {
         **_envelope("chat.completion", served.id),
         "choices": [
@@ -102,8 +101,13 @@ def _completion(store: Store, served: catalogue.Served, wanted: ChatRequest) -> 
                 "finish_reason": reply.finish_reason,
             }
         ],
-        "usage": {**usage, "total_tokens": sum(usage.values())},
+        "usage": _usage(reply),
     }
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    total = reply.prompt_tokens + reply.completion_tokens
+    return {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens, "total_tokens": total}
 
 
 def _events(store: Store, served: catalogue.Served, wanted: ChatRequest) -> Iterator[str]:
@@ -122,6 +126,8 @@ def _events(store: Store, served: catalogue.Served, wanted: ChatRequest) -> Iter
             for piece in reply:
                 yield chunk({"content": piece})
         yield chunk({}, reply.finish_reason)
+        if wanted.include_usage:
+            yield f"data: {json.dumps({**envelope, 'choices': [], 'usage': _usage(reply)})}\n\n"
     except UserError as error:
         yield f"data: {json.dumps({'error': {'message': str(error), 'code': 'model_not_usable'}})}\n\n"
     yield "data: [DONE]\n\n"

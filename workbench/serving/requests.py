@@ -23,6 +23,7 @@ class ChatRequest:
     messages: list[dict[str, str]]
     sampling: Sampling
     stream: bool
+    include_usage: bool  # stream_options.include_usage: a last chunk with the token counts
     reasoning: str | None  # a workbench extension: how a base model renders reasoning (the run's setting)
 
 
@@ -44,6 +45,8 @@ def parse_chat_request(body: bytes) -> ChatRequest:
         messages=_messages(fields.get("messages")),
         sampling=_sampling(fields),
         stream=fields.get("stream") is True,
+        include_usage=isinstance(fields.get("stream_options"), dict)
+        and fields["stream_options"].get("include_usage") is True,
         reasoning=_choice(fields, "reasoning", REASONING),
     )
 
