@@ -4,6 +4,7 @@ its base model."""
 import streamlit as st
 
 from app_pages._feedback import draw_feedback
+from app_pages._import import import_box
 from workbench.chat import playground
 from workbench.errors import UserError
 from workbench.runs import directory
@@ -13,9 +14,11 @@ st.title("Playground")
 ready = [run for run in directory.list_runs() if run.has_output]
 if not ready:
     st.info(
-        "No trained model yet. Train one (the demo takes about a minute), then chat with it here.",
+        "No trained model yet. Train one (the demo takes about a minute), or import an adapter made elsewhere, "
+        "then chat with it here.",
         icon=":material/chat:",
     )
+    import_box(expanded=True)
     st.stop()
 
 run_ids = [run.run_id for run in ready]
@@ -85,3 +88,4 @@ for name, column in columns.items():
                 playground.add_answer(history, now, name, answer(name, now))
 
 draw_feedback(history, system_prompt, run_id)
+import_box()

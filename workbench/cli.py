@@ -8,6 +8,7 @@ workbench runner                       run the job runner in the foreground (e.g
 workbench serve [--host H] [--port N] [--show-key]   run the model server (OpenAI-compatible API) in the foreground
 workbench demo build                   build the offline demo model now
 workbench export RUN_ID [--merged] [--out PATH]   write the adapter zip, or merge it into its base model
+workbench import ADAPTER.zip [--base MODEL] [--name NAME]   a LoRA adapter made elsewhere, as a run to chat with
 workbench data validate FILE [--model PATH_OR_ID] [--max-length N] [--json]   check a dataset file
 """
 
@@ -106,6 +107,11 @@ def _export_commands(commands: Any) -> None:
         "--out", type=Path, default=None, help="Where to write (default: RUN_ID-adapter.zip, or merged/ in the run)."
     )
     export_parser.set_defaults(handler=cmd_export)
+    importing = commands.add_parser("import", help="Import a LoRA adapter zip made elsewhere as a run to chat with.")
+    importing.add_argument("zip", type=Path)
+    importing.add_argument("--base", default="demo", help="The base model it was trained on (default: demo).")
+    importing.add_argument("--name", default="", help="A name for the run.")
+    importing.set_defaults(handler=cmd_import)
 
 
 def _data_commands(commands: Any) -> None:
@@ -242,6 +248,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     target = args.out or Path(export.adapter_zip_name(run))
     target.write_bytes(export.adapter_zip_bytes(run))
     print(f"Adapter saved as {target}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from workbench.people import server_user
+    from workbench.results import adapter_import
+
+    try:
+        data = args.zip.read_bytes()
+    except OSError:
+        raise UserError(f"There is no readable file at {args.zip}; give the path of the adapter's .zip.") from None
+    run = adapter_import.import_adapter(data, args.base, args.name, server_user())
+    print(f"Imported as run {run.run_id}")
     return 0
 
 

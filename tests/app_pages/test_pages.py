@@ -143,6 +143,24 @@ def test_turning_compare_on_mid_conversation_lets_the_base_answer_the_earlier_qu
     assert roles == ["user", "assistant", "user", "assistant"] * 2, "each column shows both questions, both answered"
 
 
+def test_an_adapter_zip_imported_on_the_empty_playground_answers_there(demo_home, trained_demo, monkeypatch):
+    from workbench.results import export
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(trained_demo.home))
+    data = export.adapter_zip_bytes(directory.get_run(trained_demo.run_id))
+    monkeypatch.setenv("WORKBENCH_HOME", str(demo_home))
+    app = open_page("app_pages/playground.py")
+    assert "or import an adapter made elsewhere" in texts(app)
+    app.file_uploader(key="adapter_zip").set_value(("adapter.zip", data, "application/zip"))
+    app.text_input[1].set_value("from the cluster")
+    next(button for button in app.button if button.label == "Import").click().run()
+    assert not app.exception, app.exception
+    [run] = directory.list_runs()
+    assert app.selectbox[0].value == run.run_id and run.run_id.endswith("from-the-cluster")
+    app.chat_input[0].set_value("Which city is mentioned? Lena has lived in Quito for ten years.").run()
+    assert app.session_state[f"chat_{run.run_id}"][-1]["content"].strip() == "Quito"
+
+
 def test_compare_page_needs_two_runs(home):
     assert "Comparing needs at least two runs" in texts(open_page("app_pages/compare.py"))
 
