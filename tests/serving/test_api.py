@@ -27,11 +27,18 @@ def test_the_models_are_the_base_and_every_finished_run(client, trained_home):
 
 def test_the_openai_client_streams_the_tuned_answer_and_gets_it_whole(client, trained_home):
     messages, expected = heldout()
-    stream = client.chat.completions.create(model=trained_home.run_id, messages=messages, max_tokens=16, stream=True)
+    stream = client.chat.completions.create(
+        model=trained_home.run_id,
+        messages=messages,
+        max_tokens=16,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     chunks = list(stream)
     assert chunks[0].choices[0].delta.role == "assistant"
-    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks).strip() == expected
-    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks[:-1]).strip() == expected
+    assert chunks[-2].choices[0].finish_reason == "stop"
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens >= 1
     whole = client.chat.completions.create(model=trained_home.run_id, messages=messages, max_tokens=16, seed=1)
     assert whole.choices[0].message.content.strip() == expected
     assert whole.usage.completion_tokens >= 1 and whole.usage.prompt_tokens > 10
