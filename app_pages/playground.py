@@ -62,8 +62,10 @@ sides = {side.name: side for side in playground.sides(directory.get_run(run_id),
 def answer(name: str, upto: int) -> str:
     """Stream ``name``'s answer to the user turn at ``upto`` into the current chat bubble and return its text."""
     messages = playground.build_messages(playground.side_turns(history, name, upto), system_prompt)
+    waiting = st.empty()  # "Waiting for the GPU: ..." while training runs leave no room for the model
     try:
-        reply = st.write_stream(playground.stream_reply(server, sides[name], messages, sampling))
+        reply = st.write_stream(playground.stream_reply(server, sides[name], messages, sampling, waiting.caption))
+        waiting.empty()
     except UserError as error:
         reply = ""
         st.error(str(error))

@@ -81,3 +81,25 @@ def test_the_memory_budget_releases_the_least_recently_used_model(demo_home, tra
     answers(store, "demo")
     answers(store, full_dir.name)
     assert sorted(entry["model"] for entry in store.describe()) == sorted(["demo", full_dir.name])
+
+
+def test_a_chat_waits_for_the_gpu_while_training_runs_have_memory_yet_to_take(demo_home):
+    import threading
+
+    import pytest
+
+    from workbench.errors import UserError
+
+    # A simulated GPU (the store's seams): 20 GB free, of which running jobs will still take 19.8 GB.
+    yet_to_take = {"gb": 19.8}
+    store = Store(gpu_memory=lambda: (20.0, 80.0), jobs_yet_to_take=lambda: yet_to_take["gb"])
+    waits = store.wait_for_gpu(catalogue.find("demo"), poll_s=0.05)
+    first = next(waits)
+    assert first.startswith("Waiting for the GPU: training runs will still take 19.8 GB of the 20.0 GB free")
+    threading.Timer(0.3, lambda: yet_to_take.update(gb=0.0)).start()  # the training run ends
+    assert all(message.startswith("Waiting for the GPU") for message in waits)
+    assert answers(store, "demo"), "then the model loads and answers"
+    assert list(store.wait_for_gpu(catalogue.find("demo"))) == [], "a loaded model never waits"
+    busy = Store(gpu_memory=lambda: (20.0, 80.0), jobs_yet_to_take=lambda: 19.8)
+    with pytest.raises(UserError, match="stayed busy with training"):
+        list(busy.wait_for_gpu(catalogue.find("demo"), poll_s=0.01, timeout_s=0.05))

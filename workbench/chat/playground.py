@@ -6,7 +6,7 @@ The tuned side is the run itself; the base side is the model it was trained from
 setting, so both render the conversation the way training did.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,10 +76,14 @@ def build_messages(history: list[dict[str, str]], system_prompt: str = "") -> li
 
 
 def stream_reply(
-    address: process.Address, side: Side, messages: list[dict[str, str]], sampling: dict[str, Any]
+    address: process.Address,
+    side: Side,
+    messages: list[dict[str, str]],
+    sampling: dict[str, Any],
+    on_wait: Callable[[str], None] = lambda message: None,
 ) -> Iterator[str]:
     """The side's reply, piece by piece (a UserError with the server's sentence when it cannot answer). ``sampling``
     holds the API's fields (``max_tokens``, ``temperature``, ``top_p``, ``repetition_penalty``, ``seed``, ``stop``);
-    every side gets the same, so a comparison differs only by the model."""
+    every side gets the same, so a comparison differs only by the model. ``on_wait`` hears why the reply waits."""
     extra = {"reasoning": side.reasoning} if side.reasoning else {}
-    yield from client.stream_chat(address, side.model, messages, **sampling, **extra)
+    yield from client.stream_chat(address, side.model, messages, on_wait, **sampling, **extra)

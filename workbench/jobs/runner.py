@@ -8,8 +8,8 @@ is recorded as failed or interrupted, never left 'running'.
 Jobs run one at a time, except on a GPU: there the next job may start beside running ones when every one of them has
 a pre-flight estimate of its peak memory and has finished its first step in its current attempt (so its memory is
 taken), the next job's estimate (with a safety margin) fits in the memory free on the GPU right now, and all their
-estimates together fit in the GPU (a running job may not have reached its peak yet). A job without an estimate
-always runs alone.
+estimates together, beside what the model server holds, fit in the GPU (a running job may not have reached its peak
+yet); ``workbench.jobs.gpu_share`` has the rule. A job without an estimate always runs alone.
 """
 
 import os
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from workbench import paths
 from workbench.errors import is_disk_full
-from workbench.jobs import notify, processes, queue
+from workbench.jobs import gpu_share, notify, processes, queue
 from workbench.jobs.queue import Job
 from workbench.models.device import gpu_memory_gb
 from workbench.runs import directory, record
@@ -34,8 +34,6 @@ from workbench.training import failures
 
 CANCEL_GRACE_S = float(os.environ.get("WORKBENCH_CANCEL_GRACE_S", "60"))
 FINAL_STATES = ("succeeded", "failed", "cancelled")
-SHARE_MARGIN = 1.2  # the pre-flight estimate is an estimate: ask for 20% more than it says
-SHARE_HEADROOM_GB = 2.0  # and leave this much free besides
 DISK_FULL_BELOW = 1024**2  # free bytes under which a failed run is put down to a full disk
 
 
@@ -127,9 +125,8 @@ class Runner:
         if memory is None:
             return False
         free, total = memory
-        needed = waiting.peak_gb * SHARE_MARGIN + SHARE_HEADROOM_GB
-        together = sum(job.peak_gb for job in everyone) * SHARE_MARGIN + SHARE_HEADROOM_GB
-        fits = needed <= free and together <= total
+        peaks = [job.peak_gb for job in everyone]
+        fits = gpu_share.job_fits_now(waiting.peak_gb, free) and gpu_share.jobs_fit(peaks, total)
         if fits:
             print(f"Run {waiting.run_id} needs about {waiting.peak_gb:.1f} GB; {free:.1f} GB are free.", flush=True)
         return fits

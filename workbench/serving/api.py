@@ -89,6 +89,8 @@ def _model_entry(served: catalogue.Served) -> dict[str, Any]:
 
 
 def _completion(store: Store, served: catalogue.Served, wanted: ChatRequest) -> dict[str, Any]:
+    for _ in store.wait_for_gpu(served):
+        pass
     with store.ready(served, wanted.reasoning) as ready, ready.context():
         reply = Reply(ready.model, ready.tokenizer, ready.rendering, wanted.messages, wanted.sampling)
         text = "".join(reply)
@@ -112,7 +114,8 @@ def _usage(reply: Reply) -> dict[str, int]:
 
 def _events(store: Store, served: catalogue.Served, wanted: ChatRequest) -> Iterator[str]:
     """The reply as server-sent events: a role chunk, a chunk per piece, a chunk with the finish reason, [DONE].
-    A model that cannot be used gives one error event."""
+    While the GPU has no room, a comment line every few seconds says so; a model that cannot be used gives one error
+    event."""
     envelope = _envelope("chat.completion.chunk", served.id)
 
     def chunk(delta: dict[str, str], finish: str | None = None) -> str:
@@ -120,6 +123,8 @@ def _events(store: Store, served: catalogue.Served, wanted: ChatRequest) -> Iter
         return f"data: {json.dumps({**envelope, 'choices': [choice]})}\n\n"
 
     try:
+        for waiting in store.wait_for_gpu(served):
+            yield f": {waiting}\n\n"  # an SSE comment: clients that do not know it skip it
         with store.ready(served, wanted.reasoning) as ready, ready.context():
             reply = Reply(ready.model, ready.tokenizer, ready.rendering, wanted.messages, wanted.sampling)
             yield chunk({"role": "assistant", "content": ""})

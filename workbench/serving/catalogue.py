@@ -1,8 +1,9 @@
-"""What the model server can answer with: every finished run's trained model (named by its run id) and the base
-model each of them was trained from (named as the run config names it, e.g. ``demo``)."""
+"""What the model server can answer with: every finished run's trained model (named by its run id), the base
+model each of them was trained from (named as the run config names it), and the built-in demo model always."""
 
 from dataclasses import dataclass
 
+from workbench.config import DEMO_MODEL
 from workbench.errors import UserError
 from workbench.runs import directory
 from workbench.runs.directory import Run
@@ -28,7 +29,7 @@ class Served:
 def served_models() -> list[Served]:
     """The base models first (each once), then the finished runs, newest first."""
     runs = [run for run in directory.list_runs() if run.has_output]
-    bases: dict[str, Served] = {}
+    bases: dict[str, Served] = {DEMO_MODEL: Served(DEMO_MODEL, DEMO_MODEL, None, "", 0)}
     for run in reversed(runs):  # oldest first, so a base counts as created with the first run that used it
         bases.setdefault(run.config.model, Served(run.config.model, run.config.model, None, "", _created(run)))
     tuned = [

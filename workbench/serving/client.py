@@ -4,7 +4,7 @@ OpenAI-compatible HTTP API (standard library only: the web process needs no mode
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from workbench.errors import UserError
@@ -23,13 +23,20 @@ def list_models(address: process.Address) -> list[str]:
 
 
 def stream_chat(
-    address: process.Address, model: str, messages: list[dict[str, str]], **sampling: Any
+    address: process.Address,
+    model: str,
+    messages: list[dict[str, str]],
+    on_wait: Callable[[str], None] = lambda message: None,
+    **sampling: Any,
 ) -> Iterator[str]:
-    """The reply's pieces as the server generates them; a UserError with the server's sentence when it refuses."""
+    """The reply's pieces as the server generates them; ``on_wait`` hears why it waits (the GPU is busy with
+    training); a UserError with the server's sentence when it refuses."""
     body = {"model": model, "messages": messages, "stream": True, **sampling}
     with _open(address, "POST", "/v1/chat/completions", body) as response:
         for raw in response:
             line = raw.decode("utf-8").strip()
+            if line.startswith(": "):
+                on_wait(line.removeprefix(": "))
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
             event = json.loads(line.removeprefix("data: "))

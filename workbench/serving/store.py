@@ -11,21 +11,25 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from workbench.config import RunConfig
 from workbench.errors import UserError
+from workbench.jobs import gpu_share
 from workbench.models import loading
-from workbench.models.device import device_info
+from workbench.models.device import device_info, gpu_memory_gb
 from workbench.models.rendering import Rendering, RenderingError, rendering_for, saved_rendering
 from workbench.serving.catalogue import Served
 
 
 DEFAULT_MEMORY_GB = 24.0
 DEFAULT_IDLE_S = 1800.0
+GPU_WAIT_S = 1800.0  # how long a chat waits for training runs to leave room on the GPU
+GPU_POLL_S = 2.0
 
 
 @dataclass
@@ -55,7 +59,16 @@ class Ready:
 class Store:
     """Loaded models by key (a base model's name, or a full fine-tune's run id)."""
 
-    def __init__(self, memory_gb: float | None = None, idle_s: float | None = None) -> None:
+    def __init__(
+        self,
+        memory_gb: float | None = None,
+        idle_s: float | None = None,
+        gpu_memory: Callable[[], tuple[float, float] | None] = gpu_memory_gb,
+        jobs_yet_to_take: Callable[[], float] = gpu_share.jobs_yet_to_take_gb,
+    ) -> None:
+        """``gpu_memory`` (free and total GB, None without a GPU) and ``jobs_yet_to_take`` are the seams a test
+        replaces to simulate a GPU shared with training runs."""
+        self.gpu_memory, self.jobs_yet_to_take = gpu_memory, jobs_yet_to_take
         self.memory_gb = (
             memory_gb if memory_gb is not None else _env_float("WORKBENCH_SERVER_MEMORY_GB", DEFAULT_MEMORY_GB)
         )
@@ -70,6 +83,34 @@ class Store:
         with self.lock:
             self.release_idle()
             yield self._ready(served, reasoning)
+
+    def wait_for_gpu(self, served: Served, poll_s: float = GPU_POLL_S, timeout_s: float = GPU_WAIT_S) -> Iterator[str]:
+        """A sentence every ``poll_s`` while the model ``served`` needs cannot be loaded on the GPU without taking
+        memory a running training job has yet to take; ends when it can (at once on a CPU, or when it is loaded)."""
+        key, path = self._where(served)
+        if key in self.loaded:
+            return
+        needed = _folder_gb(path)
+        deadline = time.monotonic() + timeout_s
+        while (memory := self.gpu_memory()) is not None:
+            yet_to_take = self.jobs_yet_to_take()
+            if gpu_share.chat_fits(needed, memory[0], yet_to_take):
+                return
+            if time.monotonic() > deadline:
+                raise UserError(
+                    f"The GPU stayed busy with training for {timeout_s / 60:.0f} minutes; ask again when a run ends."
+                )
+            yield (
+                f"Waiting for the GPU: training runs will still take {yet_to_take:.1f} GB of the {memory[0]:.1f} GB "
+                f"free, and this model needs about {needed:.1f} GB."
+            )
+            time.sleep(poll_s)
+
+    def _where(self, served: Served) -> tuple[str, str]:
+        """The key the model is loaded under and the folder (or hub id) it loads from."""
+        if served.run is not None and not served.run.is_adapter:
+            return served.id, str(served.run.adapter_dir)
+        return served.base, loading.resolve_model(served.base)
 
     def _ready(self, served: Served, reasoning: str | None) -> Ready:
         if served.run is not None and not served.run.is_adapter:  # a full fine-tune: its own weights
@@ -95,6 +136,7 @@ class Store:
         size = _size_gb(model)
         self._make_room(size)
         self.loaded[key] = Loaded(model, tokenizer, size)
+        self._record_gpu()
         return self.loaded[key]
 
     def _attach(self, loaded: Loaded, served: Served) -> None:
@@ -137,13 +179,17 @@ class Store:
     def release(self, key: str) -> None:
         self.loaded.pop(key, None)
         gc.collect()
-        try:
-            import torch
+        import torch
 
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-        except ImportError:
-            pass
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        self._record_gpu()
+
+    def _record_gpu(self) -> None:
+        """Tell the runner how much GPU memory the loaded models hold (nothing is written on a CPU)."""
+        held = sum(loaded.size_gb for loaded in self.loaded.values() if _on_gpu(loaded.model))
+        if held or gpu_share.server_gpu_gb():  # a 0 is written only to correct an earlier record
+            gpu_share.record_server_gpu(held)
 
     def used_gb(self) -> float:
         return sum(loaded.size_gb for loaded in self.loaded.values())
@@ -161,6 +207,16 @@ def _rendering(tokenizer: Any, reasoning: str) -> Rendering:
         return rendering_for(tokenizer, reasoning)
     except RenderingError as error:
         raise UserError(str(error)) from None
+
+
+def _on_gpu(model: Any) -> bool:
+    return next(model.parameters()).is_cuda
+
+
+def _folder_gb(path: str) -> float:
+    """The size of a model folder's weights (0 for a hub id, which is not a folder here)."""
+    folder = Path(path)
+    return sum(file.stat().st_size for file in folder.glob("*.safetensors")) / 1024**3 if folder.is_dir() else 0.0
 
 
 def _size_gb(model: Any) -> float:
