@@ -27,6 +27,10 @@ run_id = st.selectbox("Trained run", run_ids, index=run_ids.index(selected) if s
 with st.sidebar:
     system_prompt = st.text_area("System prompt", key="system_prompt", placeholder="You are a helpful assistant.")
     compare = st.toggle("Compare with the base model", key="compare_base")
+    siblings = {other.run_id: other for other in playground.same_base(directory.get_run(run_id), ready)}
+    chosen = st.multiselect(
+        "Also answer with runs on the same base", list(siblings), key="compare_runs", max_selections=2
+    )
     sampling = {
         "max_tokens": st.slider("Longest reply (tokens)", 8, 1024, 64, key="max_new_tokens"),
         "temperature": st.slider(
@@ -56,7 +60,8 @@ if restarted:
         icon=":material/restart_alt:",
     )
 
-sides = {side.name: side for side in playground.sides(directory.get_run(run_id), compare)}
+others = [siblings[other] for other in chosen if other in siblings]
+sides = {side.name: side for side in playground.sides(directory.get_run(run_id), compare, others)}
 
 
 def answer(name: str, upto: int) -> str:
@@ -79,7 +84,7 @@ if prompt:
     history.append({"role": "user", "content": prompt})
 columns = dict(zip(sides, st.columns(len(sides)), strict=True))
 for name, column in columns.items():
-    column.caption("Trained model" if name == "tuned" else "Base model, without training")
+    column.caption(playground.column_title(name))
     missing = playground.unanswered(history, name)  # the new question, and any asked before "compare" was on
     for index, turn in enumerate(list(history)):
         if turn["role"] == "user" or turn.get("model") == name:

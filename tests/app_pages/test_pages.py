@@ -161,6 +161,22 @@ def test_an_adapter_zip_imported_on_the_empty_playground_answers_there(demo_home
     assert app.session_state[f"chat_{run.run_id}"][-1]["content"].strip() == "Quito"
 
 
+def test_other_runs_on_the_same_base_answer_in_their_own_columns(demo_home, trained_demo):
+    copy_trained_run(trained_demo, demo_home, "20260101-000000-first")
+    copy_trained_run(trained_demo, demo_home, "20260101-000001-second")
+    app = open_page("app_pages/playground.py")
+    assert app.selectbox[0].value == "20260101-000001-second"
+    app.multiselect(key="compare_runs").select("20260101-000000-first").run()
+    app.chat_input[0].set_value("Which city is mentioned? Lena has lived in Quito for ten years.").run()
+    assert not app.exception
+    history = app.session_state["chat_20260101-000001-second"]
+    assert [(turn.get("model"), turn["content"].strip()) for turn in history[1:]] == [
+        ("tuned", "Quito"),
+        ("20260101-000000-first", "Quito"),
+    ]
+    assert "Run 20260101-000000-first" in texts(app)
+
+
 def test_compare_page_needs_two_runs(home):
     assert "Comparing needs at least two runs" in texts(open_page("app_pages/compare.py"))
 

@@ -23,9 +23,20 @@ class Side:
     reasoning: str | None = None
 
 
-def sides(run: Run, compare: bool) -> list[Side]:
-    tuned = Side("tuned", run.run_id)
-    return [tuned, Side("base", run.config.model, run.config.reasoning)] if compare else [tuned]
+def sides(run: Run, compare: bool, others: list[Run] = ()) -> list[Side]:
+    """The columns: the run, its base when comparing, and other runs on the same base (named by their run ids)."""
+    base = [Side("base", run.config.model, run.config.reasoning)] if compare else []
+    return [Side("tuned", run.run_id), *base, *(Side(other.run_id, other.run_id) for other in others)]
+
+
+def same_base(run: Run, runs: list[Run]) -> list[Run]:
+    """The other finished runs trained from ``run``'s base: the model server answers them from the one loaded base."""
+    return [other for other in runs if other.run_id != run.run_id and other.config.model == run.config.model]
+
+
+def column_title(name: str) -> str:
+    titles = {"tuned": "Trained model", "base": "Base model, without training"}
+    return titles.get(name, f"Run {name}")
 
 
 def connect() -> tuple[process.Address, bool]:
