@@ -167,3 +167,9 @@ def test_tests_mirror_the_packages():
             if not any(name == module or name.startswith(f"{module}_") for module in modules):
                 strays.append(f"tests/{folder}/{test.name}")
     assert strays == [], "name each test file after the module it tests"
+
+
+def test_test_files_have_unique_names():
+    """pytest imports test files by their base name (the folders are not packages), so two of one name collide."""
+    names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({name for name in names if names.count(name) > 1}) == []
