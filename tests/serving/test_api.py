@@ -63,3 +63,21 @@ def test_unknown_models_bad_fields_and_a_wrong_key_get_the_openai_errors(client)
     stranger = openai.OpenAI(base_url=str(client.base_url), api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError, match="needs its key"):
         stranger.models.list()
+
+
+def test_a_client_that_leaves_mid_reply_does_not_block_the_next(client, trained_home):
+    import http.client
+    from urllib.parse import urlparse
+
+    server = process.running_server()
+    address = urlparse(server.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    body = json.dumps({"model": "demo", "messages": heldout()[0], "max_tokens": 200, "stream": True})
+    headers = {"Authorization": f"Bearer {server.key}", "Content-Type": "application/json"}
+    connection.request("POST", "/v1/chat/completions", body, headers)
+    response = connection.getresponse()
+    assert response.readline().startswith(b"data: ")  # the reply has begun...
+    connection.close()  # ...and the caller goes away
+    after = openai.OpenAI(base_url=str(client.base_url), api_key=server.key, max_retries=0, timeout=60)
+    reply = after.chat.completions.create(model=trained_home.run_id, messages=heldout(1)[0], max_tokens=16)
+    assert reply.choices[0].message.content.strip() == heldout(1)[1]
