@@ -27,3 +27,12 @@ def test_a_second_server_on_the_same_folder_refuses_to_start(demo_home, capsys):
     process.ensure_server()
     assert process.serve_forever("127.0.0.1", 0) == 1
     assert "already runs" in capsys.readouterr().err
+
+
+def test_processes_making_the_key_at_once_all_get_the_same_one(demo_home):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: process.api_key(), range(8)))
+    assert len(keys) == 1 and (demo_home / "api-key").read_text() == keys.pop()
+    assert [path.name for path in demo_home.iterdir() if path.name.startswith(".api-key")] == []

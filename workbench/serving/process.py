@@ -52,10 +52,17 @@ def api_key() -> str:
     except FileNotFoundError:
         pass
     key = f"wb-{secrets.token_urlsafe(24)}"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    temporary = path.with_name(f".api-key.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
-    return key
+    try:
+        os.link(temporary, path)  # whole or not at all; when two make one at once, the first one's key stands
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_text().strip()
 
 
 def take_lock() -> int | None:
