@@ -19,6 +19,10 @@ from conftest import wait_for
 from workbench.models.demo_task import DEMO_TRAIN_FILE
 
 
+# A page load waits for the web server, which shares 2 cores with a training run at that moment.
+NAVIGATION_MS = 120_000
+
+
 LONG = 180_000
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
@@ -35,7 +39,7 @@ def test_upload_train_watch_download_and_chat(app_url, browser, tmp_path):
     upload = tmp_path / "my_conversations.jsonl"
     upload.write_text("\n".join(DEMO_TRAIN_FILE.read_text().splitlines()[:64]) + "\n")
     page = browser.new_page(viewport={"width": 1280, "height": 1400})
-    page.goto(app_url)
+    page.goto(app_url, timeout=NAVIGATION_MS)
     expect(page.get_by_text("Try the built-in demo")).to_be_visible(timeout=60_000)
 
     page.get_by_role("link", name="Data", exact=True).click()
@@ -51,7 +55,7 @@ def test_upload_train_watch_download_and_chat(app_url, browser, tmp_path):
     expect(page.get_by_text("Step", exact=False).first).to_be_visible(timeout=60_000)
 
     second_tab = browser.new_page(viewport={"width": 1280, "height": 1400})
-    second_tab.goto(f"{app_url}/runs")
+    second_tab.goto(f"{app_url}/runs", timeout=NAVIGATION_MS)
     expect(second_tab.get_by_text("my_conversations", exact=False).first).to_be_visible(timeout=60_000)
     expect(second_tab.get_by_text("Succeeded", exact=True)).to_be_visible(timeout=LONG)
     # The loss chart (more sit in an expander); plotly draws late on a loaded 2-core machine.
@@ -89,7 +93,7 @@ def test_run_survives_closing_the_browser_and_killing_the_web_server(demo_home, 
     server, url = app_servers(demo_home)
     job = control.submit(demo_config(dataset=str(DEMO_TRAIN_FILE), num_train_epochs=3))
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(f"{url}/runs")
+    page.goto(f"{url}/runs", timeout=NAVIGATION_MS)
     expect(page.get_by_text("Running")).to_be_visible(timeout=90_000)
     page.close()  # the browser tab goes away mid-run
     server.send_signal(signal.SIGKILL)  # and so does the web server
@@ -100,7 +104,7 @@ def test_run_survives_closing_the_browser_and_killing_the_web_server(demo_home, 
 
     _, url = app_servers(demo_home)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(f"{url}/runs")
+    page.goto(f"{url}/runs", timeout=NAVIGATION_MS)
     expect(page.get_by_role("combobox", name="Run")).to_have_value(job.run_id, timeout=60_000)
     expect(page.get_by_text("Succeeded", exact=True)).to_be_visible(timeout=LONG)
     finished = wait_for(lambda: not queue.get_job(job.run_id).active and queue.get_job(job.run_id), what="the job row")
@@ -119,7 +123,7 @@ def test_the_runs_page_follows_a_cancel_to_resume_without_a_reload(demo_home, br
     _, url = app_servers(demo_home)
     job = control.submit(demo_config(dataset=str(DEMO_TRAIN_FILE), num_train_epochs=30))
     page = browser.new_page(viewport={"width": 1280, "height": 1400})
-    page.goto(f"{url}/runs")
+    page.goto(f"{url}/runs", timeout=NAVIGATION_MS)
     expect(page.get_by_text("All jobs on this server (1 running or waiting)")).to_be_visible(timeout=60_000)
     expect(page.get_by_text(re.compile(r"Step [1-9]\d* of"))).to_be_visible(timeout=120_000)
 

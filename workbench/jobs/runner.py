@@ -47,6 +47,7 @@ class Runner:
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
     exit_codes: dict[str, int] = field(default_factory=dict)  # of children that ended, until their job is recorded
     term_sent_at: dict[str, float] = field(default_factory=dict)
+    disk_was_full: dict[str, bool] = field(default_factory=dict)  # at the last look while the job ran
 
     def run_forever(self) -> int:
         lock = _try_lock()
@@ -164,6 +165,8 @@ class Runner:
         elif job.pid is None or not processes.group_alive(job.pid, job.proc_start):
             self.finish(job, exit_code=None)
             return
+        # Remembered because space may come back before the end is recorded (a log on a full disk says nothing).
+        self.disk_was_full[job.run_id] = _disk_full(directory.run_dir(job.run_id))
         if job.cancel_requested and job.pid:
             self.cancel(job)
 
@@ -184,7 +187,7 @@ class Runner:
         state, message = status.state, status.message
         if state not in FINAL_STATES:
             log = directory.tail_log(run_dir, 4000)
-            if _disk_full(run_dir):  # the trainer could not even write why it stopped
+            if _disk_full(run_dir) or self.disk_was_full.get(job.run_id):  # the trainer could not write why it stopped
                 log += "\nNo space left on device (the runner found the disk full)"
             state, failure = failures.classify_exit(_signal_exit(exit_code, log), bool(job.cancel_requested), log)
             message = failure.message
@@ -193,6 +196,7 @@ class Runner:
         notify.run_ended(job.run_id, state, message, job.owner)
         self.term_sent_at.pop(job.run_id, None)
         self.exit_codes.pop(job.run_id, None)
+        self.disk_was_full.pop(job.run_id, None)
         print(f"Run {job.run_id} ended: {state}. {message}", flush=True)
 
     def close_run_files(self, run_dir: Path, state: str, failure: failures.Failure) -> None:
