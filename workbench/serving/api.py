@@ -7,11 +7,13 @@ Errors come back in the OpenAI shape, ``{"error": {"message", "type", "code"}}``
 
 import hmac
 import json
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -40,7 +42,7 @@ def create_app(store: Store, key: str) -> Starlette:
             code = 404 if "GET /v1/models" in str(error) else 400
             return error_response(code, str(error), "model_not_found" if code == 404 else "invalid_request")
         if wanted.stream:
-            return StreamingResponse(_events(store, served, wanted), media_type="text/event-stream")
+            return StreamingResponse(_closing(_events(store, served, wanted)), media_type="text/event-stream")
         try:
             return JSONResponse(await run_in_threadpool(_completion, store, served, wanted))
         except UserError as error:
@@ -136,6 +138,27 @@ def _events(store: Store, served: catalogue.Served, wanted: ChatRequest) -> Iter
     except UserError as error:
         yield f"data: {json.dumps({'error': {'message': str(error), 'code': 'model_not_usable'}})}\n\n"
     yield "data: [DONE]\n\n"
+
+
+async def _closing(events: Iterator[str]) -> AsyncIterator[str]:
+    """``events`` stepped in worker threads and closed when the response ends, however it ends: a caller that goes
+    away mid-reply must not leave its generation holding the store (the next request would wait for ever)."""
+    turn = threading.Lock()  # close() waits for a step still running in its thread
+
+    def step() -> str | None:
+        with turn:
+            return next(events, None)
+
+    def close() -> None:
+        with turn:
+            events.close()
+
+    try:
+        while (event := await run_in_threadpool(step)) is not None:
+            yield event
+    finally:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(close)
 
 
 def _envelope(kind: str, model: str) -> dict[str, Any]:
