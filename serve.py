@@ -1,5 +1,5 @@
-"""Start the web app: ``python serve.py [streamlit options]`` is ``streamlit run app.py`` with the heavy libraries
-imported first.
+"""Start the web app: ``python serve.py [streamlit options]`` is ``streamlit run web.py`` (``app.py``'s pages plus the
+sign-in forms) with the heavy libraries imported first.
 
 The pages live in ``app_pages/``, not ``pages/``, as Streamlit advises for apps that route with ``st.navigation``:
 a folder called ``pages/`` would be Streamlit's legacy page list, and a first visit straight to a deep link such as
@@ -19,7 +19,7 @@ from pathlib import Path
 from streamlit.web import cli
 
 
-APP = Path(__file__).resolve().parent / "app.py"
+APP = Path(__file__).resolve().parent / "web.py"
 PRELOAD = (
     "numpy",
     "pandas",

@@ -11,7 +11,7 @@ from workbench.runs.directory import Run
 
 
 def draw_cleanup(run: Run) -> None:
-    user = st.session_state.get("user", "")
+    actor = st.session_state["actor"]
     checkpoint_mb = cleanup.folder_bytes(run, directory.CHECKPOINTS_DIR) / 1e6
     with st.expander(f"Disk: {cleanup.folder_bytes(run) / 1e6:,.1f} MB in all", icon=":material/hard_drive:"):
         if (
@@ -22,14 +22,14 @@ def draw_cleanup(run: Run) -> None:
                 icon=":material/delete_sweep:",
                 key=f"delete_checkpoints_{run.run_id}",  # a click is for this run, even if the list changed meanwhile
             )
-            and act(lambda: cleanup.delete_checkpoints(run, user), f"Freed {checkpoint_mb:,.1f} MB.")
+            and act(lambda: cleanup.delete_checkpoints(run, actor), f"Freed {checkpoint_mb:,.1f} MB.")
         ):
             st.rerun()
         sure = st.checkbox("I want to delete this run, its trained model and its charts", key=f"delete_{run.run_id}")
         delete = st.button(
             "Delete this run", icon=":material/delete_forever:", disabled=not sure, key=f"delete_run_{run.run_id}"
         )
-        if delete and act(lambda: cleanup.delete_run(run, user), f"Deleted {run.run_id}."):
+        if delete and act(lambda: cleanup.delete_run(run, actor), f"Deleted {run.run_id}."):
             st.session_state.pop("selected_run", None)
             st.rerun()
 

@@ -2,16 +2,16 @@
 
 import streamlit as st
 
-from workbench import people
 from workbench.errors import UserError
 from workbench.jobs import control, queue
 from workbench.runs import checkpoints
 from workbench.runs.directory import Run
+from workbench.team import access
 
 
 def draw_cancel(run_id: str) -> None:
     owner = job.owner if (job := queue.find_job(run_id)) else ""
-    allowed = people.may_control(owner, st.session_state.get("user", ""))
+    allowed = access.may_manage(st.session_state["actor"], owner)
     help_text = None if allowed else f"Started by {owner}; only they or an admin can cancel it."
     if st.button("Cancel run", icon=":material/stop:", disabled=not allowed, help=help_text):
         st.session_state["confirm_cancel"] = run_id
@@ -26,7 +26,7 @@ def _confirm(run_id: str) -> None:
     if yes.button("Yes, cancel the run", type="primary", icon=":material/stop:"):
         st.session_state.pop("confirm_cancel", None)
         try:
-            control.request_cancel(run_id, user=st.session_state.get("user", ""))
+            control.request_cancel(run_id, st.session_state["actor"])
         except UserError as error:
             st.info(str(error))
         else:
@@ -44,7 +44,7 @@ def draw_resume(run: Run, state: str) -> None:
         return
     if st.button("Resume from the last checkpoint", icon=":material/replay:"):
         try:
-            control.resume(run.run_id, user=st.session_state.get("user", ""))
+            control.resume(run.run_id, st.session_state["actor"])
         except UserError as error:
             st.error(str(error))
         else:

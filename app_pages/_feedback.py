@@ -45,7 +45,7 @@ def draw_pending(pending: list[dict], run_id: str) -> None:
     if right.button("Save them as a dataset version", type="primary", icon=":material/save:"):
         note = f"Added {len(pending)} examples from the Playground (run {run_id})"
         try:
-            version = feedback.save_examples(pending, note, owner=st.session_state.get("user"))
+            version = feedback.save_examples(pending, note, actor=st.session_state["actor"])
         except UserError as error:
             st.error(str(error))
         else:

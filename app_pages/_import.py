@@ -27,7 +27,7 @@ def _import(upload, base: str, name: str) -> None:
         return
     try:
         with st.spinner("Checking the archive and the base model…"):
-            run = adapter_import.import_adapter(upload.getvalue(), base, name, st.session_state.get("user", ""))
+            run = adapter_import.import_adapter(upload.getvalue(), base, name, st.session_state["actor"])
     except UserError as error:
         st.error(str(error))
         return

@@ -26,7 +26,7 @@ def draw_merge(run: Run) -> None:
         label = "Merge again" if state.state in ("succeeded", "outdated") else "Merge into the base model"
         if st.button(label, icon=":material/merge:", key=f"merge-{run.run_id}"):
             try:
-                merge.start_merge(run)
+                merge.start_merge(run, st.session_state["actor"])
             except UserError as error:
                 st.error(str(error))
             else:
@@ -48,9 +48,10 @@ def draw_result(run: Run, state: merge.MergeState) -> None:
     if state.size_bytes > merge.BROWSER_DOWNLOAD_LIMIT_BYTES:
         st.caption(f"Too large to download through the browser; copy it from the server: `{folder}`")
         return
+    actor = st.session_state["actor"]  # read here: the zip is built on the click, outside this script run
     st.download_button(
         "Download the merged model (.zip)",
-        lambda: export.merged_zip_bytes(folder, run),  # built on click, not on every redraw
+        lambda: export.merged_zip_bytes(folder, run, actor),  # built on click, not on every redraw
         file_name=export.merged_zip_name(run),
         mime="application/zip",
         icon=":material/download:",

@@ -5,7 +5,8 @@ import streamlit as st
 
 from app_pages._insights import draw_insights
 from workbench import charts, words
-from workbench.jobs import board, queue
+from workbench.jobs import board, fairness
+from workbench.models import device
 from workbench.runs import directory
 from workbench.runs.directory import Run
 
@@ -26,8 +27,8 @@ def draw_progress(run: Run) -> None:
     job, status = board.run_view(run.run_id)
     state = board.shown_state(job, status)
     headline = f"{STATE_ICONS.get(state, ':material/help:')} **{state.capitalize()}**"
-    if position := queue.queue_position(run.run_id):
-        headline += f" · position {position} in the queue"
+    if job is not None and job.state == "queued":
+        headline += queue_place(run.run_id)
     st.markdown(f"{headline} · {board.shown_message(job, status)}")
     detail = (
         f"Step {status.step} of {status.max_steps or '?'} · epoch {status.epoch:.2f} of "
@@ -48,3 +49,14 @@ def draw_progress(run: Run) -> None:
         draw_insights(run, metrics)
     else:
         st.caption("The loss chart appears after the first training steps.")
+
+
+def queue_place(run_id: str) -> str:
+    """' · 2nd in the queue, expected to start in 12 min', or why it waits."""
+    place = fairness.places(max(1, len(device.gpus()))).get(run_id)
+    if place is None:
+        return ""
+    if place.position is None:
+        return f" · {place.note}"
+    when = "" if place.starts_in_s is None else f", expected to start in {words.format_duration(place.starts_in_s)}"
+    return f" · position {place.position} in the queue{when}"

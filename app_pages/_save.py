@@ -23,7 +23,7 @@ def save_section(report: FileCheck, name: str, path: Path, mapping: dict | None,
     fills = placeholder_form(report)
     if st.button("Save as a new dataset version", type="primary"):
         try:
-            how = checking.Cleaning(bool(dups), bool(long), st.session_state.get("user"), fills)
+            how = checking.Cleaning(bool(dups), bool(long), st.session_state["actor"], fills)
             with st.spinner("Checking every record again and saving the version…"):
                 saved = checking.save_cleaned(path, name, mapping, model, max_length, how)
             st.session_state["data_saved"] = saved

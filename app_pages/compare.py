@@ -4,12 +4,13 @@ import streamlit as st
 
 from app_pages._diagnostics import draw_findings
 from workbench import charts
+from workbench.jobs import control
 from workbench.results import comparison
 from workbench.runs import directory
 
 
 st.title("Compare runs")
-all_runs = directory.list_runs()
+all_runs = control.visible_runs(st.session_state["actor"])
 if len(all_runs) < 2:
     st.info(
         "Comparing needs at least two runs. Train another one from the Train page, for example with a different "

@@ -78,7 +78,7 @@ if report.mapped and st.button("Change the column mapping"):
     st.session_state["data_mapping"] = None
     st.rerun()
 if report.ok:
-    add_original = lambda: checking.add_original(path, name, mapping, st.session_state.get("user"))  # noqa: E731 - on click only
+    add_original = lambda: checking.add_original(path, name, mapping, st.session_state["actor"])  # noqa: E731 - on click only
     st.success(report.loaded_message)
     use_for_training("Use this dataset for training", add_original)
 else:

@@ -8,8 +8,20 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages._sharing import draw_sharing
 from workbench.config import RunConfig
-from workbench.data import cleaning, library, model_view, page_lines, reports, sources, tokens, uploads, validation
+from workbench.data import (
+    cleaning,
+    library,
+    library_tables,
+    model_view,
+    page_lines,
+    reports,
+    sources,
+    tokens,
+    uploads,
+    validation,
+)
 from workbench.errors import UserError
 
 
@@ -65,7 +77,7 @@ def validation_section(version: library.Version, report: reports.DataReport) -> 
 def save(base: library.Version, train: list, held_out: list, split: dict) -> None:
     note = cleaning.split_note(base, len(held_out), split, len(validation.overlapping(train, held_out)))
     saved = library.save_version(
-        base, train, note, validation_rows=held_out, split=split, owner=st.session_state.get("user")
+        base, train, note, validation_rows=held_out, split=split, actor=st.session_state["actor"]
     )
     st.session_state["datasets_next"] = saved.version  # selected on the rerun, before the widget exists
     if saved.already_saved:
@@ -76,16 +88,17 @@ def save(base: library.Version, train: list, held_out: list, split: dict) -> Non
 st.title("Datasets")
 if notice := st.session_state.pop("datasets_notice", None):
     st.info(notice, icon=":material/info:")
-all_datasets = library.list_datasets()
+all_datasets = library.visible_datasets(st.session_state["actor"])
 if not all_datasets:
     st.info("No datasets yet. Check a file on the Data page and save it as a version.", icon=":material/folder_open:")
     st.page_link("app_pages/data.py", label="Go to the Data page")
     st.stop()
-st.dataframe(library.library_table(all_datasets), hide_index=True)
+st.dataframe(library_tables.library_table(all_datasets), hide_index=True)
 by_id = {versions[0].dataset_id: versions for versions in all_datasets}
 dataset_id = st.selectbox("Dataset", list(by_id), format_func=lambda key: by_id[key][0].name, key="datasets_pick")
 versions = by_id[dataset_id]
-st.dataframe(library.versions_table(versions), hide_index=True)
+st.dataframe(library_tables.versions_table(versions), hide_index=True)
+draw_sharing("dataset", dataset_id, library.dataset_owner(dataset_id))
 numbers = [version.version for version in reversed(versions)]
 wanted = st.session_state.pop("datasets_next", None)
 if wanted in numbers or st.session_state.get("datasets_version") not in numbers:

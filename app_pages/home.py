@@ -27,11 +27,11 @@ with st.container(border=True):
         "the untrained model, and the Playground lets you chat with it."
     )
     if st.button("Train the demo model", type="primary", icon=":material/play_arrow:"):
-        job = control.submit(presets.demo_config(), owner=st.session_state.get("user"), browser=True)
+        job = control.submit(presets.demo_config(), st.session_state["actor"], browser=True)
         st.session_state["selected_run"] = job.run_id
         st.switch_page("app_pages/runs.py")
 
-recent = directory.list_runs()[:5]
+recent = control.visible_runs(st.session_state["actor"])[:5]
 if recent:
     st.subheader("Recent runs")
     for run in recent:

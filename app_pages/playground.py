@@ -7,11 +7,12 @@ from app_pages._feedback import draw_feedback
 from app_pages._import import import_box
 from workbench.chat import playground
 from workbench.errors import UserError
+from workbench.jobs import control
 from workbench.runs import directory
 
 
 st.title("Playground")
-ready = [run for run in directory.list_runs() if run.has_output]
+ready = [run for run in control.visible_runs(st.session_state["actor"]) if run.has_output]
 if not ready:
     st.info(
         "No trained model yet. Train one (the demo takes about a minute), or import an adapter made elsewhere, "

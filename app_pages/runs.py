@@ -9,14 +9,15 @@ from app_pages._merge import draw_merge
 from app_pages._progress import draw_progress
 from app_pages._queue import draw_queue
 from app_pages._scores import draw_scores
+from app_pages._sharing import draw_sharing
 from workbench.data import sources
-from workbench.jobs import board, health, queue
+from workbench.jobs import board, control, health, queue
 from workbench.results import export
 from workbench.runs import directory, record
 
 
 st.title("Runs")
-all_runs = directory.list_runs()
+all_runs = control.visible_runs(st.session_state["actor"])
 if not all_runs:
     st.info("No runs yet. Start one from the Train page, or train the demo from Home.", icon=":material/monitoring:")
     st.stop()
@@ -58,12 +59,15 @@ def finished_panel() -> None:
     if run.has_output:
         st.download_button(
             "Download adapter (.zip)" if run.is_adapter else "Download the trained model (.zip)",
-            export.adapter_zip_bytes(run),
+            export.adapter_zip_bytes(run, st.session_state["actor"]),
             file_name=export.adapter_zip_name(run),
             mime="application/zip",
             icon=":material/download:",
             type="primary",
+            on_click=export.record_download,
+            args=(run, st.session_state["actor"]),
         )
+        draw_sharing("run", run.run_id, control.run_owner(run.run_id))
         st.page_link("app_pages/playground.py", label="Chat with this model in the Playground", icon=":material/chat:")
         draw_merge(run)
     if st.button("Train again with these settings", icon=":material/content_copy:"):

@@ -71,7 +71,8 @@ if values["model"] != DEMO_MODEL:
         help=field_help("model"),
         **form.synced("train_model_path", values["model"], lambda text: change("model", text.strip())),
     )
-choices = sources.training_choices(values["dataset"] if values["dataset"] != DEMO_DATASET else None)
+picked = values["dataset"] if values["dataset"] != DEMO_DATASET else None
+choices = sources.training_choices(picked, st.session_state["actor"])
 label = next((label for label, reference in choices.items() if reference == values["dataset"]), next(iter(choices)))
 st.selectbox(
     "Dataset",
@@ -139,7 +140,8 @@ blocked = checked is None or bool(problems) or (verdict == "red" and not anyway)
 if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=blocked):
     try:
         peak = checked.peak_memory_gb if checked else None  # lets the runner share a GPU when this fits beside others
-        job = control.submit(config, owner=st.session_state.get("user"), peak_gb=peak, browser=True)
+        duration = checked.est_seconds if checked else None  # tells the others in the queue when theirs starts
+        job = control.submit(config, st.session_state["actor"], peak_gb=peak, estimate_s=duration, browser=True)
     except UserError as error:
         st.error(str(error))
     else:

@@ -44,12 +44,15 @@ def healthy(url: str) -> bool:
         return False
 
 
-def start_server(home: Path, start_runner: bool = True) -> tuple[subprocess.Popen, str]:
-    """`python serve.py` on a free port, as `make run` starts it; with ``start_runner`` the app starts its runner."""
-    port = free_port()
+def start_server(
+    home: Path, start_runner: bool = True, port: int | None = None, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, str]:
+    """`python serve.py` on a free port (or ``port``), as `make run` starts it, with ``extra`` Streamlit options; with
+    ``start_runner`` the app starts its runner."""
+    port = port or free_port()
     env = {**os.environ, "WORKBENCH_HOME": str(home), "WORKBENCH_START_RUNNER": "1" if start_runner else "0"}
     options = ["--server.headless=true", "--server.address=127.0.0.1", f"--server.port={port}"]
-    options += ["--browser.gatherUsageStats=false", "--server.fileWatcherType=none"]
+    options += ["--browser.gatherUsageStats=false", "--server.fileWatcherType=none", *extra]
     with open(home / "streamlit-test.log", "ab") as log:
         server = subprocess.Popen(
             [sys.executable, "serve.py", *options],

@@ -93,9 +93,9 @@ def runner_pid(folder: Path) -> int | None:
 
 def claim_next():
     """Claim the oldest queued job as the runner would, without starting a process for it."""
-    from workbench.jobs import queue
+    from workbench.jobs import fairness, queue
 
-    waiting = queue.next_queued()
+    waiting = fairness.next_job()
     return queue.claim(waiting.id) if waiting else None
 
 
@@ -242,8 +242,8 @@ def app_servers():
 
     started = []
 
-    def start(home: Path, start_runner: bool = True) -> tuple[subprocess.Popen, str]:
-        server, url = start_server(home, start_runner)
+    def start(home: Path, start_runner: bool = True, **options) -> tuple[subprocess.Popen, str]:
+        server, url = start_server(home, start_runner, **options)
         started.append(server)
         return server, url
 
@@ -262,3 +262,25 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         yield chromium
         chromium.close()
+
+
+TEAM_PASSWORDS = {"ada": "ada-password-1", "alice": "alice-password-1", "bob": "bob-password-1"}
+
+
+@pytest.fixture
+def team_home(home, monkeypatch):
+    """A data folder in team mode with an admin (ada) and two members (alice, bob); passwords in TEAM_PASSWORDS."""
+    from argon2 import PasswordHasher
+
+    from workbench.team import passwords, users
+    from workbench.team.identity import Actor
+
+    # Still argon2id, with the smallest cost (the default spends 0.6 s of a CPU per hash, by design).
+    monkeypatch.setattr(passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=256, parallelism=1))
+    monkeypatch.setenv("WORKBENCH_MODE", "team")
+    for name in ("WORKBENCH_AUTH", "WORKBENCH_USER_HEADER", "WORKBENCH_ADMINS"):
+        monkeypatch.delenv(name, raising=False)
+    setup = Actor("setup", "admin", "cli")
+    for name, password in TEAM_PASSWORDS.items():
+        users.add(setup, name, password, "admin" if name == "ada" else "member")
+    return home

@@ -36,4 +36,4 @@ def test_server_start_imports_the_page_libraries_first_and_owns_routing():
     assert state["loaded"] == list(serve.PRELOAD)
     assert state["pandas_complete"] is True
     assert not (ROOT / "pages").exists(), "a pages/ folder would be Streamlit's legacy page list"
-    assert state["argv"][1:] == ["run", str(ROOT / "app.py"), "--server.port=9"]
+    assert state["argv"][1:] == ["run", str(ROOT / "web.py"), "--server.port=9"]

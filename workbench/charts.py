@@ -153,3 +153,21 @@ def memory_figure(breakdown: dict[str, float], available_gb: float | None) -> go
         yaxis={"showticklabels": False},
     )
     return figure
+
+
+def usage_figure(hours: dict[str, float], quota: float = 0.0) -> go.Figure:
+    """Device-hours per user as horizontal bars, most first, with the per-user quota drawn when there is one."""
+    ordered = sorted(hours.items(), key=lambda item: item[1])
+    figure = go.Figure(
+        go.Bar(
+            x=[value for _, value in ordered],
+            y=[name for name, _ in ordered],
+            orientation="h",
+            marker_color="#4f46e5",
+            hovertemplate="%{y}: %{x:.2f} h<extra></extra>",
+        )
+    )
+    if quota > 0:
+        figure.add_vline(x=quota, line={"color": "#dc2626", "dash": "dash"}, annotation_text=f"quota {quota:g} h")
+    figure.update_layout(xaxis_title="hours", height=120 + 28 * len(ordered), margin=MARGIN)
+    return figure

@@ -10,6 +10,7 @@ from workbench.config import RunConfig
 from workbench.jobs import control, queue
 from workbench.results import merge
 from workbench.runs import directory
+from workbench.team.identity import Actor
 
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -160,18 +161,21 @@ def test_runs_page_shows_the_answers_at_the_step_picked_on_the_slider(trained_ho
     assert "Answers before training" in texts(app)
 
 
-def test_the_cancel_button_is_locked_for_someone_elses_run(demo_home, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_USER_HEADER", "X-Forwarded-User")  # AppTest sends no header: an anonymous visitor
-    control.submit(RunConfig(), owner="alice")
-    app = open_page("app_pages/runs.py")
-    [cancel] = [button for button in app.button if button.label == "Cancel run"]
-    assert cancel.disabled
-    assert "Started by alice" in cancel.help
+def test_in_team_mode_a_visitor_who_has_not_signed_in_sees_only_the_way_in(team_home):
+    # AppTest sends no cookie, so this is a browser that has not signed in (signed-in pages: test_e2e_team.py).
+    control.submit(RunConfig(run_name="secret-project"), actor=Actor("alice"))
+    for page in (None, "app_pages/runs.py", "app_pages/admin.py"):
+        app = AppTest.from_file(APP, default_timeout=120).run()
+        if page:
+            app.switch_page(page).run()
+        assert not app.exception, app.exception
+        assert [header.value for header in app.subheader] == ["Sign in to continue"]
+        assert "secret-project" not in texts(app) and not app.dataframe and not app.selectbox
 
 
 def test_runs_page_lists_every_job_with_its_place_in_the_queue(demo_home):
-    first = control.submit(RunConfig(), owner="alice")
-    second = control.submit(RunConfig(), owner="bob")
+    first = control.submit(RunConfig(), actor=Actor("alice"))
+    second = control.submit(RunConfig(), actor=Actor("bob"))
     app = open_page("app_pages/runs.py")
     assert any(expander.label == "All jobs on this server (2 running or waiting)" for expander in app.expander)
     table = next(frame.value for frame in app.dataframe if "position" in frame.value.columns)

@@ -105,5 +105,5 @@ def test_playground_answers_become_a_feedback_dataset_version(demo_home, trained
     next(button for button in app.button if button.label == "Save them as a dataset version").click().run()
     assert not app.exception, app.exception
     assert "Saved playground-feedback v1 with 1 examples" in texts(app)
-    [version] = library.list_versions(feedback.FEEDBACK_ID)
+    [version] = library.list_versions(feedback.FEEDBACK_NAME)
     assert sources.load_rows(str(version.path))[0]["messages"][-1] == {"role": "assistant", "content": "Quito"}

@@ -4,6 +4,7 @@ import pytest
 
 from workbench.data import feedback, library, sources
 from workbench.errors import UserError
+from workbench.team.identity import Actor
 
 
 HISTORY = [
@@ -33,7 +34,7 @@ def test_nothing_to_save_and_an_empty_answer_are_refused_in_words():
 
 def test_each_save_is_a_new_version_holding_every_earlier_example(home):
     first = feedback.example_from_chat(HISTORY, "tuned", "", "Lima")
-    v1 = feedback.save_examples([first], "first batch", owner="alice")
+    v1 = feedback.save_examples([first], "first batch", actor=Actor("alice"))
     second = {
         "messages": [{"role": "user", "content": "Which city? Bo in Rome."}, {"role": "assistant", "content": "Rome"}]
     }
@@ -49,4 +50,4 @@ def test_examples_that_would_not_validate_are_not_saved(home):
     broken = {"messages": [{"role": "user", "content": ""}, {"role": "assistant", "content": "Lima"}]}
     with pytest.raises(UserError, match="cannot be saved"):
         feedback.save_examples([broken], "bad")
-    assert library.list_versions(feedback.FEEDBACK_ID) == []
+    assert library.list_versions(feedback.FEEDBACK_NAME) == []

@@ -9,9 +9,10 @@ import threading
 
 import pytest
 
-from workbench.data import cleaning, library, uploads
+from workbench.data import cleaning, library, library_tables, uploads
 from workbench.data.validation import validate
 from workbench.errors import UserError
+from workbench.team.identity import Actor
 
 
 def chat(i: int) -> str:
@@ -23,7 +24,7 @@ FLAWED = ("\n".join([chat(i) for i in range(12)] + [chat(3), "{oops", chat(5)]) 
 
 def test_the_original_is_version_1_byte_for_byte_and_read_only(home):
     report = validate(FLAWED, "my chats.jsonl")
-    version = library.create_dataset("uploads/my chats.jsonl", FLAWED, report, owner="ana")
+    version = library.create_dataset("uploads/my chats.jsonl", FLAWED, report, actor=Actor("ana"))
     assert version.version == 1 and version.path.read_bytes() == FLAWED
     assert version.sha256 == hashlib.sha256(FLAWED).hexdigest()
     assert (version.rows, version.total, version.format, version.owner) == (14, 15, "messages", "ana")
@@ -98,9 +99,9 @@ def test_library_lists_datasets_and_versions_newest_first(home):
     second = library.create_dataset("b.jsonl", content, validate(content, "b.jsonl"))
     listed = library.list_datasets()
     assert [versions[0].dataset_id for versions in listed] == [second.dataset_id, first.dataset_id]
-    [row] = library.library_table(listed[:1])
+    [row] = library_tables.library_table(listed[:1])
     assert (row["dataset"], row["versions"], row["rows"], row["format"]) == ("b", 1, 10, "messages")
-    [table_row] = library.versions_table(listed[1])
+    [table_row] = library_tables.versions_table(listed[1])
     assert table_row["sha256"] == first.sha256[:12] and table_row["how"].startswith("Original upload: a.jsonl")
 
 
@@ -144,3 +145,26 @@ def test_split_note_warns_when_validation_repeats_training(home):
         "v1 split at random: 2 records (15%, seed 1) for validation. Warning: 2 validation records also appear in "
         "the training records, which makes the held-out score look better than it is; drop duplicates first."
     )
+
+
+def test_in_team_mode_a_dataset_is_its_owners_until_shared(team_home):
+    from workbench.config import RunConfig
+    from workbench.jobs import control
+    from workbench.team import audit
+
+    alice, bob = Actor("alice"), Actor("bob")
+    content = b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n' * 12
+    report = validate(content, "chats.jsonl")
+    mine = library.create_dataset("chats.jsonl", content, report, alice)
+    assert [v[0].dataset_id for v in library.visible_datasets(bob)] == []
+    with pytest.raises(UserError, match="no dataset .* that you can see"):
+        control.submit(RunConfig(dataset=str(mine.path)), bob)
+    with pytest.raises(UserError, match="no dataset .* that you can see"):
+        library.save_version(mine, report.rows[:5], "bob's cut", actor=bob)
+    theirs = library.create_dataset("chats.jsonl", content, report, bob)
+    assert theirs.dataset_id != mine.dataset_id and theirs.owner == "bob", "the same file becomes bob's own dataset"
+    library.share_dataset(alice, mine.dataset_id)
+    assert mine.dataset_id in [v[0].dataset_id for v in library.visible_datasets(bob)]
+    assert control.submit(RunConfig(dataset=str(mine.path)), bob).state == "queued"
+    assert library.save_version(mine, report.rows[:5], "bob's cut", actor=bob).owner == "bob"
+    assert [(e.user, e.target) for e in audit.events(action="upload")] == [("bob", "chats v1"), ("alice", "chats v1")]

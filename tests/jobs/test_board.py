@@ -1,7 +1,7 @@
 """What a watching page shows: one state the job table and the panel agree on, and when to redraw."""
 
 from workbench.config import RunConfig
-from workbench.jobs import board, control, queue
+from workbench.jobs import board, control, fairness, queue
 from workbench.runs import directory
 
 
@@ -11,7 +11,7 @@ def test_while_a_job_starts_the_panel_says_what_the_table_says(home):
     queue.mark_running(job.run_id, pid=1, proc_start="x")
     row, status = board.run_view(job.run_id)
     assert status.state == "queued"  # the training process has not written its status yet
-    assert board.shown_state(row, status) == "running" == queue.queue_rows([row])[0]["state"]
+    assert board.shown_state(row, status) == "running" == fairness.queue_rows([row])[0]["state"]
     assert board.shown_message(row, status) == "Starting the training process."
     assert not board.settled(row)
 

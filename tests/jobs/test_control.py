@@ -5,14 +5,15 @@ from conftest import claim_next
 
 from workbench.config import RunConfig
 from workbench.errors import UserError
-from workbench.jobs import control, queue
+from workbench.jobs import control, fairness, queue
 from workbench.runs import directory
+from workbench.team.identity import Actor
 
 
 def test_submit_queues_and_positions_follow_order(home):
     first, second = control.submit(RunConfig(run_name="a")), control.submit(RunConfig(run_name="b"))
     assert first.state == second.state == "queued"
-    assert queue.queue_position(first.run_id) == 1 and queue.queue_position(second.run_id) == 2
+    assert fairness.queue_position(first.run_id) == 1 and fairness.queue_position(second.run_id) == 2
 
 
 def test_invalid_config_is_refused_before_anything_is_written(home):
@@ -22,7 +23,7 @@ def test_invalid_config_is_refused_before_anything_is_written(home):
 
 
 def test_the_pre_flight_estimate_and_the_owner_reach_the_run_directory(home):
-    job = control.submit(RunConfig(), owner="alice", peak_gb=3.25)
+    job = control.submit(RunConfig(), actor=Actor("alice"), peak_gb=3.25)
     status = directory.read_status(directory.run_dir(job.run_id))
     assert (status.owner, status.estimated_peak_gb, status.state) == ("alice", 3.25, "queued")
 
@@ -59,26 +60,28 @@ def test_missing_dataset_or_model_folder_is_refused_at_submit(home, tmp_path):
     assert queue.list_jobs() == []
 
 
-def test_someone_elses_run_cannot_be_cancelled_or_resumed_but_its_owner_and_admins_can(home, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_ADMINS", "ops")
-    job = control.submit(RunConfig(), owner="alice")
-    with pytest.raises(UserError, match="started by alice; only alice or an admin"):
-        control.request_cancel(job.run_id, user="bob")
+def test_someone_elses_run_cannot_be_cancelled_or_resumed_but_its_owner_and_admins_can(home):
+    job = control.submit(RunConfig(), actor=Actor("alice"))
+    with pytest.raises(UserError, match="There is no run .* that you can see"):
+        control.request_cancel(job.run_id, Actor("bob"))
+    control.share(job.run_id, Actor("alice"))
+    with pytest.raises(UserError, match="made by alice; only they or an admin can cancel it"):
+        control.request_cancel(job.run_id, Actor("bob"))
     assert queue.get_job(job.run_id).state == "queued", "a refused cancel changes nothing"
-    assert control.request_cancel(job.run_id, user="alice").state == "cancelled"
+    assert control.request_cancel(job.run_id, Actor("alice")).state == "cancelled"
     with pytest.raises(UserError, match="can resume it"):
-        control.resume(job.run_id, user="bob")
-    other = control.submit(RunConfig(), owner="alice")
-    assert control.request_cancel(other.run_id, user="ops").state == "cancelled"
-    third = control.submit(RunConfig(), owner="alice")
-    assert control.request_cancel(third.run_id).state == "cancelled", "the command line (no user) always may"
+        control.resume(job.run_id, Actor("bob"))
+    other = control.submit(RunConfig(), actor=Actor("alice"))
+    assert control.request_cancel(other.run_id, Actor("ops", "admin")).state == "cancelled"
+    third = control.submit(RunConfig(), actor=Actor("alice"))
+    assert control.request_cancel(third.run_id).state == "cancelled", "the command line's local user is an admin"
 
 
 def test_queue_rows_show_place_owner_and_estimate(home):
-    first = control.submit(RunConfig(run_name="a"), owner="alice", peak_gb=7.5)
-    second = control.submit(RunConfig(run_name="b"), owner="bob")
+    first = control.submit(RunConfig(run_name="a"), actor=Actor("alice"), peak_gb=7.5)
+    second = control.submit(RunConfig(run_name="b"), actor=Actor("bob"))
     queue.claim(first.id)
-    rows = {row["run"]: row for row in queue.queue_rows(queue.list_jobs())}
+    rows = {row["run"]: row for row in fairness.queue_rows(queue.list_jobs())}
     assert (rows[first.run_id]["state"], rows[first.run_id]["position"]) == ("starting", "")
     assert (rows[second.run_id]["position"], rows[second.run_id]["owner"]) == ("1", "bob")
     assert rows[first.run_id]["memory estimate (GB)"] == "7.5" and rows[first.run_id]["started at"]
@@ -97,10 +100,13 @@ def test_from_the_browser_data_comes_only_from_the_library_and_the_server_folder
     for path in refused:
         for field in ("dataset", "eval_dataset"):
             with pytest.raises(UserError, match="comes from the dataset library or the server folder") as caught:
-                control.submit(RunConfig(**{field: path}), owner="bob", browser=True)
+                control.submit(RunConfig(**{field: path}), actor=Actor("bob"), browser=True)
             assert "private" not in str(caught.value)
     assert queue.list_jobs() == [] and directory.list_runs() == []
-    assert control.submit(RunConfig(dataset=str(folder / "team.jsonl")), owner="bob", browser=True).state == "queued"
+    assert (
+        control.submit(RunConfig(dataset=str(folder / "team.jsonl")), actor=Actor("bob"), browser=True).state
+        == "queued"
+    )
     assert control.submit(RunConfig(dataset=str(secret))).state == "queued", "the command line may use any file"
 
 

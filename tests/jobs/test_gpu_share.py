@@ -10,6 +10,7 @@ from conftest import claim_next, dead_pid
 from workbench.config import RunConfig
 from workbench.jobs import control, gpu_share, queue
 from workbench.jobs.runner import Runner
+from workbench.models.device import Gpu
 from workbench.runs import directory
 
 
@@ -49,7 +50,7 @@ def test_the_runner_counts_the_model_servers_memory_before_starting_a_job_beside
     directory.update_status(directory.run_dir(first), steps_this_attempt=1)
     waiting = queue.get_job(control.submit(RunConfig(), peak_gb=30.0).run_id)
     started = queue.list_jobs(("running",))
-    runner = Runner(gpu_memory=lambda: (50.0, 80.0))
+    runner = Runner(gpus=lambda: [Gpu(0, 50.0, 80.0)])
     assert runner.fits_beside(waiting, started), "2 x 30 GB x 1.2 + 2 GB = 74 GB of 80"
     gpu_share.record_server_gpu(10.0)
     assert not runner.fits_beside(waiting, started), "74 GB + the server's 10 GB > 80 GB"

@@ -10,6 +10,7 @@ from conftest import start_runner, stop_process, wait_for
 from workbench.jobs import control, notify
 from workbench.planning import presets
 from workbench.runs import directory, record
+from workbench.team.identity import Actor
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_send_posts_json_and_a_dead_webhook_is_reported_not_raised(webhook, caps
 
 def test_the_runner_notifies_when_a_run_finishes(demo_home, webhook, monkeypatch):
     monkeypatch.setenv("WORKBENCH_NOTIFY_URL", webhook.url)
-    job = control.submit(presets.demo_config(max_steps=3, validation_fraction=0.0), owner="alice", peak_gb=1.25)
+    job = control.submit(presets.demo_config(max_steps=3, validation_fraction=0.0), actor=Actor("alice"), peak_gb=1.25)
     runner = start_runner(demo_home, idle_exit=10)
     try:
         [notice] = wait_for(lambda: webhook.received, timeout=180, what="the webhook notice")

@@ -11,11 +11,12 @@ import pytest
 from conftest import claim_next, dead_pid, runner_pid, start_runner, stop_process, wait_for
 
 from workbench.config import RunConfig
-from workbench.jobs import control, processes, queue
+from workbench.jobs import control, fairness, processes, queue
 from workbench.jobs import runner as runner_module
 from workbench.jobs.processes import process_start_time
 from workbench.jobs.runner import Runner
 from workbench.models.demo_task import DEMO_TRAIN_FILE
+from workbench.models.device import Gpu
 from workbench.planning import presets
 from workbench.runs import directory
 
@@ -35,7 +36,7 @@ def test_queued_jobs_run_one_at_a_time_in_their_own_process_group(runner_process
     running = wait_for(lambda: queue.get_job(first.run_id).pid, what="the first job to start")
     assert os.getpgid(running) == running, "each training process leads its own process group"
     assert queue.get_job(second.run_id).state == "queued"
-    assert queue.queue_position(second.run_id) == 1
+    assert fairness.queue_position(second.run_id) == 1
     for job in (first, second):
         assert wait_for(lambda job=job: finished(job.run_id), timeout=180).state == "succeeded"
     assert queue.get_job(first.run_id).finished_at <= queue.get_job(second.run_id).started_at
@@ -134,7 +135,7 @@ def test_jobs_share_a_gpu_only_when_the_estimate_fits_the_free_memory(demo_home)
     first = control.submit(short_config(num_train_epochs=4), peak_gb=10.0)
     second = control.submit(short_config(num_train_epochs=4), peak_gb=10.0)  # 10 GB x 1.2 + 2 GB = 14 GB <= 15 GB free
     unestimated = control.submit(short_config())
-    thread = run_in_thread(Runner(poll_s=0.2, idle_exit_s=2, gpu_memory=lambda: (15.0, 80.0)))
+    thread = run_in_thread(Runner(poll_s=0.2, idle_exit_s=2, gpus=lambda: [Gpu(0, 15.0, 80.0)]))
     wait_for(lambda: queue.get_job(second.run_id).state == "running", timeout=120, what="the second job to start")
     assert queue.get_job(first.run_id).state == "running", "the second job started beside the first"
     first_status = directory.read_status(directory.get_run(first.run_id).path)
@@ -150,7 +151,7 @@ def test_a_job_whose_estimate_does_not_fit_waits_for_the_gpu(demo_home):
     # As above, only the memory reading of the (absent) GPU is replaced: 13 GB free is less than 10 x 1.2 + 2.
     first = control.submit(short_config(), peak_gb=10.0)
     second = control.submit(short_config(), peak_gb=10.0)
-    run_in_thread(Runner(poll_s=0.2, idle_exit_s=2, gpu_memory=lambda: (13.0, 80.0))).join(300)
+    run_in_thread(Runner(poll_s=0.2, idle_exit_s=2, gpus=lambda: [Gpu(0, 13.0, 80.0)])).join(300)
     done = [queue.get_job(job.run_id) for job in (first, second)]
     assert [job.state for job in done] == ["succeeded"] * 2 and not overlapped(*done)
 
@@ -175,10 +176,10 @@ def test_the_checked_job_is_the_one_claimed_and_all_estimates_must_fit_the_whole
     waiting = control.submit(RunConfig(), peak_gb=30.0)
     started = queue.list_jobs(("running",))
     # Only the (absent) GPU's memory reading is replaced: plenty free now, but 2 x 30 GB x 1.2 + 2 GB > 70 GB in all.
-    assert not Runner(gpu_memory=lambda: (50.0, 70.0)).fits_beside(queue.get_job(waiting.run_id), started)
-    assert Runner(gpu_memory=lambda: (50.0, 80.0)).fits_beside(queue.get_job(waiting.run_id), started)
+    assert not Runner().fits_beside(queue.get_job(waiting.run_id), started, [Gpu(0, 50.0, 70.0)])
+    assert Runner().fits_beside(queue.get_job(waiting.run_id), started, [Gpu(0, 50.0, 80.0)])
     directory.update_status(directory.get_run(second.run_id).path, steps_this_attempt=0)  # e.g. just resumed
-    assert not Runner(gpu_memory=lambda: (50.0, 80.0)).fits_beside(queue.get_job(waiting.run_id), started)
+    assert not Runner().fits_beside(queue.get_job(waiting.run_id), started, [Gpu(0, 50.0, 80.0)])
 
 
 def test_a_runner_stops_when_its_data_folder_is_removed(home):

@@ -11,6 +11,7 @@ from served import loaded, reply_text
 from workbench.errors import UserError
 from workbench.results import adapter_import, export
 from workbench.runs import directory
+from workbench.team.identity import Actor
 
 
 def adapter_files(trained_demo) -> dict[str, bytes]:
@@ -35,7 +36,7 @@ def test_the_downloaded_zip_imports_as_a_run_that_answers_like_the_original(demo
     with loaded(original.run_id) as ready:
         expected = reply_text(ready, question, 8)
     monkeypatch.setenv("WORKBENCH_HOME", str(demo_home))
-    run = adapter_import.import_adapter(data, "demo", "from elsewhere", "alice")
+    run = adapter_import.import_adapter(data, "demo", "from elsewhere", Actor("alice"))
     assert (run.is_adapter, directory.read_status(run.path).state) == (True, "succeeded")
     assert directory.read_status(run.path).owner == "alice"
     assert not (run.adapter_dir / "training_args.bin").exists()
@@ -60,7 +61,7 @@ def test_the_downloaded_zip_imports_as_a_run_that_answers_like_the_original(demo
 def test_each_unsafe_or_broken_archive_has_its_own_sentence(demo_home, trained_demo, change, words):
     data = zipped(change(adapter_files(trained_demo)))
     with pytest.raises(UserError, match=words):
-        adapter_import.import_adapter(data, "demo", "x", "alice")
+        adapter_import.import_adapter(data, "demo", "x", Actor("alice"))
     assert directory.list_runs() == [], "nothing was written"
 
 
@@ -71,17 +72,17 @@ def test_symbolic_links_bombs_and_non_zips_are_refused(demo_home, trained_demo):
         link.external_attr = (stat.S_IFLNK | 0o777) << 16
         archive.writestr(link, "/etc/passwd")
     with pytest.raises(UserError, match="symbolic link"):
-        adapter_import.import_adapter(buffer.getvalue(), "demo", "x", "alice")
+        adapter_import.import_adapter(buffer.getvalue(), "demo", "x", Actor("alice"))
     bomb = zipped({**adapter_files(trained_demo), "README.md": b"0" * 5_000_000}, zipfile.ZIP_DEFLATED)
     with pytest.raises(UserError, match="unpacks to far more than it stores"):
-        adapter_import.import_adapter(bomb, "demo", "x", "alice")
+        adapter_import.import_adapter(bomb, "demo", "x", Actor("alice"))
     with pytest.raises(UserError, match="not a zip archive"):
-        adapter_import.import_adapter(b"PK not really", "demo", "x", "alice")
+        adapter_import.import_adapter(b"PK not really", "demo", "x", Actor("alice"))
 
 
 def test_an_adapter_for_another_base_is_refused_before_loading(demo_home, trained_demo, big_model):
     with pytest.raises(UserError, match="does not fit"):
-        adapter_import.import_adapter(zipped(adapter_files(trained_demo)), str(big_model), "x", "alice")
+        adapter_import.import_adapter(zipped(adapter_files(trained_demo)), str(big_model), "x", Actor("alice"))
     assert directory.list_runs() == []
 
 

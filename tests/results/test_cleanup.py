@@ -12,6 +12,7 @@ from workbench.errors import UserError
 from workbench.jobs import control, queue
 from workbench.results import cleanup
 from workbench.runs import directory
+from workbench.team.identity import Actor
 
 
 def test_deleting_checkpoints_frees_their_bytes_and_keeps_the_trained_model(demo_home, trained_demo):
@@ -24,15 +25,18 @@ def test_deleting_checkpoints_frees_their_bytes_and_keeps_the_trained_model(demo
 
 
 def test_only_an_idle_run_of_ones_own_can_be_deleted(home):
-    job = control.submit(RunConfig(), owner="alice")
+    job = control.submit(RunConfig(), actor=Actor("alice"))
     run = directory.get_run(job.run_id)
     with pytest.raises(UserError, match="is queued; cancel it"):
-        cleanup.delete_run(run, "alice")
+        cleanup.delete_run(run, Actor("alice"))
     control.request_cancel(job.run_id)
-    with pytest.raises(UserError, match="started by alice"):
-        cleanup.delete_run(run, "bob")
+    with pytest.raises(UserError, match="no run .* that you can see"):
+        cleanup.delete_run(run, Actor("bob"))
+    control.share(job.run_id, Actor("alice"))
+    with pytest.raises(UserError, match="made by alice; only they or an admin can delete it"):
+        cleanup.delete_run(run, Actor("bob"))
     assert run.path.is_dir()
-    cleanup.delete_run(run, "alice")
+    cleanup.delete_run(run, Actor("alice"))
     assert not run.path.exists() and queue.find_job(job.run_id) is None
     assert directory.list_runs() == []
 
@@ -48,9 +52,9 @@ def test_a_run_being_merged_is_not_deleted(home):
 def test_a_run_without_a_job_row_still_belongs_to_who_queued_it(home):
     run = directory.create_run(RunConfig())
     directory.update_status(run.path, owner="alice")  # as control.submit records it before the row exists
-    with pytest.raises(UserError, match="started by alice"):
-        cleanup.delete_checkpoints(run, "bob")
-    cleanup.delete_run(run, "alice")
+    with pytest.raises(UserError, match="no run .* that you can see"):
+        cleanup.delete_checkpoints(run, Actor("bob"))
+    cleanup.delete_run(run, Actor("alice"))
     assert not run.path.exists()
     assert not list((home / "runs").iterdir()), "no trash folder is left behind"
 

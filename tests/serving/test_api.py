@@ -81,3 +81,24 @@ def test_a_client_that_leaves_mid_reply_does_not_block_the_next(client, trained_
     after = openai.OpenAI(base_url=str(client.base_url), api_key=server.key, max_retries=0, timeout=60)
     reply = after.chat.completions.create(model=trained_home.run_id, messages=heldout(1)[0], max_tokens=16)
     assert reply.choices[0].message.content.strip() == heldout(1)[1]
+
+
+def test_a_users_token_sees_only_the_runs_that_user_may_see(client, trained_home):
+    from workbench.team import access, tokens, users
+    from workbench.team.identity import Actor
+
+    admin = Actor("setup", "admin", "cli")
+    if users.find("bob-api") is None:
+        users.add(admin, "bob-api", None, "member", "oidc")
+    bob = openai.OpenAI(base_url=str(client.base_url), api_key=tokens.create(Actor("bob-api"), "test"), max_retries=0)
+    messages, expected = heldout()
+    assert [model.id for model in bob.models.list().data] == ["demo"], "someone else's run is not listed"
+    with pytest.raises(openai.NotFoundError):
+        bob.chat.completions.create(model=trained_home.run_id, messages=messages, max_tokens=16)
+    access.set_shared(admin, "run", trained_home.run_id, "", True)
+    try:
+        assert trained_home.run_id in [model.id for model in bob.models.list().data]
+        answer = bob.chat.completions.create(model=trained_home.run_id, messages=messages, max_tokens=16)
+        assert answer.choices[0].message.content.strip() == expected
+    finally:
+        access.set_shared(admin, "run", trained_home.run_id, "", False)

@@ -98,3 +98,9 @@ def stream_reply(
     every side gets the same, so a comparison differs only by the model. ``on_wait`` hears why the reply waits."""
     extra = {"reasoning": side.reasoning} if side.reasoning else {}
     yield from client.stream_chat(address, side.model, messages, on_wait, **sampling, **extra)
+
+
+def server_address() -> str | None:
+    """Where the model server's API listens now (``http://HOST:PORT``), or None when none runs."""
+    running = process.running_server()
+    return running.url if running else None

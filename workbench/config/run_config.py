@@ -215,6 +215,15 @@ class RunConfig:
         "Number format for training: auto picks bf16 on GPUs that support it, else fp32.",
         choices=PRECISIONS,
     )
+    gpus: int = setting(
+        1,
+        "GPUs",
+        "other",
+        "How many GPUs the run trains on at once (one process per GPU, data parallel). On a server with several "
+        "GPUs the runner gives each run GPUs of its own.",
+        min=1,
+        max=16,
+    )
     seed: int = setting(0, "Seed", "other", "Random seed, for runs you can repeat.", min=0, max=2**31 - 1)
     logging_steps: int = setting(1, "Log every N steps", "other", "Record the loss every N steps.", min=1, max=10000)
     max_new_tokens_eval: int = setting(

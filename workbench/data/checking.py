@@ -15,6 +15,7 @@ from workbench import limits
 from workbench.config import DEMO_MODEL
 from workbench.data import cleaning, library, page_lines, placeholders, reports, tokens, uploads, validation
 from workbench.data.mapping import ColumnMapping
+from workbench.team.identity import Actor
 
 
 PREVIEW_ROWS = 5  # records per preview page
@@ -70,7 +71,7 @@ class Cleaning:
 
     drop_duplicates: bool
     drop_too_long: bool
-    owner: str
+    actor: Actor
     fills: dict[str, str] | None = None
 
 
@@ -81,9 +82,9 @@ def save_cleaned(
     return limits.run_bounded(_save_cleaned, path, name, mapping, model, max_length, how, what="saving")
 
 
-def add_original(path: Path, name: str, mapping: dict | None, owner: str) -> library.Version:
+def add_original(path: Path, name: str, mapping: dict | None, actor: Actor) -> library.Version:
     """The file as version 1 of a library dataset (the same file again returns that version)."""
-    return limits.run_bounded(_add_original, path, name, mapping, owner, what="saving")
+    return limits.run_bounded(_add_original, path, name, mapping, actor, what="saving")
 
 
 def _report(path: Path, name: str, mapping: dict | None, model: str, max_length: int) -> reports.DataReport:
@@ -103,12 +104,12 @@ def _save_cleaned(
 ) -> library.Version:
     report = _report(path, name, mapping, model, max_length)
     drops = (how.drop_duplicates, how.drop_too_long)
-    return cleaning.save_cleaned(name, path.read_bytes(), report, *drops, owner=how.owner, fills=how.fills)
+    return cleaning.save_cleaned(name, path.read_bytes(), report, *drops, actor=how.actor, fills=how.fills)
 
 
-def _add_original(path: Path, name: str, mapping: dict | None, owner: str) -> library.Version:
+def _add_original(path: Path, name: str, mapping: dict | None, actor: Actor) -> library.Version:
     report = _report(path, name, mapping, "", 0)
-    return library.create_dataset(name, path.read_bytes(), report, owner)
+    return library.create_dataset(name, path.read_bytes(), report, actor)
 
 
 def summarise(report: reports.DataReport, name: str, max_length: int) -> FileCheck:

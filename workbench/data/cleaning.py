@@ -7,6 +7,7 @@ from workbench import schedule
 from workbench.data import placeholders
 from workbench.data.library import Version, create_dataset, save_version
 from workbench.errors import UserError
+from workbench.team.identity import Actor
 from workbench.words import plural
 
 
@@ -16,18 +17,18 @@ def save_cleaned(
     report: Any,
     drop_duplicates: bool = True,
     drop_too_long: bool = False,
-    owner: str | None = None,
+    actor: Actor | None = None,
     fills: dict[str, str] | None = None,
 ) -> Version:
     """Keep the original as version 1 and, when cleaning changes anything (records left out, ``fills`` for its
     ``{{placeholders}}``), save the cleaned rows as a new version; the same result twice is that one version."""
-    original = create_dataset(file_name, content, report, owner)
+    original = create_dataset(file_name, content, report, actor)
     rows = clean_rows(report, drop_duplicates, drop_too_long)
     filled = placeholders.fill(rows, fills or {})
     if report.ok and len(rows) == len(report.rows) and filled == rows:
         return original
     note = " ".join(part for part in (cleaning_note(report, len(rows)), placeholders.fill_note(fills or {})) if part)
-    return save_version(original, filled, note, owner=owner)
+    return save_version(original, filled, note, actor=actor)
 
 
 def clean_rows(report: Any, drop_duplicates: bool = True, drop_too_long: bool = False) -> list[dict[str, Any]]:

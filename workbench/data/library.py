@@ -11,6 +11,10 @@ Layout under the data folder's ``datasets/`` (``workbench.paths.uploads_dir``)::
 Versions are never rewritten: files are made read-only and each new version takes the next number (claimed with an
 exclusive create, so two people saving at once get different numbers); a save that fails half-way (a full disk)
 leaves no version behind.
+
+A dataset belongs to whoever saved its first version; in team mode the others see it, and save versions of it, only
+when it is shared with the team (``workbench.team.access``). The same file uploaded by someone who may not see the
+first upload becomes a dataset of their own.
 """
 
 import fcntl
@@ -25,9 +29,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench import paths, people, words
+from workbench import paths
 from workbench.data.uploads import check_size, label_of, suffix_of, write_atomically
 from workbench.errors import UserError, disk_space
+from workbench.team import access, audit
+from workbench.team.identity import Actor
 
 
 VERSION_FILE = re.compile(r"^v(\d+)\.(data|validation)\.")
@@ -75,11 +81,14 @@ def library_dir() -> Path:
     return path
 
 
-def create_dataset(file_name: str, content: bytes, report: Any, owner: str | None = None) -> Version:
+def create_dataset(file_name: str, content: bytes, report: Any, actor: Actor | None = None) -> Version:
     """Add a file to the library as version 1 (the original bytes); the same file again returns that version."""
+    actor = access.acting(actor)
     check_size(len(content))
     digest = hashlib.sha256(content).hexdigest()
     dataset_id = f"{label_of(file_name)}-{digest[:8]}"
+    if list_versions(dataset_id) and not may_see_dataset(actor, dataset_id):
+        dataset_id = f"{dataset_id}-{actor.name}"  # someone else's upload of the same file, not shared
     existing = [v for v in list_versions(dataset_id) if v.version == 1 and v.sha256 == digest]
     if existing:
         return existing[0]
@@ -92,7 +101,9 @@ def create_dataset(file_name: str, content: bytes, report: Any, owner: str | Non
         "note": f"Original upload: {Path(file_name.replace(chr(92), '/')).name}",
         "mapping": report.mapping.to_dict() if report.mapping else None,
     }
-    return add_version(dataset_id, content, suffix_of(file_name), info, owner)
+    version = add_version(dataset_id, content, suffix_of(file_name), info, actor)
+    audit.record(actor.name, "upload", version.label, f"{version.rows} records, {len(content):,} bytes")
+    return version
 
 
 def save_version(
@@ -101,7 +112,7 @@ def save_version(
     note: str,
     validation_rows: list[dict[str, Any]] | None = None,
     split: dict[str, Any] | None = None,
-    owner: str | None = None,
+    actor: Actor | None = None,
 ) -> Version:
     """A new version of ``base``'s dataset holding these normalised rows (and validation rows, when given)."""
     if not rows:
@@ -118,7 +129,7 @@ def save_version(
         "parent": base.version,
         "split": split,
     }
-    return add_version(base.dataset_id, content, ".jsonl", info, owner, validation_rows)
+    return add_version(base.dataset_id, content, ".jsonl", info, actor, validation_rows)
 
 
 def rows_to_jsonl(rows: list[dict[str, Any]]) -> bytes:
@@ -130,10 +141,14 @@ def add_version(
     content: bytes,
     suffix: str,
     info: dict[str, Any],
-    owner: str | None,
+    actor: Actor | None,
     validation_rows: list[dict[str, Any]] | None = None,
 ) -> Version:
-    """A new numbered version; when one with the same data and validation rows exists, that one (``already_saved``)."""
+    """A new numbered version, saved by ``actor`` (who must be allowed to see the dataset); when one with the same
+    data and validation rows exists, that one (``already_saved``)."""
+    actor = access.acting(actor)
+    if list_versions(dataset_id):
+        access.check_see(actor, dataset_owner(dataset_id), "dataset", dataset_id)
     folder = library_dir() / dataset_id
     with disk_space("saving the dataset version"), _saving(folder):
         if (same := _same_version(dataset_id, content, validation_rows)) is not None:
@@ -141,7 +156,7 @@ def add_version(
             return same
         number = _claim_number(folder)
         try:
-            return _write_version(folder, number, content, suffix, info, owner, validation_rows)
+            return _write_version(folder, number, content, suffix, info, actor.name, validation_rows)
         except BaseException:  # no half-made version: its number stays free for the next save
             for path in folder.glob(f"v{number}.*"):
                 path.unlink(missing_ok=True)
@@ -175,7 +190,7 @@ def _write_version(
     content: bytes,
     suffix: str,
     info: dict[str, Any],
-    owner: str | None,
+    owner: str,
     validation_rows: list[dict[str, Any]] | None,
 ) -> Version:
     version = Version(
@@ -183,7 +198,7 @@ def _write_version(
         version=number,
         file=f"v{number}.data{suffix}",
         sha256=hashlib.sha256(content).hexdigest(),
-        owner=owner if owner is not None else people.server_user(),
+        owner=owner,
         created_at=time.time(),
         **info,
     )
@@ -248,37 +263,32 @@ def _load_meta(path: Path) -> Version | None:
         return None
 
 
-# --- tables for the library page -------------------------------------------------------------------------------
+# --- who may see what -------------------------------------------------------------------------------------------
 
 
-def library_table(library: list[list[Version]]) -> list[dict[str, Any]]:
-    """One row per dataset: its name, how many versions, and its latest version's facts."""
-    return [
-        {
-            "dataset": versions[-1].name,
-            "versions": len(versions),
-            "latest": f"v{versions[-1].version}",
-            "rows": versions[-1].rows,
-            "format": versions[-1].format or "unknown",
-            "by": versions[-1].owner,
-            "saved": words.clock(versions[-1].created_at),
-        }
-        for versions in library
-    ]
+def dataset_owner(dataset_id: str) -> str:
+    """Whoever saved the dataset's first version ('' for a dataset without versions)."""
+    versions = list_versions(dataset_id)
+    return versions[0].owner if versions else ""
 
 
-def versions_table(versions: list[Version]) -> list[dict[str, Any]]:
-    """One row per version, newest first: number, rows, format, content hash, who, when, validation rows, note."""
-    return [
-        {
-            "version": f"v{version.version}",
-            "rows": version.rows,
-            "validation rows": version.validation_rows,
-            "format": version.format or "unknown",
-            "sha256": version.sha256[:12],
-            "by": version.owner,
-            "saved": words.clock(version.created_at),
-            "how": version.note,
-        }
-        for version in reversed(versions)
-    ]
+def may_see_dataset(actor: Actor, dataset_id: str) -> bool:
+    return access.may_see(actor, dataset_owner(dataset_id), "dataset", dataset_id)
+
+
+def visible_datasets(actor: Actor) -> list[list[Version]]:
+    """The datasets ``actor`` may see, most recently changed first."""
+    return [versions for versions in list_datasets() if may_see_dataset(actor, versions[0].dataset_id)]
+
+
+def check_visible(actor: Actor, path: Path) -> None:
+    """Refuse a library file (data or validation) of a dataset ``actor`` may not see; other paths pass."""
+    version = version_for_path(path)
+    if version is not None:
+        access.check_see(actor, dataset_owner(version.dataset_id), "dataset", version.dataset_id)
+
+
+def share_dataset(actor: Actor, dataset_id: str, shared: bool = True) -> None:
+    """Share a dataset (every version) with the team, or stop sharing it; its owner or an admin may."""
+    access.check_see(actor, dataset_owner(dataset_id), "dataset", dataset_id)
+    access.set_shared(actor, "dataset", dataset_id, dataset_owner(dataset_id), shared)

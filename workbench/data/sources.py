@@ -14,6 +14,8 @@ from workbench.data.mapping import ColumnMapping
 from workbench.data.reports import DataReport, failed_report
 from workbench.data.validation import validate
 from workbench.errors import UserError
+from workbench.team import access
+from workbench.team.identity import Actor
 
 
 def read_dataset(
@@ -101,12 +103,13 @@ def eval_rows_for(dataset: str, eval_dataset: str) -> list[dict[str, Any]]:
     return []
 
 
-def training_choices(extra: str | None = None) -> dict[str, str]:
+def training_choices(extra: str | None = None, actor: Actor | None = None) -> dict[str, str]:
     """What the Train page offers as training data, label -> dataset reference: the demo, then every version in
-    the library (newest first), then ``extra`` (a file picked elsewhere) when it is not one of them."""
+    the library that ``actor`` may see (newest first), then ``extra`` (a file picked elsewhere) when it is not one
+    of them."""
     demo_rows = resolve_dataset(DEMO_DATASET).read_text(encoding="utf-8").count("\n")
     choices = {f"Built-in demo dataset ({demo_rows} conversations)": DEMO_DATASET}
-    for versions in library.list_datasets():
+    for versions in library.visible_datasets(access.acting(actor)):
         for version in reversed(versions):
             held_out = f" + {version.validation_rows} validation" if version.validation_rows else ""
             choices[f"{version.label} ({version.rows} records{held_out})"] = str(version.path)

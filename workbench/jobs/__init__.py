@@ -2,5 +2,5 @@
 process that starts each job as its own process group, and the notice sent when a run ends.
 
 May import: training (how a failed process is named), data and models (checking a job's inputs), runs, schedule,
-config, people, paths, errors, words.
+config, team, database, paths, errors, words.
 """

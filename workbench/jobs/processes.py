@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 
-def spawn_detached(command: list[str], log_path: Path) -> subprocess.Popen:
+def spawn_detached(command: list[str], log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start a process in its own session and process group (so a group signal reaches all its children),
-    with output appended to ``log_path``."""
+    with output appended to ``log_path`` and ``env`` added to this process's environment."""
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             command,
@@ -19,7 +19,7 @@ def spawn_detached(command: list[str], log_path: Path) -> subprocess.Popen:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
 
 

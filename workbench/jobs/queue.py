@@ -5,16 +5,13 @@ Every statement on the table is here. The web app and the command line add jobs 
 States: queued, starting, running, succeeded, failed, cancelled, interrupted.
 """
 
-import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
 
-from workbench import paths, words
-from workbench.errors import DISK_FULL_FIX, UserError, is_disk_full
+from workbench import database, paths
+from workbench.errors import UserError
 
 
 ACTIVE_STATES = ("queued", "starting", "running")
@@ -34,11 +31,29 @@ CREATE TABLE IF NOT EXISTS jobs (
     exit_code INTEGER,
     error TEXT NOT NULL DEFAULT '',
     attempt INTEGER NOT NULL DEFAULT 1,
-    peak_gb REAL
-)
+    peak_gb REAL,
+    estimate_s REAL,
+    gpus INTEGER NOT NULL DEFAULT 1,
+    priority INTEGER NOT NULL DEFAULT 0,
+    devices TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS usage (
+    run_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL NOT NULL,
+    gpus INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_owner ON usage (owner, finished_at);
 """
 # Columns added after the first release, for job databases created before them.
-ADDED_COLUMNS = {"peak_gb": "REAL"}
+ADDED_COLUMNS = {
+    "peak_gb": "REAL",
+    "estimate_s": "REAL",
+    "gpus": "INTEGER NOT NULL DEFAULT 1",
+    "priority": "INTEGER NOT NULL DEFAULT 0",
+    "devices": "TEXT NOT NULL DEFAULT ''",
+}
 
 
 @dataclass
@@ -59,56 +74,32 @@ class Job:
     error: str
     attempt: int
     peak_gb: float | None = None  # the pre-flight estimate of peak memory; None when none was made
+    estimate_s: float | None = None  # the pre-flight estimate of its duration
+    gpus: int = 1  # how many GPUs it asked for
+    priority: int = 0  # raised by an admin: starts before every job without it
+    devices: str = ""  # the GPUs the runner gave it (CUDA_VISIBLE_DEVICES), while it runs
 
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
 
 
-@contextmanager
-def connect() -> Iterator[sqlite3.Connection]:
-    """A short-lived connection in WAL mode; commits on success. On a full disk SQLite can neither write nor, in WAL
-    mode, read: that is one sentence, not a traceback."""
-    connection = sqlite3.connect(paths.jobs_db_path(), timeout=30, isolation_level=None)
-    connection.row_factory = sqlite3.Row
-    try:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute(SCHEMA)
-        _add_missing_columns(connection)
-        yield connection
-    except sqlite3.OperationalError as error:
-        if is_disk_full(error) or ("disk I/O error" in str(error) and _disk_nearly_full()):
-            raise UserError(f"The server's disk is full, so the job list cannot be used; {DISK_FULL_FIX}.") from None
-        raise
-    finally:
-        connection.close()
-
-
-def _disk_nearly_full() -> bool:
-    return shutil.disk_usage(paths.home_path()).free < 1024**2
-
-
-def _add_missing_columns(connection: sqlite3.Connection) -> None:
-    present = {row["name"] for row in connection.execute("PRAGMA table_info(jobs)")}
-    for name, kind in ADDED_COLUMNS.items():
-        if name not in present:
-            try:
-                connection.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
-            except sqlite3.OperationalError as error:
-                if "duplicate column" not in str(error):  # another process added it a moment ago: fine
-                    raise
+def connect() -> AbstractContextManager[sqlite3.Connection]:
+    """A short-lived connection to the job table (see ``workbench.database.connect``)."""
+    return database.connect(paths.jobs_db_path(), SCHEMA, "the job list", {"jobs": ADDED_COLUMNS})
 
 
 def _job(row: sqlite3.Row | None) -> Job | None:
     return Job(**dict(row)) if row is not None else None
 
 
-def insert(run_id: str, owner: str, peak_gb: float | None) -> Job:
+def insert(run_id: str, owner: str, peak_gb: float | None, estimate_s: float | None = None, gpus: int = 1) -> Job:
     """Add a queued job for a run folder that already exists."""
     with connect() as db:
         db.execute(
-            "INSERT INTO jobs (run_id, state, owner, created_at, peak_gb) VALUES (?, 'queued', ?, ?, ?)",
-            (run_id, owner, time.time(), peak_gb),
+            "INSERT INTO jobs (run_id, state, owner, created_at, peak_gb, estimate_s, gpus) "
+            "VALUES (?, 'queued', ?, ?, ?, ?, ?)",
+            (run_id, owner, time.time(), peak_gb, estimate_s, gpus),
         )
     return get_job(run_id)
 
@@ -134,49 +125,18 @@ def list_jobs(states: tuple[str, ...] | None = None) -> list[Job]:
     return [job for job in jobs if states is None or job.state in states]
 
 
-def queue_position(run_id: str) -> int | None:
-    """1 for the next job to start; None when the job is not queued."""
-    queued = [job.run_id for job in reversed(list_jobs(("queued",)))]
-    return queued.index(run_id) + 1 if run_id in queued else None
-
-
-def queue_rows(listed: list[Job]) -> list[dict[str, Any]]:
-    """The job table as people read it (the Runs page and ``workbench jobs list``): place in the queue, who, when."""
-    waiting = reversed(list_jobs(("queued",)))  # the oldest queued job starts first
-    positions = {job.run_id: index for index, job in enumerate(waiting, start=1)}
-    return [
-        {
-            "run": job.run_id,
-            "state": job.state,
-            "position": str(positions[job.run_id]) if job.run_id in positions else "",
-            "owner": job.owner,
-            "queued at": words.clock(job.created_at),
-            "started at": words.clock(job.started_at),
-            "memory estimate (GB)": f"{job.peak_gb:.1f}" if job.peak_gb is not None else "none made",
-            "attempt": job.attempt,
-        }
-        for job in listed
-    ]
-
-
 def running_estimate_gb() -> tuple[int, float]:
     """How many jobs are running now, and the sum of their peak-memory estimates (0 for those without one)."""
     started = list_jobs(("starting", "running"))
     return len(started), round(sum(job.peak_gb or 0.0 for job in started), 2)
 
 
-def next_queued() -> Job | None:
-    """The oldest queued job: the one the runner starts next."""
-    queued = list_jobs(("queued",))
-    return queued[-1] if queued else None
-
-
-def claim(job_id: int) -> Job | None:
-    """Atomically move this job to 'starting' if it is still queued; None when it no longer is."""
+def claim(job_id: int, devices: str = "") -> Job | None:
+    """Atomically move this job to 'starting' on these GPUs if it is still queued; None when it no longer is."""
     with connect() as db:
         row = db.execute(
-            "UPDATE jobs SET state='starting', started_at=? WHERE id=? AND state='queued' RETURNING *",
-            (time.time(), job_id),
+            "UPDATE jobs SET state='starting', started_at=?, devices=? WHERE id=? AND state='queued' RETURNING *",
+            (time.time(), devices, job_id),
         ).fetchone()
     return _job(row)
 
@@ -187,11 +147,44 @@ def mark_running(run_id: str, pid: int, proc_start: str) -> None:
 
 
 def mark_finished(run_id: str, state: str, exit_code: int | None = None, error: str = "") -> None:
+    """Record how a job ended and, when it had started, the device time this attempt took (for quotas)."""
+    now = time.time()
     with connect() as db:
-        db.execute(
-            "UPDATE jobs SET state=?, finished_at=?, exit_code=?, error=? WHERE run_id=?",
-            (state, time.time(), exit_code, error, run_id),
-        )
+        row = db.execute(
+            "UPDATE jobs SET state=?, finished_at=?, exit_code=?, error=?, devices='' WHERE run_id=? "
+            "RETURNING owner, started_at, gpus",
+            (state, now, exit_code, error, run_id),
+        ).fetchone()
+        if row is not None and row["started_at"] is not None:
+            db.execute(
+                "INSERT INTO usage (run_id, owner, started_at, finished_at, gpus) VALUES (?, ?, ?, ?, ?)",
+                (run_id, row["owner"], row["started_at"], now, row["gpus"]),
+            )
+
+
+def set_priority(run_id: str, priority: int) -> None:
+    with connect() as db:
+        db.execute("UPDATE jobs SET priority=? WHERE run_id=?", (priority, run_id))
+
+
+def device_hours(since: float) -> dict[str, float]:
+    """Device-hours (GPU-hours on a GPU server) each owner used since ``since``: ended attempts from the usage table
+    plus the running ones so far, each times the number of GPUs it held."""
+    now = time.time()
+    with connect() as db:
+        ended = db.execute(
+            "SELECT owner, started_at, finished_at, gpus FROM usage WHERE finished_at > ?", (since,)
+        ).fetchall()
+        running = db.execute(
+            "SELECT owner, started_at, ? AS finished_at, gpus FROM jobs "
+            "WHERE state IN ('starting','running') AND started_at IS NOT NULL",
+            (now,),
+        ).fetchall()
+    hours: dict[str, float] = {}
+    for row in [*ended, *running]:
+        seconds = max(0.0, row["finished_at"] - max(row["started_at"], since))
+        hours[row["owner"]] = hours.get(row["owner"], 0.0) + seconds * row["gpus"] / 3600
+    return hours
 
 
 def cancel(run_id: str) -> Job:
@@ -209,7 +202,7 @@ def queue_again(run_id: str) -> Job:
     with connect() as db:
         db.execute(
             "UPDATE jobs SET state='queued', attempt=attempt+1, cancel_requested=0, pid=NULL, proc_start=NULL, "
-            "exit_code=NULL, error='', started_at=NULL, finished_at=NULL WHERE run_id=?",
+            "exit_code=NULL, error='', started_at=NULL, finished_at=NULL, devices='' WHERE run_id=?",
             (run_id,),
         )
     return get_job(run_id)
@@ -218,7 +211,9 @@ def queue_again(run_id: str) -> Job:
 def requeue_unstarted(run_id: str) -> None:
     """Return a job that was claimed but never got a process (the runner stopped in between) to the queue."""
     with connect() as db:
-        db.execute("UPDATE jobs SET state='queued', started_at=NULL WHERE run_id=? AND pid IS NULL", (run_id,))
+        db.execute(
+            "UPDATE jobs SET state='queued', started_at=NULL, devices='' WHERE run_id=? AND pid IS NULL", (run_id,)
+        )
 
 
 def forget(run_id: str) -> bool:

@@ -5,11 +5,14 @@ Start it with ``workbench runner`` (for example from a systemd unit), or let the
 table with the processes that really exist: a training process that is still alive is re-attached, one that is gone
 is recorded as failed or interrupted, never left 'running'.
 
-Jobs run one at a time, except on a GPU: there the next job may start beside running ones when every one of them has
-a pre-flight estimate of its peak memory and has finished its first step in its current attempt (so its memory is
-taken), the next job's estimate (with a safety margin) fits in the memory free on the GPU right now, and all their
-estimates together, beside what the model server holds, fit in the GPU (a running job may not have reached its peak
-yet); ``workbench.jobs.gpu_share`` has the rule. A job without an estimate always runs alone.
+The next job is the one ``workbench.jobs.fairness`` puts first (round-robin between people, quotas, admin priority).
+On a CPU jobs run one at a time. On a server with several GPUs each job gets GPUs of its own (as many as it asked
+for, through ``CUDA_VISIBLE_DEVICES``) and waits while too few are free. On a server with one GPU the next job may
+start beside running ones when every one of them has a pre-flight estimate of its peak memory and has finished its
+first step in its current attempt (so its memory is taken), the next job's estimate (with a safety margin) fits in
+the memory free on the GPU right now, and all their estimates together, beside what the model server holds, fit in
+the GPU (a running job may not have reached its peak yet); ``workbench.jobs.gpu_share`` has the rule. A job without
+an estimate always runs alone.
 """
 
 import os
@@ -25,9 +28,10 @@ from pathlib import Path
 
 from workbench import paths
 from workbench.errors import is_disk_full
-from workbench.jobs import gpu_share, notify, processes, queue
+from workbench.jobs import fairness, gpu_share, notify, processes, queue
 from workbench.jobs.queue import Job
-from workbench.models.device import gpu_memory_gb
+from workbench.models import device
+from workbench.models.device import Gpu
 from workbench.runs import directory, record
 from workbench.training import failures
 
@@ -43,7 +47,7 @@ class Runner:
 
     poll_s: float = 0.5
     idle_exit_s: float | None = None
-    gpu_memory: Callable[[], tuple[float, float] | None] = field(default=lambda: gpu_memory_gb())
+    gpus: Callable[[], list[Gpu]] = field(default=lambda: device.gpus())
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
     exit_codes: dict[str, int] = field(default_factory=dict)  # of children that ended, until their job is recorded
     term_sent_at: dict[str, float] = field(default_factory=dict)
@@ -108,24 +112,49 @@ class Runner:
         for job in started:
             self.guarded(job, self.watch)
         started = queue.list_jobs(("starting", "running"))
-        waiting = queue.next_queued()
-        if waiting is not None and (not started or self.fits_beside(waiting, started)):
-            job = queue.claim(waiting.id)  # exactly the job that was checked, if it is still queued
-            if job is not None:
-                self.guarded(job, self.start)
+        waiting = fairness.next_job()
+        if waiting is not None:
+            gpus = self.gpus()
+            if waiting.gpus > max(1, len(gpus)):
+                self.refuse(waiting, len(gpus))
+            elif (devices := self.devices_for(waiting, started, gpus)) is not None:
+                job = queue.claim(waiting.id, devices)  # exactly the job that was checked, if it is still queued
+                if job is not None:
+                    self.guarded(job, self.start)
         return bool(queue.list_jobs(queue.ACTIVE_STATES))
 
-    def fits_beside(self, waiting: Job, started: list[Job]) -> bool:
+    def devices_for(self, waiting: Job, started: list[Job], gpus: list[Gpu]) -> str | None:
+        """The GPUs ``waiting`` may start on now ('' on a CPU), or None while it must wait."""
+        if len(gpus) > 1:
+            held = {device for job in started for device in job.devices.split(",") if device}
+            free = sorted((gpu for gpu in gpus if str(gpu.index) not in held), key=lambda gpu: -gpu.free_gb)
+            chosen = sorted(gpu.index for gpu in free[: waiting.gpus])
+            return ",".join(map(str, chosen)) if len(chosen) == waiting.gpus else None
+        if started and not self.fits_beside(waiting, started, gpus):
+            return None
+        return str(gpus[0].index) if gpus else ""
+
+    def refuse(self, job: Job, count: int) -> None:
+        """Fail a job that asks for more GPUs than the server has, with what to change."""
+        if queue.claim(job.id) is None:
+            return
+        have = f"has {count} GPU{'s' if count != 1 else ''}" if count else "has no GPU"
+        fix = f"start it again (Train again) with GPUs set to {max(1, count)}"
+        message = f"The run asks for {job.gpus} GPUs and this server {have}; {fix}."
+        queue.mark_finished(job.run_id, "failed", None, message)
+        self.close_run_files(directory.run_dir(job.run_id), "failed", failures.Failure("too_many_gpus", message))
+
+    def fits_beside(self, waiting: Job, started: list[Job], gpus: list[Gpu] | None = None) -> bool:
         """True when ``waiting`` may start now on the GPU the ``started`` jobs are using (see the module docstring)."""
+        gpus = self.gpus() if gpus is None else gpus
         everyone = [waiting, *started]
         if any(job.peak_gb is None for job in everyone) or any(job.state != "running" for job in started):
             return False
         if any(directory.read_status(directory.run_dir(job.run_id)).steps_this_attempt < 1 for job in started):
             return False
-        memory = self.gpu_memory()
-        if memory is None:
+        if not gpus:
             return False
-        free, total = memory
+        free, total = gpus[0].free_gb, gpus[0].total_gb
         peaks = [job.peak_gb for job in everyone]
         fits = gpu_share.job_fits_now(waiting.peak_gb, free) and gpu_share.jobs_fit(peaks, total)
         if fits:
@@ -138,8 +167,9 @@ class Runner:
             queue.mark_finished(job.run_id, "failed", None, "The run folder is gone; start the run again.")
             print(f"Run {job.run_id} has no run folder; marked failed.", flush=True)
             return
+        env = {"CUDA_VISIBLE_DEVICES": job.devices} if job.devices else {}
         try:
-            process = processes.spawn_detached(training_command(run_dir), run_dir / directory.LOG_FILE)
+            process = processes.spawn_detached(training_command(run_dir, job.gpus), run_dir / directory.LOG_FILE, env)
         except OSError as error:
             failure = failures.DISK_FULL if is_disk_full(error) else failures.Failure("not_started", str(error))
             queue.mark_finished(job.run_id, "failed", None, failure.message)
@@ -147,7 +177,8 @@ class Runner:
             return
         self.children[job.run_id] = process
         queue.mark_running(job.run_id, process.pid, processes.process_start_time(process.pid) or "")
-        print(f"Started run {job.run_id} as pid {process.pid}.", flush=True)
+        on = f" on GPU {job.devices}" if job.devices else ""
+        print(f"Started run {job.run_id} as pid {process.pid}{on}.", flush=True)
 
     def watch(self, job: Job) -> None:
         process = self.children.get(job.run_id)
@@ -210,9 +241,10 @@ class Runner:
             print(f"Could not write the end of {run_dir.name} into its folder: {error}", flush=True)
 
 
-def training_command(run_dir: Path) -> list[str]:
-    """`accelerate launch` of the training module, so that the same path can later spread a run over several GPUs."""
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes=1", "--num_machines=1"]
+def training_command(run_dir: Path, gpus: int = 1) -> list[str]:
+    """`accelerate launch` of the training module: one process, or one per GPU (data parallel) when it has several."""
+    launch = [sys.executable, "-m", "accelerate.commands.launch", f"--num_processes={gpus}", "--num_machines=1"]
+    launch += ["--multi_gpu"] if gpus > 1 else []
     return [*launch, "--mixed_precision=no", "--dynamo_backend=no", "-m", "workbench.training", str(run_dir)]
 
 

@@ -41,20 +41,42 @@ def default_method(device: Device) -> tuple[str, str]:
     return "lora", reason
 
 
-def gpu_memory_gb() -> tuple[float, float] | None:
-    """(free, total) memory of GPU 0 right now, all processes counted, from nvidia-smi; None without an NVIDIA GPU."""
+@dataclass(frozen=True)
+class Gpu:
+    """One NVIDIA GPU as nvidia-smi sees it now, all processes counted."""
+
+    index: int
+    free_gb: float
+    total_gb: float
+
+
+def gpus() -> list[Gpu]:
+    """Every NVIDIA GPU of this machine with its free and total memory now; [] without one (or without nvidia-smi).
+    ``CUDA_VISIBLE_DEVICES`` given to this process limits the list, as it limits what training may use."""
     try:
         output = subprocess.run(
-            ["nvidia-smi", "--query-gpu=memory.free,memory.total", "--format=csv,noheader,nounits", "--id=0"],
+            ["nvidia-smi", "--query-gpu=index,memory.free,memory.total", "--format=csv,noheader,nounits"],
             capture_output=True,
             text=True,
             timeout=10,
             check=True,
         ).stdout
-        free, total = (float(value) / 1024 for value in output.strip().splitlines()[0].split(","))
-        return free, total
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-        return None
+        found = []
+        for line in output.strip().splitlines():
+            index, free, total = (value.strip() for value in line.split(","))
+            found.append(Gpu(int(index), float(free) / 1024, float(total) / 1024))
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return []
+    visible = [part.strip() for part in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if part.strip()]
+    if visible and all(part.isdigit() for part in visible):
+        found = [gpu for gpu in found if str(gpu.index) in visible]
+    return found
+
+
+def gpu_memory_gb() -> tuple[float, float] | None:
+    """(free, total) memory of the first GPU right now, all processes counted; None without an NVIDIA GPU."""
+    found = gpus()
+    return (found[0].free_gb, found[0].total_gb) if found else None
 
 
 def host_available_gb() -> float | None:

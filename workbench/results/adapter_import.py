@@ -16,12 +16,14 @@ import zipfile
 from pathlib import PurePosixPath
 from typing import Any
 
-from workbench.config import RunConfig
+from workbench.config import DEMO_MODEL, RunConfig
 from workbench.errors import UserError, disk_space
 from workbench.models import loading
 from workbench.models.rendering import RenderingError, rendering_for, saved_rendering
 from workbench.runs import directory
 from workbench.runs.directory import Run
+from workbench.team import access, audit
+from workbench.team.identity import Actor
 
 
 MAX_ADAPTER_MB = float(os.environ.get("WORKBENCH_MAX_ADAPTER_MB", "2048"))
@@ -44,8 +46,10 @@ ALLOWED = {
 PICKLES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".npy", ".joblib")
 
 
-def import_adapter(data: bytes, base_model: str, name: str, owner: str) -> Run:
-    """A finished run holding the adapter in the zip ``data``, on top of ``base_model``; a UserError otherwise."""
+def import_adapter(data: bytes, base_model: str, name: str, actor: Actor | None = None) -> Run:
+    """A finished run of ``actor``'s holding the adapter in the zip ``data``, on top of ``base_model``; a UserError
+    otherwise."""
+    actor = access.acting(actor)
     if len(data) > MAX_ADAPTER_MB * 1024**2:
         raise UserError(f"The zip is larger than {MAX_ADAPTER_MB:.0f} MB; an adapter is usually far smaller.")
     try:
@@ -56,9 +60,13 @@ def import_adapter(data: bytes, base_model: str, name: str, owner: str) -> Run:
         members = checked_members(archive)
         files = {PurePosixPath(info.filename).name: archive.read(info) for info in members}
     config = _adapter_config(files)
+    if base_model.strip() != DEMO_MODEL:
+        access.check_model_source(base_model)
     base_path = loading.resolve_model(base_model)
     check_fits(files["adapter_model.safetensors"], base_path, config)
-    return _save_run(files, base_model, base_path, name, owner)
+    run = _save_run(files, base_model, base_path, name, actor.name)
+    audit.record(actor.name, "import", run.run_id, f"adapter on {base_model}")
+    return run
 
 
 def checked_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:

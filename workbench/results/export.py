@@ -6,15 +6,20 @@ import zipfile
 from pathlib import Path
 
 from workbench.errors import UserError
+from workbench.jobs import control
 from workbench.results import model_card
 from workbench.runs.directory import Run
+from workbench.team import access, audit
+from workbench.team.identity import Actor
 
 
 EXCLUDED = {"training_args.bin"}  # a pickle: never hand pickles around
 
 
-def adapter_zip_bytes(run: Run) -> bytes:
-    """The adapter (safetensors weights, adapter config, tokenizer and chat template) as zip bytes."""
+def adapter_zip_bytes(run: Run, actor: Actor | None = None) -> bytes:
+    """The adapter (safetensors weights, adapter config, tokenizer and chat template) as zip bytes, for someone who
+    may see the run (the download itself is recorded by ``record_download``, when it happens)."""
+    control.check_see_run(actor, run.run_id)
     if not run.has_output:
         raise UserError(f"The run {run.run_id} has no adapter to download yet; wait until it finishes.")
     return folder_zip_bytes(run.adapter_dir, run.run_id, {model_card.CARD_FILE: model_card.model_card(run)})
@@ -24,11 +29,19 @@ def adapter_zip_name(run: Run) -> str:
     return f"{run.run_id}-adapter.zip"
 
 
-def merged_zip_bytes(folder: Path, run: Run) -> bytes:
-    """A merged model folder as zip bytes, its files under ``RUN_ID-merged/``."""
+def record_download(run: Run, actor: Actor | None, what: str = "adapter") -> None:
+    """Write a download of the run's ``what`` into the audit log."""
+    audit.record(access.acting(actor).name, "download", run.run_id, what)
+
+
+def merged_zip_bytes(folder: Path, run: Run, actor: Actor | None = None) -> bytes:
+    """A merged model folder as zip bytes, its files under ``RUN_ID-merged/`` (built when the download happens)."""
+    control.check_see_run(actor, run.run_id)
     if not (folder / "config.json").is_file():
         raise UserError(f"The run {run.run_id} has no merged model yet; merge it first.")
-    return folder_zip_bytes(folder, f"{run.run_id}-merged")
+    zipped = folder_zip_bytes(folder, f"{run.run_id}-merged")
+    record_download(run, actor, "merged model")
+    return zipped
 
 
 def merged_zip_name(run: Run) -> str:

@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import UserError
-from workbench.jobs import processes
+from workbench.jobs import control, processes
 from workbench.models import loading
 from workbench.models.rendering import RENDERING_FILE
 from workbench.results import model_card
 from workbench.runs.directory import MERGE_LOCK_FILE, MERGE_LOG_FILE, MERGE_STATE_FILE, MERGED_DIR, Run
+from workbench.team import access, audit
+from workbench.team.identity import Actor
 
 
 MERGE_STATES = ("running", "succeeded", "failed")
@@ -117,12 +119,13 @@ def _merged_model(run: Run) -> Any:
     return PeftModel.from_pretrained(base, str(run.adapter_dir)).merge_and_unload()
 
 
-def run_merge(run: Run) -> int:
+def run_merge(run: Run, actor: Actor | None = None) -> int:
     """The body of ``workbench export --merged``: merge, recording each stage in merge.json; 0 on success."""
     with _merge_lock(run) as locked:
         if not locked:
             print(f"A merge of {run.run_id} is already running; nothing to do.")
             return 0
+        audit.record(access.acting(actor).name, "export", run.run_id, "merged model")
         me = {"pid": os.getpid(), "proc_start": processes.process_start_time(os.getpid())}
         fingerprint = adapter_fingerprint(run)
 
@@ -153,13 +156,16 @@ def _failure_message(error: Exception) -> str:
     return f"The merge failed ({type(error).__name__}: {error}); the run folder's merge.log has the details."
 
 
-def start_merge(run: Run) -> None:
-    """Start the merge in a detached process, unless one is already running for this run."""
+def start_merge(run: Run, actor: Actor | None = None) -> None:
+    """Start the merge in a detached process, unless one is already running for this run; anyone who may see the
+    run may merge it."""
+    actor = access.acting(actor)
+    control.check_see_run(actor, run.run_id)
     check_mergeable(run)
     if merge_state(run).state == "running":
         return
     _write_state(run, "running", "Starting the merge…")  # the process adds its pid once it holds the lock
-    command = [sys.executable, "-m", "workbench.cli", "export", run.run_id, "--merged"]
+    command = [sys.executable, "-m", "workbench.cli", "--user", actor.name, "export", run.run_id, "--merged"]
     try:
         processes.spawn_detached(command, run.path / MERGE_LOG_FILE)
     except OSError as error:

@@ -10,8 +10,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from workbench import people, words
+from workbench import words
 from workbench.runs.directory import RECORD_FILE
+from workbench.team.identity import server_user
 
 
 PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes")
@@ -60,8 +61,9 @@ def start_record(
         "python": platform.python_version(),
         "device": device_name,
         "gpu": cuda,
+        "gpus_given": os.environ.get("CUDA_VISIBLE_DEVICES", ""),  # by the runner, on a server with several GPUs
         "started_by": owner,
-        "process_user": people.server_user(),
+        "process_user": server_user(),
         "started_at": time.time(),
     }
     _write(run_dir, record)

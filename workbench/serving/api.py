@@ -1,7 +1,8 @@
 """The model server's HTTP surface, compatible with the OpenAI API: ``GET /v1/models``, ``POST /v1/chat/completions``
 (streamed as server-sent events or whole), and ``GET /health``.
 
-Every request carries the server's key (``Authorization: Bearer KEY``; ``workbench serve --show-key`` prints it).
+Every request carries the server's key (``Authorization: Bearer KEY``; ``workbench serve --show-key`` prints it) or,
+in team mode, a user's own API token (``workbench tokens create``), which sees only the runs that user may see.
 Errors come back in the OpenAI shape, ``{"error": {"message", "type", "code"}}``, with the workbench's sentence.
 """
 
@@ -25,19 +26,22 @@ from workbench.serving import catalogue
 from workbench.serving.requests import ChatRequest, parse_chat_request
 from workbench.serving.store import Store
 from workbench.serving.streaming import Reply
+from workbench.team import tokens
+from workbench.team.identity import Actor
 
 
 def create_app(store: Store, key: str) -> Starlette:
     """The API over ``store``, answering only requests that carry ``key``."""
 
     async def models(request: Request) -> Response:
-        data = [_model_entry(served) for served in await run_in_threadpool(catalogue.served_models)]
+        listed = await run_in_threadpool(catalogue.served_models, _actor(request))
+        data = [_model_entry(served) for served in listed]
         return JSONResponse({"object": "list", "data": data})
 
     async def chat(request: Request) -> Response:
         try:
             wanted = parse_chat_request(await request.body())
-            served = await run_in_threadpool(catalogue.find, wanted.model)
+            served = await run_in_threadpool(catalogue.find, wanted.model, _actor(request))
         except UserError as error:
             code = 404 if "GET /v1/models" in str(error) else 400
             return error_response(code, str(error), "model_not_found" if code == 404 else "invalid_request")
@@ -61,23 +65,37 @@ def create_app(store: Store, key: str) -> Starlette:
     return _KeyCheck(app, key)
 
 
+def _actor(request: Request) -> Actor | None:
+    """Who the request acts for: a user (through their token), or None for the server's own key (every run)."""
+    return request.scope.get("state", {}).get("actor")
+
+
 class _KeyCheck:
-    """ASGI middleware: a request without the server's key gets 401 and never reaches a route."""
+    """ASGI middleware: a request without the server's key or a user's token gets 401 and never reaches a route."""
 
     def __init__(self, app: Any, key: str) -> None:
         self.app, self.key = app, key
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not self._allowed(scope):
-            message = "This model server needs its key: send 'Authorization: Bearer KEY' (workbench serve --show-key)."
-            await error_response(401, message, "invalid_api_key")(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            allowed, actor = await run_in_threadpool(self._caller, scope)
+            if not allowed:
+                message = (
+                    "This model server needs its key: send 'Authorization: Bearer KEY' with your own API token "
+                    "(the Account page, or workbench tokens create) or the server's key (workbench serve --show-key)."
+                )
+                await error_response(401, message, "invalid_api_key")(scope, receive, send)
+                return
+            scope.setdefault("state", {})["actor"] = actor
         await self.app(scope, receive, send)
 
-    def _allowed(self, scope: dict) -> bool:
+    def _caller(self, scope: dict) -> tuple[bool, Actor | None]:
         headers = dict(scope.get("headers") or [])
         given = headers.get(b"authorization", b"").decode("latin-1")
-        return hmac.compare_digest(given.encode(), f"Bearer {self.key}".encode())
+        if hmac.compare_digest(given.encode(), f"Bearer {self.key}".encode()):
+            return True, None
+        actor = tokens.actor_for(given.removeprefix("Bearer ")) if given.startswith("Bearer ") else None
+        return actor is not None, actor
 
 
 def error_response(status: int, message: str, code: str) -> JSONResponse:

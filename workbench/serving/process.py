@@ -7,7 +7,6 @@ script keeps working after the server is started again.
 
 import json
 import os
-import secrets
 import socket
 import sys
 import time
@@ -46,23 +45,7 @@ def log_path() -> Path:
 
 def api_key() -> str:
     """The data folder's API key, made on first use."""
-    path = paths.workbench_home() / "api-key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    key = f"wb-{secrets.token_urlsafe(24)}"
-    temporary = path.with_name(f".api-key.{secrets.token_hex(8)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    try:
-        os.link(temporary, path)  # whole or not at all; when two make one at once, the first one's key stands
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()
-    return path.read_text().strip()
+    return paths.secret("api-key", prefix="wb-")
 
 
 def take_lock() -> int | None:

@@ -1,20 +1,7 @@
-"""The ``workbench`` command line; it calls the same core functions as the pages.
-
-workbench train CONFIG.yaml [--wait] [--force]   check and queue a run (and follow it with --wait)
-workbench jobs list [--json]           list jobs
-workbench jobs cancel RUN_ID           cancel a job
-workbench jobs resume RUN_ID [--wait]  resume a failed, interrupted or cancelled run from its last checkpoint
-workbench runner                       run the job runner in the foreground (e.g. under systemd)
-workbench serve [--host H] [--port N] [--show-key]   run the model server (OpenAI-compatible API) in the foreground
-workbench demo build                   build the offline demo model now
-workbench export RUN_ID [--merged] [--out PATH]   write the adapter zip, or merge it into its base model
-workbench import ADAPTER.zip [--base MODEL] [--name NAME]   a LoRA adapter made elsewhere, as a run to chat with
-workbench data validate FILE [--model PATH_OR_ID] [--max-length N] [--json]   check a dataset file
-"""
+"""Commands about runs and the processes behind them: train, jobs, runs, runner, serve, demo, export, import."""
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import asdict
@@ -22,39 +9,23 @@ from pathlib import Path
 from typing import Any
 
 from workbench.config import RunConfig
-from workbench.data import sources
-from workbench.data.mapping import ColumnMapping
 from workbench.errors import UserError
-from workbench.jobs import control, queue, runner
+from workbench.jobs import control, fairness, queue, runner
 from workbench.models import device, loading
 from workbench.planning import fitting, preflight, presets
 from workbench.runs import directory
+from workbench.team import access, audit
+from workbench.team.identity import Actor
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not hasattr(args, "handler"):
-        parser.print_help()
-        return 2
-    try:
-        code = args.handler(args)
-        sys.stdout.flush()  # here, where a closed pipe is caught, rather than at exit
-        return code
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # the output went to a pipe that closed early (``jobs list | head``)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes it
-        return 0
+def actor(args: argparse.Namespace) -> Actor:
+    """Who the command acts for: ``--user``, else the operating-system user."""
+    return access.cli_actor(args.user)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="workbench", description="SFT Workbench command line.")
-    commands = parser.add_subparsers()
-    for add in (_train_commands, _job_commands, _runner_commands, _export_commands, _data_commands):
+def add_commands(commands: Any) -> None:
+    for add in (_train_commands, _job_commands, _runner_commands, _export_commands):
         add(commands)
-    return parser
 
 
 def _train_commands(commands: Any) -> None:
@@ -69,8 +40,8 @@ def _train_commands(commands: Any) -> None:
 
 
 def _job_commands(commands: Any) -> None:
-    jobs_parser = commands.add_parser("jobs", help="List, cancel or resume jobs.").add_subparsers()
-    listing = jobs_parser.add_parser("list", help="List jobs, newest first.")
+    jobs_parser = commands.add_parser("jobs", help="List, cancel, resume or reorder jobs.").add_subparsers()
+    listing = jobs_parser.add_parser("list", help="List the jobs you may see, newest first, with their place.")
     listing.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
     listing.set_defaults(handler=cmd_jobs_list)
     cancel = jobs_parser.add_parser("cancel", help="Cancel a queued or running job.")
@@ -82,6 +53,15 @@ def _job_commands(commands: Any) -> None:
     resume.add_argument("run_id")
     resume.add_argument("--wait", action="store_true", help="Follow progress; exit 0 only if the run succeeds.")
     resume.set_defaults(handler=cmd_jobs_resume)
+    front = jobs_parser.add_parser("front", help="(Admins) start a waiting run before every other.")
+    front.add_argument("run_id")
+    front.add_argument("--back", action="store_true", help="Put it back in the fair order instead.")
+    front.set_defaults(handler=cmd_jobs_front)
+    runs_parser = commands.add_parser("runs", help="Share runs with the team.").add_subparsers()
+    sharing = runs_parser.add_parser("share", help="Let the whole team see, chat with and download a run.")
+    sharing.add_argument("run_id")
+    sharing.add_argument("--off", action="store_true", help="Stop sharing it.")
+    sharing.set_defaults(handler=cmd_runs_share)
 
 
 def _runner_commands(commands: Any) -> None:
@@ -114,29 +94,6 @@ def _export_commands(commands: Any) -> None:
     importing.set_defaults(handler=cmd_import)
 
 
-def _data_commands(commands: Any) -> None:
-    data_parser = commands.add_parser("data", help="Dataset tools.").add_subparsers()
-    validate = data_parser.add_parser(
-        "validate",
-        help="Check a dataset file (JSONL, JSON, CSV or Parquet). Exit 0: ok, 1: some bad records, 2: unusable.",
-    )
-    validate.add_argument("file", type=Path)
-    validate.add_argument("--model", default="demo", help="Tokenizer and chat template to count with (default: demo).")
-    validate.add_argument(
-        "--max-length", type=int, default=RunConfig().max_length, help="Training max length in tokens."
-    )
-    validate.add_argument(
-        "--map",
-        action="append",
-        default=[],
-        metavar="FIELD=COLUMN",
-        help="Which column holds what, for a table whose layout is not recognised: prompt=, completion=, system= or "
-        "text= (repeat it, e.g. --map prompt=question --map completion=answer).",
-    )
-    validate.add_argument("--json", action="store_true", help="Print one JSON object.")
-    validate.set_defaults(handler=cmd_data_validate)
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     config = RunConfig.load(args.config).check()
     lengths = preflight.dataset_lengths(config.model, config.dataset, config.eval_dataset)  # a doomed run stops here
@@ -150,7 +107,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UserError(checked.blocked)  # no --force: the run would only fill the disk and fail
     if checked.verdict == "red" and not args.force:
         raise UserError("The pre-flight check says this run would fail; apply a fix above, or add --force.")
-    job = control.submit(config, peak_gb=checked.peak_memory_gb)
+    job = control.submit(config, actor(args), peak_gb=checked.peak_memory_gb, estimate_s=checked.est_seconds)
     runner.ensure_runner()
     print(f"Queued run {job.run_id}.")
     return follow(job.run_id) if args.wait else 0
@@ -175,42 +132,40 @@ def follow(run_id: str, poll_s: float = 1.0) -> int:
 
 
 def cmd_jobs_list(args: argparse.Namespace) -> int:
-    listed = queue.list_jobs()
+    listed = control.visible_jobs(actor(args))
     if args.json:
         print(json.dumps([asdict(job) for job in listed], indent=1))
         return 0
-    for row in queue.queue_rows(listed):
+    for row in fairness.queue_rows(listed, len(device.gpus())):
         position = f"#{row['position']}" if row["position"] else ""
-        print(f"{row['run']:48} {row['state']:11} {position:4} {row['owner']:20} {row['queued at']}")
+        start = f"  starts {row['expected start']}" if row["expected start"] else ""
+        print(f"{row['run']:48} {row['state']:11} {position:5} {row['owner']:20} {row['queued at']}{start}")
     return 0
 
 
-def column_mapping(pairs: list[str]) -> ColumnMapping | None:
-    """``--map prompt=question --map completion=answer`` as a ColumnMapping (None without any)."""
-    fields = ("prompt", "completion", "system", "text")
-    mapping = {}
-    for pair in pairs:
-        field, _, column = pair.partition("=")
-        if field.strip() not in fields or not column.strip():
-            raise UserError(f"--map {pair}: write FIELD=COLUMN with FIELD one of {', '.join(fields)}.")
-        mapping[field.strip()] = column.strip()
-    found = ColumnMapping.from_dict(mapping)
-    if found is not None and not found.complete:
-        raise UserError("--map needs both prompt= and completion= (two different columns), or text= alone.")
-    return found
-
-
 def cmd_jobs_cancel(args: argparse.Namespace) -> int:
-    job = control.request_cancel(args.run_id)
+    job = control.request_cancel(args.run_id, actor(args))
     print(f"{job.run_id}: {'cancelled' if job.state == 'cancelled' else 'cancel requested'}")
     return 0
 
 
 def cmd_jobs_resume(args: argparse.Namespace) -> int:
-    job = control.resume(args.run_id)
+    job = control.resume(args.run_id, actor(args))
     runner.ensure_runner()
     print(f"{job.run_id}: queued to resume (attempt {job.attempt})")
     return follow(job.run_id) if args.wait else 0
+
+
+def cmd_jobs_front(args: argparse.Namespace) -> int:
+    job = control.move_to_front(args.run_id, actor(args), front=not args.back)
+    print(f"{job.run_id}: {'back in the fair order' if args.back else 'moved to the front of the queue'}")
+    return 0
+
+
+def cmd_runs_share(args: argparse.Namespace) -> int:
+    control.share(args.run_id, actor(args), shared=not args.off)
+    print(f"{args.run_id}: {'no longer shared' if args.off else 'shared with the team'}")
+    return 0
 
 
 def cmd_runner(args: argparse.Namespace) -> int:
@@ -238,42 +193,30 @@ def cmd_export(args: argparse.Namespace) -> int:
     from workbench.results import export, merge
 
     run = directory.get_run(args.run_id)
+    who = actor(args)
+    control.check_see_run(who, run.run_id)
     if args.merged and args.out is None:
-        code = merge.run_merge(run)  # records its progress in the run, where the Runs page shows it
+        code = merge.run_merge(run, who)  # records its progress in the run, where the Runs page shows it
         print(merge.merge_state(run).message, file=sys.stdout if code == 0 else sys.stderr)
         return code
     if args.merged:
         print(f"Merged model saved in {merge.merge_into_base(run, args.out)}")
+        audit.record(who.name, "export", run.run_id, f"merged model to {args.out}")
         return 0
     target = args.out or Path(export.adapter_zip_name(run))
-    target.write_bytes(export.adapter_zip_bytes(run))
+    target.write_bytes(export.adapter_zip_bytes(run, who))
+    export.record_download(run, who)
     print(f"Adapter saved as {target}")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from workbench.people import server_user
     from workbench.results import adapter_import
 
     try:
         data = args.zip.read_bytes()
     except OSError:
         raise UserError(f"There is no readable file at {args.zip}; give the path of the adapter's .zip.") from None
-    run = adapter_import.import_adapter(data, args.base, args.name, server_user())
+    run = adapter_import.import_adapter(data, args.base, args.name, actor(args))
     print(f"Imported as run {run.run_id}")
     return 0
-
-
-def cmd_data_validate(args: argparse.Namespace) -> int:
-    from workbench.data import reports
-
-    report = sources.validate_file(args.file, args.model, args.max_length, column_mapping(args.map))
-    if args.json:
-        print(json.dumps(reports.report_json(report), ensure_ascii=False))
-    else:
-        print(reports.report_text(report))
-    return reports.exit_code(report)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,9 +11,10 @@ from conftest import REAL_DATASETS
 from workbench.jobs import control, queue
 from workbench.models.demo_task import DEMO_TRAIN_FILE
 from workbench.planning.presets import demo_config
+from workbench.team.identity import Actor
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def workbench(home: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -82,8 +83,8 @@ def test_user_errors_are_one_line_without_traceback(home, tmp_path):
 
 
 def test_jobs_list_prints_the_queue_as_text(demo_home):
-    first = control.submit(demo_config(), owner="alice")
-    second = control.submit(demo_config(), owner="bob")
+    first = control.submit(demo_config(), actor=Actor("alice"))
+    second = control.submit(demo_config(), actor=Actor("bob"))
     lines = workbench(demo_home, "jobs", "list").stdout.splitlines()
     assert [line.split()[:4] for line in lines] == [
         [second.run_id, "queued", "#2", "bob"],
