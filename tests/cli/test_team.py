@@ -47,6 +47,9 @@ def test_scripts_obey_the_same_ownership_rules(team_home):
     hidden = workbench(team_home, "--user", "bob", "jobs", "cancel", job.run_id)
     assert hidden.returncode == 2 and "that you can see" in hidden.stderr
     assert job.run_id not in workbench(team_home, "--user", "bob", "jobs", "list").stdout
+    for attempt in (("export", job.run_id), ("jobs", "resume", job.run_id), ("runs", "share", job.run_id)):
+        refused = workbench(team_home, "--user", "bob", *attempt)
+        assert refused.returncode == 2 and "that you can see" in refused.stderr, attempt
     assert workbench(team_home, "--user", "alice", "runs", "share", job.run_id).returncode == 0
     assert job.run_id in workbench(team_home, "--user", "bob", "jobs", "list").stdout
     refused = workbench(team_home, "--user", "bob", "jobs", "cancel", job.run_id)

@@ -54,22 +54,30 @@ def test_a_member_may_queue_only_so_many_runs_at_once(home, monkeypatch):
     queued_by(ADA, ADA, ADA)  # admins are not capped
 
 
-def test_a_user_over_the_gpu_hour_quota_waits_while_others_start(home, monkeypatch):
+def test_a_user_over_the_gpu_hour_quota_waits_while_others_start_and_cannot_queue_more(home, monkeypatch):
     monkeypatch.setenv("WORKBENCH_GPU_HOURS", "1")
     monkeypatch.setenv("WORKBENCH_QUOTA_DAYS", "7")
     [old] = queued_by(ALICE)
     queue.claim(queue.get_job(old).id)
+    [alice_next] = queued_by(ALICE)  # queued while still under the quota
+    [bob_next] = queued_by(BOB)
+    started = time.time() - 5400
     with queue.connect() as db:  # alice's run started 90 minutes ago
-        db.execute("UPDATE jobs SET started_at = ? WHERE run_id = ?", (time.time() - 5400, old))
+        db.execute("UPDATE jobs SET started_at = ? WHERE run_id = ?", (started, old))
     queue.mark_finished(old, "succeeded")
     assert fairness.usage()[0]["alice"] == pytest.approx(1.5, abs=0.01)
-    [alice_next] = queued_by(ALICE)
-    [bob_next] = queued_by(BOB)
     assert fairness.next_job().run_id == bob_next
     place = fairness.places()[alice_next]
     assert place.position is None and "alice has used 1.5 of 1 GPU-hours in the last 7 days" in place.note
+    frees = fairness.quota_frees_at("alice")
+    assert frees == pytest.approx(started + 1800 + 7 * 86400, abs=60), "when the first half hour has left the window"
+    with pytest.raises(
+        UserError, match=r"You cannot start more runs now: alice has used 1.5 of 1 GPU-hours .* leaves"
+    ):
+        queued_by(ALICE)
+    queued_by(ADA)  # admins have no quota
     monkeypatch.setenv("WORKBENCH_GPU_HOURS", "2")
-    assert fairness.places()[alice_next].position == 2, "back in the order, behind bob, who has not had a turn"
+    assert fairness.places()[alice_next].position == 3, "back in the order, behind bob and ada, not yet served"
 
 
 def test_expected_starts_add_up_the_estimates_of_the_runs_running_and_ahead(home):

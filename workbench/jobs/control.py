@@ -14,7 +14,7 @@ from pathlib import Path
 from workbench.config import DEMO_DATASET, DEMO_MODEL, RunConfig
 from workbench.data import library, sources
 from workbench.errors import UserError, disk_space
-from workbench.jobs import queue
+from workbench.jobs import fairness, queue
 from workbench.jobs.queue import Job
 from workbench.models import device, loading
 from workbench.runs import checkpoints, directory
@@ -79,7 +79,9 @@ def check_inputs(config: RunConfig, actor: Actor | None = None) -> None:
 
 
 def check_room_in_queue(actor: Actor) -> None:
-    """Refuse one more queued run to a member who already has ``WORKBENCH_MAX_QUEUED`` waiting."""
+    """Refuse one more queued run to a member who already has ``WORKBENCH_MAX_QUEUED`` waiting, or who is over their
+    GPU-hour quota."""
+    fairness.check_quota(actor.name, actor.admin)
     cap = settings.current().max_queued
     if cap <= 0 or actor.admin:
         return

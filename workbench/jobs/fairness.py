@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench import words
+from workbench.errors import UserError
 from workbench.jobs import queue
 from workbench.jobs.queue import Job
 from workbench.team import settings, users
@@ -43,19 +44,52 @@ def order(queued: list[Job], last_start: dict[str, float]) -> list[Job]:
 
 
 def over_quota() -> dict[str, str]:
-    """Owners who are over their GPU-hour quota now, each with a sentence that says so."""
+    """Owners who are over their GPU-hour quota now, each with a sentence that says so and until when."""
     limits = settings.current()
     if limits.gpu_hours <= 0:
         return {}
     used = queue.device_hours(time.time() - limits.quota_days * 86400)
     return {
-        owner: (
-            f"Waiting: {owner} has used {hours:.1f} of {limits.gpu_hours:g} GPU-hours in the last "
-            f"{limits.quota_days:g} days; it starts when older use leaves that window."
-        )
+        owner: f"Waiting: {quota_sentence(owner, hours)}"
         for owner, hours in used.items()
         if hours >= limits.gpu_hours and users.role_of(owner) != "admin"
     }
+
+
+def quota_sentence(owner: str, hours: float) -> str:
+    limits = settings.current()
+    return (
+        f"{owner} has used {hours:.1f} of {limits.gpu_hours:g} GPU-hours in the last {limits.quota_days:g} days, the "
+        f"quota here; enough of that use leaves the window at {words.clock(quota_frees_at(owner))}"
+    )
+
+
+def quota_frees_at(owner: str, now: float | None = None) -> float:
+    """When ``owner``'s use within the window falls under the quota, if they start nothing new (running attempts
+    counted as ending now)."""
+    limits = settings.current()
+    now = time.time() if now is None else now
+    window = limits.quota_days * 86400
+    spans = [(start, end, gpus) for who, start, end, gpus in queue.usage_intervals(now - window) if who == owner]
+
+    def hours_at(moment: float) -> float:
+        return sum(max(0.0, end - max(start, moment - window)) * gpus for start, end, gpus in spans) / 3600
+
+    early, late = now, now + window
+    for _ in range(40):  # the use in the window only falls as it slides on: halve the interval
+        middle = (early + late) / 2
+        early, late = (middle, late) if hours_at(middle) >= limits.gpu_hours else (early, middle)
+    return late
+
+
+def check_quota(owner: str, admin: bool) -> None:
+    """Refuse a new run to a member who is over their GPU-hour quota, saying when they may start runs again."""
+    limits = settings.current()
+    if limits.gpu_hours <= 0 or admin:
+        return
+    used = queue.device_hours(time.time() - limits.quota_days * 86400).get(owner, 0.0)
+    if used >= limits.gpu_hours:
+        raise UserError(f"You cannot start more runs now: {quota_sentence(owner, used)}; ask an admin for more.")
 
 
 def _last_starts(jobs: list[Job]) -> dict[str, float]:

@@ -167,9 +167,9 @@ def set_priority(run_id: str, priority: int) -> None:
         db.execute("UPDATE jobs SET priority=? WHERE run_id=?", (priority, run_id))
 
 
-def device_hours(since: float) -> dict[str, float]:
-    """Device-hours (GPU-hours on a GPU server) each owner used since ``since``: ended attempts from the usage table
-    plus the running ones so far, each times the number of GPUs it held."""
+def usage_intervals(since: float) -> list[tuple[str, float, float, int]]:
+    """(owner, started, ended, GPUs) of every attempt that ran after ``since``: the ended ones from the usage table
+    and the running ones until now."""
     now = time.time()
     with connect() as db:
         ended = db.execute(
@@ -180,10 +180,14 @@ def device_hours(since: float) -> dict[str, float]:
             "WHERE state IN ('starting','running') AND started_at IS NOT NULL",
             (now,),
         ).fetchall()
+    return [(row["owner"], row["started_at"], row["finished_at"], row["gpus"]) for row in [*ended, *running]]
+
+
+def device_hours(since: float) -> dict[str, float]:
+    """Device-hours (GPU-hours on a GPU server) each owner used since ``since``, each attempt times its GPUs."""
     hours: dict[str, float] = {}
-    for row in [*ended, *running]:
-        seconds = max(0.0, row["finished_at"] - max(row["started_at"], since))
-        hours[row["owner"]] = hours.get(row["owner"], 0.0) + seconds * row["gpus"] / 3600
+    for owner, started, ended, gpus in usage_intervals(since):
+        hours[owner] = hours.get(owner, 0.0) + max(0.0, ended - max(started, since)) * gpus / 3600
     return hours
 
 

@@ -33,6 +33,7 @@ from workbench.jobs.queue import Job
 from workbench.models import device
 from workbench.models.device import Gpu
 from workbench.runs import directory, record
+from workbench.team import audit
 from workbench.training import failures
 
 
@@ -179,6 +180,7 @@ class Runner:
         queue.mark_running(job.run_id, process.pid, processes.process_start_time(process.pid) or "")
         on = f" on GPU {job.devices}" if job.devices else ""
         print(f"Started run {job.run_id} as pid {process.pid}{on}.", flush=True)
+        audit.record(job.owner, "start", job.run_id, f"attempt {job.attempt}{on}")
 
     def watch(self, job: Job) -> None:
         process = self.children.get(job.run_id)
