@@ -25,7 +25,9 @@ def check(path: str, name: str, mapping: dict | None, model: str, max_length: in
 
 def choose_file() -> tuple[str, Path] | None:
     sources = ["Upload a file"] + (["Pick from the server folder"] if server_folder.root() else [])
-    source = st.radio("Source", sources, horizontal=True, key="data_source", label_visibility="collapsed")
+    source = sources[0]  # one way in needs no choice
+    if len(sources) > 1:
+        source = st.radio("Source", sources, horizontal=True, key="data_source", label_visibility="collapsed")
     if source == "Upload a file":
         upload = st.file_uploader("Dataset file: JSONL, JSON, CSV or Parquet", key="data_upload")
         return (upload.name, uploads.save_upload(upload.name, upload.getvalue())) if upload is not None else None

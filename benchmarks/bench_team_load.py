@@ -159,15 +159,16 @@ async def loaded_run(url: str, sessions: int, epochs: float) -> tuple[float, lis
     return rate, timings, errors
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument(
         "--epochs", type=float, default=30.0, help="of the demo run (10 is the demo; 30 is ~480 steps)"
     )
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="bench-team-"))
+    parser.add_argument("--home", type=Path, help="an empty folder for the server's data (default: a new one)")
+    args = parser.parse_args(argv)
+    home = args.home or Path(tempfile.mkdtemp(prefix="bench-team-"))
     os.environ.update(WORKBENCH_HOME=str(home), WORKBENCH_MODE="team", HF_HUB_OFFLINE="1")
     prepare(home, args.sessions)
     port = free_port()

@@ -26,6 +26,7 @@ from workbench.team.identity import Actor
 
 NAVIGATION_MS = 120_000
 PROVIDER = Path(__file__).resolve().parents[1] / "oidc_provider"
+REAL_CHATS = Path(__file__).resolve().parents[1] / "datasets" / "openai_toy_chat_fine_tuning.jsonl"
 
 pytestmark = [pytest.mark.e2e, needs_chromium]
 
@@ -65,12 +66,19 @@ def test_members_sign_in_see_theirs_and_shared_runs_and_sign_out(team_home, app_
     expect(alice.get_by_text("Signed in as alice (member)")).to_be_visible(timeout=60_000)
     assert not alice.get_by_role("link", name="Admin").count(), "members have no Admin page"
 
+    alice.goto(f"{app_url}/data", timeout=NAVIGATION_MS)  # the check runs in a bounded child process: it must work
+    alice.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(REAL_CHATS))
+    expect(alice.get_by_text("Read as ", exact=False).first).to_be_visible(timeout=NAVIGATION_MS)
+    expect(alice.get_by_text("memory", exact=False)).to_have_count(0)
+
     alice.goto(f"{app_url}/runs", timeout=NAVIGATION_MS)
     expect(alice.get_by_role("combobox", name="Run")).to_have_value(runs["bobs-shared"], timeout=60_000)
     alice.get_by_role("combobox", name="Run").click()
     options = alice.get_by_role("option").all_inner_texts()
     assert sorted(options) == sorted([runs["alices-run"], runs["bobs-shared"]]), options
     alice.keyboard.press("Escape")
+    expect(alice.get_by_text("Your jobs and the team's shared ones (2 running or waiting)")).to_be_visible()
+    expect(alice.get_by_text("Also on this server: 1 run of other people's, running or waiting.")).to_be_visible()
     expect(alice.get_by_role("button", name="Cancel run")).to_be_disabled()
 
     refused = alice.request.put(f"{app_url}/_stcore/upload_file/any-session/any-file", data=b"x")

@@ -1,6 +1,9 @@
-"""AppTest of what team mode adds to the pages: the warning when the app is exposed without it, and the Admin page
-(the local user is an admin) with device time and the audit log. Signed-in team pages: test_e2e_team.py."""
+"""AppTest of what team mode adds to the pages: the warning when the app is exposed without it, the Admin page (the
+local user is an admin) with device time and the audit log, and the entry point imported outside Streamlit.
+Signed-in team pages: test_e2e_team.py."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,8 @@ from workbench.config import RunConfig
 from workbench.jobs import control
 
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
 
 
 @pytest.fixture
@@ -51,3 +55,19 @@ def test_the_admin_page_shows_the_audit_log_with_its_filters(home):
     app.selectbox(key="audit_action").set_value("queue").run()
     assert list(app.dataframe[0].value["action"]) == ["queue"]
     assert "No training in the last 7 days." in [caption.value for caption in app.caption]
+
+
+def test_the_entry_point_runs_nothing_when_a_worker_process_imports_it(team_home):
+    """The fork server that checks uploads re-imports the main module's file as ``__mp_main__`` in every child; in
+    team mode that once drew the whole app outside Streamlit and failed for want of a user, so every upload read as
+    'needed more than 2 GB of memory'."""
+    imported = subprocess.run(
+        [sys.executable, "-c", "import runpy; runpy.run_path('app.py', run_name='__mp_main__')"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    assert "ScriptRunContext" not in imported.stderr, "no Streamlit call ran"

@@ -44,3 +44,6 @@ def test_the_warning_count_is_what_the_listed_lines_add_up_to():
         int(found[1].replace(",", "")) for line in listed if (found := re.match(r":orange\[●\] ([\d,]+) rec", line))
     )
     assert counted == report.warning_count and f"Check the {report.warning_count:,} warnings" in report.summary()
+    [cut] = [line for line in listed if "warning · too_long" in line]
+    assert report.too_long > 200, "more cut records than are listed one by one"
+    assert cut.startswith(f":orange[●] {report.too_long:,} records are longer"), "the line and the metric agree"

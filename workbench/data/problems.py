@@ -101,7 +101,8 @@ LISTED_PER_CODE = 200  # problems of one kind kept with their place; the rest ar
 
 class ProblemList(list):
     """The problems of one file: a list that keeps the first ``LISTED_PER_CODE`` problems of each kind and counts the
-    others, so a million identical rows make 200 warnings and a count, not a million objects."""
+    others, so a million identical rows make 200 warnings and a count, not a million objects. File-level sentences
+    (no row) are always kept: one sums up its kind's rows and must not be lost behind them."""
 
     def __init__(self, items: Iterable[Problem] = ()) -> None:
         super().__init__()
@@ -110,7 +111,7 @@ class ProblemList(list):
 
     def append(self, item: Problem) -> None:
         self.counts[item.code] += 1
-        if self.counts[item.code] <= LISTED_PER_CODE:
+        if self.counts[item.code] <= LISTED_PER_CODE or item.row is None:  # a file-level sentence is always kept
             super().append(item)
 
     def extend(self, items: Iterable[Problem]) -> None:

@@ -98,6 +98,12 @@ def visible_jobs(actor: Actor, states: tuple[str, ...] | None = None) -> list[Jo
     return [job for job in queue.list_jobs(states) if access.may_see(actor, job.owner, "run", job.run_id)]
 
 
+def unseen_active_jobs(actor: Actor) -> int:
+    """How many running or waiting jobs ``actor`` may not see: others' private runs, ahead of theirs or not."""
+    active = queue.list_jobs(("queued", "starting", "running"))
+    return sum(not access.may_see(actor, job.owner, "run", job.run_id) for job in active)
+
+
 def _job_for(run_id: str, actor: Actor) -> Job:
     """The run's job, if ``actor`` may see it; a run they may not see reads as one that does not exist."""
     job = queue.get_job(run_id)
