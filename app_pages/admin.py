@@ -17,10 +17,10 @@ hours, window, quota = fairness.usage()
 holders = fairness.holders()
 st.write(f"Training now: **{', '.join(holders)}**." if holders else "Nothing is training now.")
 if hours:
-    st.caption(f"GPU-hours (device-hours on a CPU server) per user over the last {window:g} days.")
+    st.caption(f"GPU-hours (device-hours on a CPU server) per user over the last {words.days(window)}.")
     st.plotly_chart(charts.usage_figure(hours, quota), width="stretch")
 else:
-    st.caption(f"No training in the last {window:g} days.")
+    st.caption(f"No training in the last {words.days(window)}.")
 
 if settings.current().team:
     st.subheader("Users")

@@ -65,6 +65,13 @@ others = [siblings[other] for other in chosen if other in siblings]
 sides = {side.name: side for side in playground.sides(directory.get_run(run_id), compare, others)}
 
 
+def copy_box(text: str, key: str) -> None:
+    """A small button under an answer that opens it as plain text, with the code block's copy button."""
+    if text:
+        with st.popover("Copy", type="tertiary", icon=":material/content_copy:", key=key):
+            st.code(text, language=None, wrap_lines=True)
+
+
 def answer(name: str, upto: int) -> str:
     """Stream ``name``'s answer to the user turn at ``upto`` into the current chat bubble and return its text."""
     messages = playground.build_messages(playground.side_turns(history, name, upto), system_prompt)
@@ -89,7 +96,10 @@ for name, column in columns.items():
     missing = playground.unanswered(history, name)  # the new question, and any asked before "compare" was on
     for index, turn in enumerate(list(history)):
         if turn["role"] == "user" or turn.get("model") == name:
-            column.chat_message(turn["role"]).write(turn["content"] or NOTHING)
+            with column.chat_message(turn["role"]):
+                st.write(turn["content"] or NOTHING)
+                if turn["role"] == "assistant":
+                    copy_box(turn["content"], f"copy_{name}_{index}")
         if index in missing:
             with column.chat_message("assistant"):
                 now = playground.position(history, turn)

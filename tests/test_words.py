@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from workbench.words import clock, format_duration, plural
+from workbench.words import clock, days, format_duration, plural
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,7 @@ def test_counts_and_clock_times():
     stamp = time.mktime((2026, 12, 1, 14, 5, 9, 0, 0, -1))
     assert (clock(stamp), clock(stamp, seconds=True)) == ("2026-12-01 14:05", "2026-12-01 14:05:09")
     assert clock(None, never="not yet") == "not yet"
+
+
+def test_days_are_counted_in_words():
+    assert [days(count) for count in (1, 7, 0.5, 30.0)] == ["1 day", "7 days", "0.5 days", "30 days"]

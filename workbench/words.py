@@ -9,6 +9,11 @@ def plural(count: int, noun: str, many: str = "") -> str:
     return f"{count:,} {noun if count == 1 else many or noun + 's'}"
 
 
+def days(count: float) -> str:
+    """'1 day', '7 days', '0.5 days'."""
+    return f"{count:g} day" if count == 1 else f"{count:g} days"
+
+
 def format_duration(seconds: float | None) -> str:
     """'45 s', '3 min 05 s', '12 min', '2 h 10 min' or '3 days 4 h'; 'estimating…' when not known yet."""
     if seconds is None:

@@ -58,6 +58,9 @@ def test_turning_compare_on_mid_conversation_lets_the_base_answer_the_earlier_qu
     assert [history[1]["content"].strip(), history[4]["content"].strip()] == ["Quito", "Lima"]
     roles = [message.name for message in app.chat_message]
     assert roles == ["user", "assistant", "user", "assistant"] * 2, "each column shows both questions, both answered"
+    copies = [code.value.strip() for code in app.code]
+    earlier = [history[1]["content"].strip(), history[2]["content"].strip()]  # tuned, then base
+    assert copies == earlier, "each column's earlier answer has its copy box (plain text with a copy button)"
 
 
 def test_an_adapter_zip_imported_on_the_empty_playground_answers_there(demo_home, trained_demo, monkeypatch):

@@ -59,8 +59,9 @@ def over_quota() -> dict[str, str]:
 def quota_sentence(owner: str, hours: float) -> str:
     limits = settings.current()
     return (
-        f"{owner} has used {hours:.1f} of {limits.gpu_hours:g} GPU-hours in the last {limits.quota_days:g} days, the "
-        f"quota here; enough of that use leaves the window at {words.clock(quota_frees_at(owner))}"
+        f"{owner} has used {hours:.1f} of {limits.gpu_hours:g} GPU-hours in the last "
+        f"{words.days(limits.quota_days)}, the quota here; enough of that use leaves the window at "
+        f"{words.clock(quota_frees_at(owner))}"
     )
 
 
