@@ -32,7 +32,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
-		$(PY) -m pytest -q -p no:cacheprovider --basetemp=.pytest_tmp --durations=10
+		$(PY) -m pytest -q -p no:cacheprovider --basetemp=.pytest_tmp --durations=25
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
