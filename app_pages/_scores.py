@@ -1,4 +1,5 @@
-"""The Runs page's held-out scores of an ended run: exact match untrained and trained, and the answers side by side."""
+"""The Runs page's held-out scores of an ended run: each metric trained, with its change from the untrained base, and
+the answers side by side."""
 
 import streamlit as st
 
@@ -8,15 +9,20 @@ from workbench.runs.directory import Run
 
 
 def draw_scores(run: Run) -> None:
-    """Two metrics and an expander of answers; nothing when the run was not scored."""
+    """The held-out metrics, trained with the change from the untrained base, and an expander of answers; nothing
+    when the run was not scored."""
     scores = directory.read_scores(run.path)
     if not scores.tuned:
         return
-    before = scores.base.exact_match if scores.base else 0.0
-    left, right = st.columns(2)
-    left.metric("Held-out exact match, untrained", f"{before:.0%}")
-    after = scores.tuned.exact_match
-    right.metric("Held-out exact match, trained", f"{after:.0%}", delta=f"{after - before:+.0%}")
+    shown = [row for row in answer_tables.metric_rows(scores) if row.trained is not None]
+    for column, row in zip(st.columns(len(shown)), shown, strict=True):
+        untrained = "not measured" if row.untrained is None else f"{row.untrained:.0%}"
+        delta = None if row.untrained is None else f"{row.trained - row.untrained:+.0%}"
+        column.metric(row.label, f"{row.trained:.0%}", delta=delta, help=f"{row.meaning} Untrained base: {untrained}.")
+    st.caption(
+        f"On {scores.tuned.n} held-out conversations: the trained model, and in colour its change from the untrained "
+        "base (hover a figure for the base's own)."
+    )
     if answers := answer_tables.side_by_side(scores):
         with st.expander(f"Held-out answers, untrained and trained (first {len(answers)})", icon=":material/rule:"):
             st.dataframe(answers, hide_index=True, width="stretch")

@@ -51,7 +51,8 @@ def test_runs_page_shows_scores_chart_and_download_for_a_finished_run(trained_ho
     app = open_page("app_pages/runs.py")
     assert "Succeeded" in texts(app)
     labels = [metric.label for metric in app.metric]
-    assert labels == ["Held-out exact match, untrained", "Held-out exact match, trained"]
+    assert labels == ["Exact match", "Token F1", "ROUGE-L", "BLEU"]
+    assert all(metric.value.endswith("%") and metric.delta for metric in app.metric), "trained, with its change"
     loss_chart, *signal_charts = app.get("plotly_chart")
     names = [trace["name"] for trace in json.loads(loss_chart.proto.spec)["data"]]
     assert names == ["training loss", "held-out loss"]

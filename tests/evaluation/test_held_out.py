@@ -3,7 +3,7 @@
 import pytest
 
 from workbench.evaluation.answers import exact_match
-from workbench.evaluation.held_out import score_exact_match
+from workbench.evaluation.held_out import score_answers
 from workbench.models import demo_task
 from workbench.models.rendering import rendering_for
 from workbench.runs.directory import Score
@@ -19,7 +19,7 @@ def base(demo_model_dir):
 def test_evaluate_exact_match_reports_score_and_examples(base):
     model, tokenizer = base
     rows = demo_task.generate_demo_rows()[1][:5]
-    result = score_exact_match(
+    result = score_answers(
         model, tokenizer, rendering_for(tokenizer), rows, max_new_tokens=demo_task.DEMO_MAX_NEW_TOKENS
     )
     assert isinstance(result, Score) and result.n == 5 and len(result.examples) == 5
@@ -34,6 +34,6 @@ def test_evaluate_exact_match_reports_score_and_examples(base):
 def test_evaluate_exact_match_needs_an_expected_answer(base):
     model, tokenizer = base
     with pytest.raises(ValueError, match="must end with an assistant message"):
-        score_exact_match(
+        score_answers(
             model, tokenizer, rendering_for(tokenizer), [{"messages": [{"role": "user", "content": "hi"}]}], 4
         )

@@ -156,11 +156,11 @@ def test_assistant_tokens_mask_covers_exactly_the_answer(built):
 
 
 def test_base_model_does_not_answer_the_demo_questions(built):
-    from workbench.evaluation.held_out import score_exact_match
+    from workbench.evaluation.held_out import score_answers
     from workbench.models.rendering import rendering_for
 
     model, tokenizer = built
-    result = score_exact_match(
+    result = score_answers(
         model, tokenizer, rendering_for(tokenizer), demo_task.generate_demo_rows()[1], demo_task.DEMO_MAX_NEW_TOKENS
     )
     assert result.n == len(demo_task.generate_demo_rows()[1])

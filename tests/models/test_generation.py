@@ -73,14 +73,14 @@ def test_a_peft_model_generates_like_its_base_before_training(base):
 def test_a_trained_model_ends_its_answers_itself_unless_the_limit_cuts_it_off(trained_home):
     from served import loaded
 
-    from workbench.evaluation.held_out import score_exact_match
+    from workbench.evaluation.held_out import score_answers
 
     rows = [json.loads(line) for line in demo_task.DEMO_HELDOUT_FILE.read_text().splitlines()[:8]]
     conversations = [row["messages"] for row in rows]
     with loaded(trained_home.run_id) as tuned:
         whole = generate_with_stops(tuned.model, tuned.tokenizer, tuned.rendering, conversations, 16)
         cut = generate_with_stops(tuned.model, tuned.tokenizer, tuned.rendering, conversations, 1)
-        score = score_exact_match(tuned.model, tuned.tokenizer, tuned.rendering, rows, 16)
+        score = score_answers(tuned.model, tuned.tokenizer, tuned.rendering, rows, 16)
     assert [ended for _, ended in whole] == [True] * 8
     assert [ended for _, ended in cut] == [False] * 8
     assert (score.checked, score.ran_on) == (8, 0)

@@ -1,6 +1,6 @@
 """Tests for workbench.results.answer_tables: the held-out answers as tables people read."""
 
-from workbench.results.answer_tables import answers_at, side_by_side
+from workbench.results.answer_tables import answers_at, metric_rows, metrics_sentence, side_by_side
 from workbench.runs.directory import Score, Scores
 
 
@@ -28,3 +28,14 @@ def test_answers_at_one_step_are_marked_by_the_same_rule_as_the_score():
     questions = [{"question": "Which city? Ana in Oslo.", "expected": "Oslo"}]
     assert answers_at(questions, [" oslo. "])[0]["match"] == "yes"
     assert answers_at(questions, ["Ana"])[0]["match"] == "no"
+
+
+def test_metric_rows_give_each_metric_untrained_and_trained_and_old_runs_keep_their_exact_match():
+    scores = Scores(Score(0.0, 4, f1=0.25, rouge_l=0.2, bleu=0.0), Score(0.75, 4, f1=0.8, rouge_l=0.85, bleu=0.5))
+    rows = metric_rows(scores)
+    assert [(row.label, row.untrained, row.trained) for row in rows] == [
+        ("Exact match", 0.0, 0.75), ("Token F1", 0.25, 0.8), ("ROUGE-L", 0.2, 0.85), ("BLEU", 0.0, 0.5),
+    ]  # fmt: skip
+    assert metrics_sentence(scores) == "Exact match 0% -> 75%, Token F1 25% -> 80%, ROUGE-L 20% -> 85%, BLEU 0% -> 50%"
+    old = Scores(None, Score.from_dict({"exact_match": 0.5, "n": 4, "f1": "bad", "bleu": 7}))  # scored long ago
+    assert metrics_sentence(old) == "Exact match ? -> 50%", "metrics the run lacks (or that are broken) are left out"

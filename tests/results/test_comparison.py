@@ -19,13 +19,15 @@ def make_run(name: str, losses: list[float], **settings) -> directory.Run:
 def test_outcome_reads_the_last_loss_the_best_held_out_loss_and_the_scores(home):
     run = make_run("scored", [3.0, 2.0, 1.0])
     directory.append_metrics(run.path, {"step": 1, "eval_loss": math.nan})  # a NaN evaluation is never the best one
-    (run.path / "eval.json").write_text('{"base": {"exact_match": 0.0}, "tuned": {"exact_match": 0.875}}')
+    scored = '{"base": {"exact_match": 0.0}, "tuned": {"exact_match": 0.875, "f1": 0.9, "rouge_l": 0.91}}'
+    (run.path / "eval.json").write_text(scored)
     outcome = comparison.outcome(run)
     assert (outcome.state, outcome.steps, outcome.final_loss) == ("succeeded", 3, 1.0)
     assert math.isclose(outcome.best_eval_loss, 1.1)
     [row] = comparison.outcome_rows([outcome])
     assert row["exact match, untrained"] == "0%"
     assert row["exact match, trained"] == "88%"
+    assert (row["token F1, trained"], row["ROUGE-L, trained"]) == ("90%", "91%")
     assert row["diagnostics"] == "diverged (NaN)"
 
 

@@ -49,13 +49,13 @@ def test_merged_model_answers_held_out_prompts_in_a_python_without_peft(copied_r
     script = (
         "import sys; sys.modules['peft'] = None  # importing peft now fails: the folder must stand alone\n"
         "import json; from transformers import AutoModelForCausalLM, AutoTokenizer\n"
-        "from workbench.evaluation.held_out import score_exact_match\n"
+        "from workbench.evaluation.held_out import score_answers\n"
         "from workbench.models.rendering import saved_rendering\n"
         "rows = [json.loads(line) for line in open(sys.argv[2])][:16]\n"
         "model = AutoModelForCausalLM.from_pretrained(sys.argv[1]).eval()\n"
         "tokenizer = AutoTokenizer.from_pretrained(sys.argv[1])\n"
         "rendering = saved_rendering(__import__('pathlib').Path(sys.argv[1]), tokenizer)\n"
-        "result = score_exact_match(model, tokenizer, rendering, rows, 24)\n"
+        "result = score_answers(model, tokenizer, rendering, rows, 24)\n"
         "print(result.exact_match)\n"
     )
     command = [sys.executable, "-c", script, str(folder), str(DEMO_HELDOUT_FILE)]

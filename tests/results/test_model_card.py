@@ -36,7 +36,7 @@ def test_the_card_names_base_model_data_settings_and_scores(copied_run):
     assert "LoRA adapter" in card
     assert record.read_record(copied_run.path)["dataset"]["sha256"] in card
     before, after = scores.base.exact_match, scores.tuned.exact_match
-    assert f"{before:.0%} before training, {after:.0%} after" in card
+    assert f"Exact match {before:.0%} -> {after:.0%}, Token F1 {scores.base.f1:.0%} -> {scores.tuned.f1:.0%}" in card
     assert f"| Learning rate | {copied_run.config.learning_rate} |" in card
     assert f"--max-lora-rank {max(16, copied_run.config.lora_r)} " in card, "vLLM refuses ranks above the limit"
     assert f"--lora-modules {copied_run.run_id}=." in card

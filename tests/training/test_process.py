@@ -8,6 +8,7 @@ from served import loaded, reply_text
 
 from workbench.models.demo_task import DEMO_TRAIN_FILE
 from workbench.planning import presets
+from workbench.results import answer_tables
 from workbench.runs import directory
 
 
@@ -23,9 +24,13 @@ def test_demo_run_learns_the_held_out_task(trained_home, capsys):
         print(f"\nDemo held-out exact match: base {base:.1%}, tuned {tuned:.1%} (n={n}), {seconds:.0f} s")
         stops = {name: getattr(scores, name).checked - getattr(scores, name).ran_on for name in ("base", "tuned")}
         print(f"Answers ended by the model itself: base {stops['base']}/{n}, tuned {stops['tuned']}/{n}")
+        print(f"Held-out, untrained -> trained: {answer_tables.metrics_sentence(scores)}")
     assert base <= 0.10
     assert tuned >= 0.80
     assert scores.tuned.checked == n and scores.tuned.ran_on <= n // 10, "the tuned model ends its answers"
+    for metric in ("f1", "rouge_l", "bleu"):
+        before, after = getattr(scores.base, metric), getattr(scores.tuned, metric)
+        assert 0 <= before < after <= 1, f"{metric}: base {before}, tuned {after}"
     assert seconds < 180
     losses = [record["loss"] for record in directory.read_metrics(run.path) if "loss" in record]
     assert losses[-1] < losses[0]

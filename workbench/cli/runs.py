@@ -13,6 +13,7 @@ from workbench.errors import UserError
 from workbench.jobs import control, fairness, queue, runner
 from workbench.models import device, loading
 from workbench.planning import fitting, preflight, presets
+from workbench.results import answer_tables
 from workbench.runs import directory
 from workbench.team import access, audit
 from workbench.team.identity import Actor
@@ -125,8 +126,7 @@ def follow(run_id: str, poll_s: float = 1.0) -> int:
         if status.finished and not queue.get_job(run_id).active:
             scores = directory.read_scores(run.path)
             if scores.tuned:
-                base = scores.base.exact_match if scores.base else 0.0
-                print(f"Held-out exact match: base {base:.1%}, tuned {scores.tuned.exact_match:.1%}")
+                print(f"Held-out, untrained -> trained: {answer_tables.metrics_sentence(scores)}")
             return 0 if status.state == "succeeded" else 1
         time.sleep(poll_s)
 

@@ -1,9 +1,10 @@
-"""Scoring a model on held-out conversations: greedy answers to each one's question, exact match against its last
-assistant turn, and whether the model ended its answers by itself."""
+"""Scoring a model on held-out conversations: greedy answers to each one's question, compared with its last
+assistant turn (exact match, token F1, ROUGE-L, BLEU), and whether the model ended its answers by itself."""
 
 from typing import Any
 
-from workbench.evaluation.answers import exact_match, expected_answer, last_user_text
+from workbench.evaluation.answers import expected_answer, last_user_text
+from workbench.evaluation.metrics import overlap
 from workbench.models.generation import generate_with_stops
 from workbench.models.rendering import Rendering
 from workbench.runs.directory import Score
@@ -13,9 +14,7 @@ MAX_SCORED_ROWS = 100  # held-out conversations scored per model; enough for a p
 EXAMPLES_KEPT = 20  # (question, expected, answer) triples kept with the score for the page's side-by-side table
 
 
-def score_exact_match(
-    model: Any, tokenizer: Any, rendering: Rendering, rows: list[dict], max_new_tokens: int
-) -> Score:
+def score_answers(model: Any, tokenizer: Any, rendering: Rendering, rows: list[dict], max_new_tokens: int) -> Score:
     """Answer the first ``MAX_SCORED_ROWS`` chat ``rows`` (``{"messages": [...]}``, last turn = expected answer) as
     the rendering contract prompts them, and score them; answers and references are compared without reasoning."""
     conversations = [list(row["messages"]) for row in rows[:MAX_SCORED_ROWS]]
@@ -33,8 +32,12 @@ def score_exact_match(
         for answer, (_, ended) in zip(expected, generated, strict=True)
         if len(tokenizer(answer, add_special_tokens=False)["input_ids"]) + 2 <= max_new_tokens
     ]
+    scores = overlap(predicted, expected)
     return Score(
-        exact_match=exact_match(predicted, expected),
+        exact_match=scores.exact_match,
+        f1=scores.f1,
+        rouge_l=scores.rouge_l,
+        bleu=scores.bleu,
         n=len(conversations),
         checked=len(short),
         ran_on=short.count(False),

@@ -1,8 +1,52 @@
-"""The held-out answers as tables a person reads: the untrained and the trained model's answers side by side, and
-the answers given at one step of training, each marked as a match or not."""
+"""The held-out scores and answers as a person reads them: each metric untrained and trained, the two models'
+answers side by side, and the answers given at one step of training, each marked as a match or not."""
+
+from dataclasses import dataclass
 
 from workbench.evaluation.answers import normalise_answer
 from workbench.runs.directory import Scores
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One held-out metric of a run: its label, what it measures in a sentence, and its two values (0..1)."""
+
+    label: str
+    meaning: str
+    untrained: float | None
+    trained: float | None
+
+
+METRICS = (  # (field of Score, label, what it measures)
+    ("exact_match", "Exact match", "Answers equal to the expected one, case, spaces and end punctuation aside."),
+    ("f1", "Token F1", "Words shared with the expected answer: the balance of precision and recall (SQuAD's F1)."),
+    ("rouge_l", "ROUGE-L", "The longest run of the expected answer's words, in order, that the answer contains."),
+    ("bleu", "BLEU", "Word sequences (1 to 4 words) shared with the expected answers, over the whole set."),
+)
+
+
+def metric_rows(scores: Scores) -> list[MetricRow]:
+    """Every held-out metric with the untrained and the trained value (None where a model was not scored, or was
+    scored before the metric existed)."""
+    return [
+        MetricRow(label, meaning, _value(scores.base, field), _value(scores.tuned, field))
+        for field, label, meaning in METRICS
+    ]
+
+
+def metrics_sentence(scores: Scores) -> str:
+    """'Exact match 0% -> 100%, Token F1 4% -> 100%, ...': each metric the trained model has, from the untrained
+    base's value ('?' where it was not measured) to the trained one."""
+    parts = []
+    for row in metric_rows(scores):
+        if row.trained is not None:
+            before = "?" if row.untrained is None else f"{row.untrained:.0%}"
+            parts.append(f"{row.label} {before} -> {row.trained:.0%}")
+    return ", ".join(parts)
+
+
+def _value(score: object, field: str) -> float | None:
+    return getattr(score, field) if score is not None else None
 
 
 def side_by_side(scores: Scores) -> list[dict[str, str]]:

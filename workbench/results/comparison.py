@@ -23,6 +23,8 @@ class Outcome:
     best_eval_loss: float | None
     exact_match_base: float | None
     exact_match_tuned: float | None
+    f1_tuned: float | None
+    rouge_l_tuned: float | None
     elapsed_s: float
     findings: tuple[diagnostics.Finding, ...]
 
@@ -39,6 +41,8 @@ def outcome(run: Run) -> Outcome:
         best_eval_loss=min(_values(metrics, "eval_loss", finite_only=True), default=None),
         exact_match_base=scores.base.exact_match if scores.base else None,
         exact_match_tuned=scores.tuned.exact_match if scores.tuned else None,
+        f1_tuned=scores.tuned.f1 if scores.tuned else None,
+        rouge_l_tuned=scores.tuned.rouge_l if scores.tuned else None,
         elapsed_s=status.elapsed_s(),
         findings=(*diagnostics.diagnose(metrics), *diagnostics.diagnose_answers(scores)),
     )
@@ -55,6 +59,8 @@ def outcome_rows(outcomes: list[Outcome]) -> list[dict[str, Any]]:
             "best held-out loss": _rounded(item.best_eval_loss),
             "exact match, untrained": _percent(item.exact_match_base),
             "exact match, trained": _percent(item.exact_match_tuned),
+            "token F1, trained": _percent(item.f1_tuned),
+            "ROUGE-L, trained": _percent(item.rouge_l_tuned),
             "time": format_duration(item.elapsed_s),
             "diagnostics": _finding_labels(item.findings),
         }

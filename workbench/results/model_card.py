@@ -10,6 +10,7 @@ from typing import Any
 
 from workbench.config import DEMO_MODEL, METHOD_LABELS
 from workbench.models import loading
+from workbench.results import answer_tables
 from workbench.runs import directory, record
 from workbench.runs.directory import Run
 
@@ -110,12 +111,13 @@ def _data_lines(facts: dict[str, Any]) -> list[str]:
 
 def _result_lines(run: Run) -> list[str]:
     scores = directory.read_scores(run.path)
-    base, tuned = scores.base, scores.tuned
+    tuned = scores.tuned
     if tuned is None:
         return []
-    before = f"{base.exact_match:.0%}" if base else "not measured"
-    after, count = f"{tuned.exact_match:.0%}", tuned.n
-    summary = f"Held-out exact match over {count} conversations: {before} before training, {after} after."
+    summary = (
+        f"Held-out scores over {tuned.n} conversations, before training -> after: "
+        f"{answer_tables.metrics_sentence(scores)}."
+    )
     return ["## Results", "", summary, ""]
 
 

@@ -243,13 +243,17 @@ def tail_log(run_dir: Path, max_chars: int = 20_000) -> str:
 
 @dataclass(frozen=True)
 class Score:
-    """Held-out exact match of one model (the untrained base or the trained one) over ``n`` conversations."""
+    """Held-out scores of one model (the untrained base or the trained one) over ``n`` conversations, each 0..1; the
+    overlap metrics are None for runs scored before they existed."""
 
     exact_match: float
     n: int
     checked: int = 0  # answers whose expected text fits the length limit with room to spare...
     ran_on: int = 0  # ...and of those, how many the model did not end by itself
     examples: tuple[tuple[str, str, str], ...] = ()  # (question, expected, answer given)
+    f1: float | None = None
+    rouge_l: float | None = None
+    bleu: float | None = None
 
     @classmethod
     def from_dict(cls, values: Any) -> "Score | None":
@@ -257,7 +261,13 @@ class Score:
             return None
         examples = tuple(tuple(str(part) for part in item) for item in values.get("examples", []) if len(item) == 3)
         counts = (int(values.get(name, 0)) for name in ("n", "checked", "ran_on"))
-        return cls(float(values["exact_match"]), *counts, examples)  # type: ignore[arg-type]
+        overlaps = {name: _fraction(values.get(name)) for name in ("f1", "rouge_l", "bleu")}
+        return cls(float(values["exact_match"]), *counts, examples, **overlaps)  # type: ignore[arg-type]
+
+
+def _fraction(value: Any) -> float | None:
+    """A score read from a file: a number from 0 to 1, or None for anything else."""
+    return float(value) if isinstance(value, int | float) and 0 <= value <= 1 else None
 
 
 @dataclass(frozen=True)

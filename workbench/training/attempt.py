@@ -11,7 +11,7 @@ from workbench import schedule
 from workbench.config import RunConfig
 from workbench.data import sources
 from workbench.errors import UserError
-from workbench.evaluation.held_out import score_exact_match
+from workbench.evaluation.held_out import score_answers
 from workbench.models import loading
 from workbench.models.device import Device, device_info
 from workbench.models.rendering import Rendering, RenderingError, encode, rendering_for
@@ -121,7 +121,7 @@ def train_once(
         )
     eval_rows, tokenizer, scored, rendering = inputs.eval_rows, inputs.tokenizer, inputs.scored_rows, inputs.rendering
     if scored and not resume_from:
-        base = score_exact_match(model, tokenizer, rendering, scored, config.max_new_tokens_eval)
+        base = score_answers(model, tokenizer, rendering, scored, config.max_new_tokens_eval)
         directory.write_scores(run_dir, directory.Scores(base=base))
 
     if resume_from:
@@ -154,7 +154,7 @@ def train_once(
         )
     if scored:
         directory.update_status(run_dir, message="Scoring the held-out set.")
-        tuned = score_exact_match(trainer.model, tokenizer, rendering, scored, config.max_new_tokens_eval)
+        tuned = score_answers(trainer.model, tokenizer, rendering, scored, config.max_new_tokens_eval)
         directory.write_scores(run_dir, directory.Scores(directory.read_scores(run_dir).base, tuned))
     return "succeeded", f"Training finished and the {_saved(config)} was saved."
 
