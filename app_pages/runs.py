@@ -5,6 +5,7 @@ import streamlit as st
 from app_pages import _form as form
 from app_pages._cleanup import draw_cleanup
 from app_pages._controls import draw_cancel, draw_resume
+from app_pages._evaluation import draw_evaluation
 from app_pages._merge import draw_merge
 from app_pages._progress import draw_progress
 from app_pages._queue import draw_queue
@@ -56,6 +57,7 @@ def finished_panel() -> None:
     draw_progress(run)
     state = board.shown_state(*board.run_view(run.run_id))
     draw_scores(run)
+    draw_evaluation(run)
     if run.has_output:
         st.download_button(
             "Download adapter (.zip)" if run.is_adapter else "Download the trained model (.zip)",

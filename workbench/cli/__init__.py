@@ -11,6 +11,7 @@ workbench serve [--host H] [--port N] [--show-key]   run the model server (OpenA
 workbench demo build                   build the offline demo model now
 workbench export RUN_ID [--merged] [--out PATH]   write the adapter zip, or merge it into its base model
 workbench import ADAPTER.zip [--base MODEL] [--name NAME]   a LoRA adapter made elsewhere, as a run to chat with
+workbench eval RUN_ID [--data FILE] [--json]   score a finished run's base and trained answers (saved with the run)
 workbench data validate FILE [--model PATH_OR_ID] [--max-length N] [--json]   check a dataset file
 workbench data share DATASET [--off]   share a dataset with the team (or stop)
 workbench users add|remove|passwd|list|role ...   (team mode) manage users; the first admin is made here
@@ -22,7 +23,7 @@ import argparse
 import os
 import sys
 
-from workbench.cli import data, runs, team
+from workbench.cli import data, evaluation, runs, team
 from workbench.errors import UserError
 
 
@@ -50,6 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--user", default=None, help="Act as this user (default: the operating-system user); team mode checks it."
     )
     commands = parser.add_subparsers()
-    for module in (runs, data, team):
+    for module in (runs, evaluation, data, team):
         module.add_commands(commands)
     return parser

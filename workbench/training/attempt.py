@@ -11,6 +11,7 @@ from workbench import schedule
 from workbench.config import RunConfig
 from workbench.data import sources
 from workbench.errors import UserError
+from workbench.evaluation import held_out
 from workbench.evaluation.held_out import score_answers
 from workbench.models import loading
 from workbench.models.device import Device, device_info
@@ -38,7 +39,7 @@ class Inputs:
     @property
     def scored_rows(self) -> list[dict]:
         """Held-out rows that have an answer to score (plain-text rows have none)."""
-        return [row for row in self.eval_rows if "messages" in row]
+        return held_out.answerable(self.eval_rows)
 
 
 def load_inputs(run_dir: Path, config: RunConfig) -> Inputs:
@@ -47,11 +48,8 @@ def load_inputs(run_dir: Path, config: RunConfig) -> Inputs:
     model_path = loading.resolve_model(
         config.model, progress=lambda fraction, text: directory.update_status(run_dir, message=text)
     )
-    train_rows = sources.load_rows(config.dataset)
-    eval_rows = sources.eval_rows_for(config.dataset, config.eval_dataset)
-    n_rows, separate_eval = len(train_rows), bool(eval_rows)
-    if not separate_eval:
-        train_rows, eval_rows = schedule.split_rows(train_rows, config.validation_fraction, config.seed)
+    train_rows, eval_rows, separate_eval = held_out.split_rows(config)
+    n_rows = len(train_rows) + (0 if separate_eval else len(eval_rows))
     tokenizer = loading.load_tokenizer(model_path)
     rendering = _rendering(tokenizer, config, train_rows)
     status = directory.read_status(run_dir)

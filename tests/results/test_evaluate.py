@@ -1,0 +1,63 @@
+"""Tests for workbench.results.evaluate: a finished run's base and trained model answer through the real model
+server, every answer is scored, the result is saved with the run, and ``workbench eval`` prints it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import copy_trained_run
+
+from workbench.errors import UserError
+from workbench.models.demo_task import DEMO_HELDOUT_FILE
+from workbench.results import evaluate
+from workbench.runs import directory
+from workbench.team.identity import Actor
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_demo_run_is_evaluated_on_its_held_out_split_and_the_result_is_kept(demo_home, trained_demo):
+    copy_trained_run(trained_demo, demo_home)
+    seen = []
+    result = evaluate.evaluate(trained_demo.run_id, progress=lambda done, total: seen.append((done, total)))
+    trained_scores = directory.read_scores(directory.get_run(trained_demo.run_id).path)
+    assert result.n == trained_scores.tuned.n == 64 and result.source == "the held-out split"
+    assert seen[-1] == (128, 128), "progress counts both models' answers"
+    assert result.tuned["exact_match"] == pytest.approx(trained_scores.tuned.exact_match, abs=0.05), (
+        "the model server's greedy answers agree with the scores taken in training"
+    )
+    for metric in ("exact_match", "f1", "rouge_l"):
+        assert result.base[metric] < result.tuned[metric], metric
+    first = result.examples[0]
+    assert set(first) >= {"question", "expected", "base", "tuned", "tuned_match", "tuned_f1", "base_rouge_l"}
+    assert evaluate.read_evaluation(directory.get_run(trained_demo.run_id)) == result
+    assert evaluate.summary(result).startswith("On the held-out split (64 conversations), untrained -> trained:")
+
+
+def test_a_test_file_is_evaluated_and_the_command_line_prints_it(demo_home, trained_demo, tmp_path):
+    copy_trained_run(trained_demo, demo_home)
+    test_file = tmp_path / "my_tests.jsonl"
+    test_file.write_text("".join(DEMO_HELDOUT_FILE.read_text().splitlines(keepends=True)[:3]))
+    env = {**os.environ, "WORKBENCH_HOME": str(demo_home)}
+    command = [sys.executable, "-m", "workbench.cli", "eval", trained_demo.run_id, "--data", str(test_file), "--json"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = json.loads(done.stdout)
+    assert printed["n"] == 3 and printed["source"] == "the test file my_tests.jsonl"
+    assert [row["expected"] for row in printed["examples"]] == [
+        json.loads(line)["messages"][-1]["content"] for line in test_file.read_text().splitlines()
+    ]
+
+
+def test_what_cannot_be_evaluated_is_refused_in_a_sentence(demo_home, trained_demo, tmp_path):
+    copy_trained_run(trained_demo, demo_home)
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text('{"text": "no answers here"}\n' * 3)
+    with pytest.raises(UserError, match="no chat conversations that end with an answer"):
+        evaluate.evaluate(trained_demo.run_id, data=plain)
+    with pytest.raises(UserError, match="that you can see"):
+        evaluate.evaluate(trained_demo.run_id, Actor("mallory"))

@@ -1,0 +1,163 @@
+"""Evaluating a finished run after training: its untrained base and its trained model answer the same conversations
+(the run's held-out split, or a test file given for it) through the model server, every answer is scored, and the
+whole is saved with the run (``evaluation.json``) for the pages and ``workbench eval``.
+
+Answers are greedy (temperature 0, seed 0) and as long as the run's ``max_new_tokens_eval``, the same settings as
+the scores taken during training, so the two agree; the answers are generated once and kept, not again per view.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.data import sources
+from workbench.errors import UserError
+from workbench.evaluation import held_out
+from workbench.evaluation.answers import expected_answer, last_user_text, normalise_answer
+from workbench.evaluation.metrics import overlap, rouge_l, token_f1
+from workbench.jobs import control
+from workbench.models.generation import prompt_messages
+from workbench.models.rendering import strip_reasoning
+from workbench.runs import directory
+from workbench.runs.directory import Run
+from workbench.serving import client, process
+from workbench.team.identity import Actor
+
+
+EVALUATION_FILE = "evaluation.json"
+MAX_EVALUATED = 200  # conversations per evaluation: enough for a percentage, quick on the demo and on a GPU
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The scores of the untrained base and the trained model on ``n`` conversations, and every answer."""
+
+    source: str  # "the held-out split" or the test file's name
+    n: int
+    base: dict[str, float]  # exact_match, f1, rouge_l, bleu
+    tuned: dict[str, float]
+    examples: list[dict[str, Any]] = field(default_factory=list)  # question, expected, both answers, their scores
+    seconds: float = 0.0
+
+
+def evaluate(
+    run_id: str,
+    actor: Actor | None = None,
+    data: Path | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> Evaluation:
+    """Evaluate the finished run ``run_id`` (one ``actor`` may see) on its held-out split or on the file ``data``,
+    save the result with the run and return it; ``progress`` hears (answers done, answers in all)."""
+    control.check_see_run(actor, run_id)
+    run = directory.get_run(run_id)
+    if not run.has_output:
+        raise UserError(f"The run {run_id} has no trained model yet; evaluate it when it has succeeded.")
+    conversations, source = _conversations(run, data)
+    started = time.monotonic()
+    address = process.ensure_server()
+    models = {"base": run.config.model, "tuned": run.run_id}
+    answers: dict[str, list[str]] = {name: [] for name in models}
+    total = len(conversations) * len(models)
+    for name, model in models.items():
+        for conversation in conversations:
+            answers[name].append(_answer(address, model, conversation, run, base=name == "base"))
+            progress(sum(len(given) for given in answers.values()), total)
+    expected = [expected_answer(conversation) for conversation in conversations]
+    evaluation = Evaluation(
+        source=source,
+        n=len(conversations),
+        base=asdict(overlap(answers["base"], expected)),
+        tuned=asdict(overlap(answers["tuned"], expected)),
+        examples=_examples(conversations, expected, answers),
+        seconds=round(time.monotonic() - started, 1),
+    )
+    _save(run, evaluation)
+    return evaluation
+
+
+def read_evaluation(run: Run) -> Evaluation | None:
+    """The run's saved evaluation, or None when it has none (or the file is unreadable)."""
+    try:
+        values = json.loads((run.path / EVALUATION_FILE).read_text(encoding="utf-8"))
+        return Evaluation(**values)
+    except (OSError, UnicodeDecodeError, ValueError, TypeError):
+        return None
+
+
+def summary(evaluation: Evaluation) -> str:
+    """'On the held-out split (64 conversations), untrained -> trained: exact match 0% -> 100%, ...'."""
+    names = {"exact_match": "exact match", "f1": "token F1", "rouge_l": "ROUGE-L", "bleu": "BLEU"}
+    parts = [f"{label} {evaluation.base[key]:.0%} -> {evaluation.tuned[key]:.0%}" for key, label in names.items()]
+    return f"On {evaluation.source} ({evaluation.n} conversations), untrained -> trained: {', '.join(parts)}."
+
+
+def example_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
+    """One row per conversation for a sortable table: the question, the expected answer, both models' answers and
+    the trained answer's scores (0..1)."""
+    return [
+        {
+            "question": row["question"],
+            "expected": row["expected"],
+            "untrained answer": row["base"],
+            "trained answer": row["tuned"],
+            "trained F1": row["tuned_f1"],
+            "trained ROUGE-L": row["tuned_rouge_l"],
+            "untrained F1": row["base_f1"],
+            "trained matches": row["tuned_match"],
+        }
+        for row in evaluation.examples
+    ]
+
+
+def _conversations(run: Run, data: Path | None) -> tuple[list[list[dict]], str]:
+    if data is not None:
+        rows, source = sources.load_rows(str(data)), f"the test file {data.name}"
+    else:
+        rows, source = held_out.split_rows(run.config)[1], "the held-out split"
+    usable = held_out.answerable(rows)[:MAX_EVALUATED]
+    if not usable:
+        raise UserError(
+            f"{source.capitalize()} has no chat conversations that end with an answer to compare against; give a "
+            "test file of conversations whose last message is the expected answer."
+        )
+    return [list(row["messages"]) for row in usable], source
+
+
+def _answer(address: process.Address, model: str, conversation: list[dict], run: Run, base: bool) -> str:
+    extra = {"reasoning": run.config.reasoning} if base and run.config.reasoning else {}
+    pieces = client.stream_chat(
+        address,
+        model,
+        [
+            {"role": message["role"], "content": str(message.get("content") or "")}
+            for message in prompt_messages(conversation)
+        ],
+        max_tokens=run.config.max_new_tokens_eval,
+        temperature=0.0,
+        seed=0,
+        **extra,
+    )
+    return strip_reasoning("".join(pieces)).strip()
+
+
+def _examples(conversations: list[list[dict]], expected: list[str], answers: dict[str, list[str]]) -> list[dict]:
+    rows = []
+    for index, (conversation, reference) in enumerate(zip(conversations, expected, strict=True)):
+        row: dict[str, Any] = {"question": last_user_text(conversation), "expected": reference}
+        for name in ("base", "tuned"):
+            given = answers[name][index]
+            row[name] = given
+            row[f"{name}_match"] = normalise_answer(given) == normalise_answer(reference)
+            row[f"{name}_f1"] = round(token_f1(given, reference), 4)
+            row[f"{name}_rouge_l"] = round(rouge_l(given, reference), 4)
+        rows.append(row)
+    return rows
+
+
+def _save(run: Run, evaluation: Evaluation) -> None:
+    temporary = run.path / f".{EVALUATION_FILE}.tmp"
+    temporary.write_text(json.dumps(asdict(evaluation), ensure_ascii=False, indent=1), encoding="utf-8")
+    temporary.replace(run.path / EVALUATION_FILE)
