@@ -101,12 +101,12 @@ def example_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
         {
             "question": row["question"],
             "expected": row["expected"],
-            "untrained answer": row["base"],
             "trained answer": row["tuned"],
+            "trained matches": row["tuned_match"],
             "trained F1": row["tuned_f1"],
             "trained ROUGE-L": row["tuned_rouge_l"],
+            "untrained answer": row["base"],
             "untrained F1": row["base_f1"],
-            "trained matches": row["tuned_match"],
         }
         for row in evaluation.examples
     ]
