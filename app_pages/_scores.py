@@ -3,7 +3,7 @@ the answers side by side."""
 
 import streamlit as st
 
-from workbench.results import answer_tables
+from workbench.results import answer_tables, regression
 from workbench.runs import directory
 from workbench.runs.directory import Run
 
@@ -23,6 +23,8 @@ def draw_scores(run: Run) -> None:
         f"On {scores.tuned.n} held-out conversations: the trained model, and in colour its change from the untrained "
         "base (hover a figure for the base's own)."
     )
+    if against := regression.against_parent(run):
+        st.info(against, icon=":material/compare_arrows:")
     if answers := answer_tables.side_by_side(scores):
         with st.expander(f"Held-out answers, untrained and trained (first {len(answers)})", icon=":material/rule:"):
             st.dataframe(answers, hide_index=True, width="stretch")

@@ -75,6 +75,7 @@ def finished_panel() -> None:
     if st.button("Train again with these settings", icon=":material/content_copy:"):
         st.session_state[form.VALUES] = {**config.to_dict(), "run_name": ""}  # the Train page edits these
         st.session_state["train_preset"] = None  # keep the settings exactly; a preset would overwrite them
+        st.session_state["train_parent"] = run.run_id
         st.switch_page("app_pages/train.py")
     draw_resume(run, state)
     if state in ("failed", "interrupted"):

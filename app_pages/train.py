@@ -141,9 +141,10 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", dis
     try:
         peak = checked.peak_memory_gb if checked else None  # lets the runner share a GPU when this fits beside others
         duration = checked.est_seconds if checked else None  # tells the others in the queue when theirs starts
-        job = control.submit(config, st.session_state["actor"], peak_gb=peak, estimate_s=duration, browser=True)
+        parent = st.session_state.get("train_parent", "")  # set by Train again: the results are compared with it
+        job = control.submit(config, st.session_state["actor"], peak, duration, browser=True, parent=parent)
     except UserError as error:
         st.error(str(error))
     else:
-        st.session_state["selected_run"] = job.run_id
+        st.session_state["selected_run"], st.session_state["train_parent"] = job.run_id, ""
         st.switch_page("app_pages/runs.py")

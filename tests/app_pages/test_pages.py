@@ -146,6 +146,7 @@ def test_train_again_opens_the_train_page_with_the_runs_settings(demo_home, trai
     assert app.number_input(key="train_field_learning_rate").value == 1.5e-3
     assert app.selectbox(key="train_dataset_pick").value == f"File: {dataset.name}"
     assert app.session_state["train_values"]["run_name"] == ""
+    assert app.session_state["train_parent"] == trained_demo.run_id, "the new run will be compared with this one"
 
 
 def test_runs_page_shows_the_answers_at_the_step_picked_on_the_slider(trained_home):

@@ -28,6 +28,7 @@ def submit(
     peak_gb: float | None = None,
     estimate_s: float | None = None,
     browser: bool = False,
+    parent: str = "",
 ) -> Job:
     """Validate the config and its inputs, create its run directory and queue it for ``actor`` (by default the
     command line's user).
@@ -35,7 +36,8 @@ def submit(
     ``peak_gb`` and ``estimate_s`` are the pre-flight estimates of the run's peak GPU memory and duration: with the
     first, the runner may start the run on a GPU that another run is using when the memory free there allows it
     (without it, the run waits its turn alone); the second tells people when queued runs will start. A run queued
-    from the ``browser`` may read data only from the library and the server folder.
+    from the ``browser`` may read data only from the library and the server folder. ``parent`` names the run whose
+    settings this one started from (Train again), which its results are then compared with.
     """
     actor = access.acting(actor)
     config.check()
@@ -45,7 +47,9 @@ def submit(
         sources.check_browser_access(config)
     check_inputs(config, actor)
     check_room_in_queue(actor)
-    run = directory.create_run(config, owner=actor.name, estimated_peak_gb=peak_gb)
+    if parent:
+        check_see_run(actor, parent)
+    run = directory.create_run(config, owner=actor.name, estimated_peak_gb=peak_gb, parent=parent)
     try:
         with disk_space("queuing the run"):
             job = queue.insert(run.run_id, actor.name, peak_gb, estimate_s, config.gpus)

@@ -140,6 +140,7 @@ class Status:
     estimated_peak_gb: float | None = None  # the pre-flight estimate the job was queued with
     memory_gb: float | None = None  # what the training process holds now...
     memory_place: str = ""  # ...and where: "GPU memory" on CUDA, "RAM" on a CPU
+    parent: str = ""  # the run whose settings this one was started from (Train again), if any
 
     @property
     def finished(self) -> bool:
