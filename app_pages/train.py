@@ -111,7 +111,7 @@ if st.toggle("Advanced settings", key="train_advanced"):
 
 try:
     config = form.config()
-    problems = config.validate()
+    problems = config.validate() + control.queue_refusals(st.session_state["actor"])  # said before Start, not after
     sources.check_browser_access(config)
 except UserError as error:
     config, problems = None, [str(error)]

@@ -50,6 +50,8 @@ def test_a_member_may_queue_only_so_many_runs_at_once(home, monkeypatch):
     queued_by(ALICE, ALICE)
     with pytest.raises(UserError, match="You have 2 runs waiting, the most one person may queue here"):
         queued_by(ALICE)
+    [refusal] = control.queue_refusals(ALICE)  # what the Train page says before Start
+    assert refusal.startswith("You have 2 runs waiting") and control.queue_refusals(BOB) == []
     queued_by(BOB)
     queued_by(ADA, ADA, ADA)  # admins are not capped
 

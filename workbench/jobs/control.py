@@ -82,6 +82,16 @@ def check_inputs(config: RunConfig, actor: Actor | None = None) -> None:
         raise UserError(f"The run asks for {config.gpus} GPUs and this server has {have}; set GPUs to {max(1, gpus)}.")
 
 
+def queue_refusals(actor: Actor) -> list[str]:
+    """Why ``actor`` may not queue a run now (over their quota, or their queue cap reached), for the Train page to
+    say before Start rather than after; empty when they may."""
+    try:
+        check_room_in_queue(actor)
+    except UserError as refusal:
+        return [str(refusal)]
+    return []
+
+
 def check_room_in_queue(actor: Actor) -> None:
     """Refuse one more queued run to a member who already has ``WORKBENCH_MAX_QUEUED`` waiting, or who is over their
     GPU-hour quota."""
