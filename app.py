@@ -23,6 +23,7 @@ def pages_for(actor: Actor) -> list:
         st.Page("app_pages/train.py", title="Train", icon=":material/tune:"),
         st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:"),
         st.Page("app_pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page("app_pages/arena.py", title="Arena", icon=":material/how_to_vote:"),
         st.Page("app_pages/playground.py", title="Playground", icon=":material/chat:"),
     ]
     if settings.current().team:

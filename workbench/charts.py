@@ -171,3 +171,30 @@ def usage_figure(hours: dict[str, float], quota: float = 0.0) -> go.Figure:
         figure.add_vline(x=quota, line={"color": "#dc2626", "dash": "dash"}, annotation_text=f"quota {quota:g} h")
     figure.update_layout(xaxis_title="hours", height=120 + 28 * len(ordered), margin=MARGIN)
     return figure
+
+
+def win_rate_figure(rates: list[tuple[str, float, float, float]]) -> go.Figure:
+    """Win rates (model, rate, low, high; 0..1) as horizontal bars with their 95% intervals, best on top."""
+    ordered = list(reversed(rates))
+    figure = go.Figure(
+        go.Bar(
+            x=[rate for _, rate, _, _ in ordered],
+            y=[model for model, _, _, _ in ordered],
+            orientation="h",
+            marker_color="#4f46e5",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [high - rate for _, rate, _, high in ordered],
+                "arrayminus": [rate - low for _, rate, low, _ in ordered],
+            },
+            hovertemplate="%{y}: %{x:.0%}<extra></extra>",
+        )
+    )
+    figure.add_vline(x=0.5, line={"color": "#9ca3af", "dash": "dot"})
+    figure.update_layout(
+        xaxis={"title": "win rate (a tie counts half), with its 95% interval", "range": [0, 1], "tickformat": ".0%"},
+        height=120 + 36 * len(ordered),
+        margin=MARGIN,
+    )
+    return figure

@@ -126,15 +126,18 @@ def _conversations(run: Run, data: Path | None) -> tuple[list[list[dict]], str]:
     return [list(row["messages"]) for row in usable], source
 
 
+def asked_messages(conversation: list[dict]) -> list[dict[str, str]]:
+    """The messages a model is asked with: the conversation up to its answer, as plain role and content."""
+    asked = prompt_messages(conversation)
+    return [{"role": turn["role"], "content": str(turn.get("content") or "")} for turn in asked]
+
+
 def _answer(address: process.Address, model: str, conversation: list[dict], run: Run, base: bool) -> str:
     extra = {"reasoning": run.config.reasoning} if base and run.config.reasoning else {}
     pieces = client.stream_chat(
         address,
         model,
-        [
-            {"role": message["role"], "content": str(message.get("content") or "")}
-            for message in prompt_messages(conversation)
-        ],
+        asked_messages(conversation),
         max_tokens=run.config.max_new_tokens_eval,
         temperature=0.0,
         seed=0,
@@ -146,7 +149,11 @@ def _answer(address: process.Address, model: str, conversation: list[dict], run:
 def _examples(conversations: list[list[dict]], expected: list[str], answers: dict[str, list[str]]) -> list[dict]:
     rows = []
     for index, (conversation, reference) in enumerate(zip(conversations, expected, strict=True)):
-        row: dict[str, Any] = {"question": last_user_text(conversation), "expected": reference}
+        row: dict[str, Any] = {
+            "question": last_user_text(conversation),
+            "expected": reference,
+            "prompt": asked_messages(conversation),
+        }
         for name in ("base", "tuned"):
             given = answers[name][index]
             row[name] = given
