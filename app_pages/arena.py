@@ -69,13 +69,13 @@ elif picked:
 st.subheader("Standings")
 names = arena.reviewers()
 reviewer = st.selectbox("Votes of", ["everyone", *names], key="arena_reviewer") if len(names) > 1 else "everyone"
-standings = arena.standings(None if reviewer == "everyone" else reviewer)
+standings = arena.standings(None if reviewer == "everyone" else reviewer, actor)
 if not standings:
     st.caption("No votes yet.")
 else:
     rows = [(item.model, item.rate, item.low, item.high) for item in standings]
     st.plotly_chart(charts.win_rate_figure(rows), width="stretch")
-    pairs = arena.preference_pairs(None if reviewer == "everyone" else reviewer)
+    pairs = arena.preference_pairs(None if reviewer == "everyone" else reviewer, actor)
     left, right = st.columns(2)
     left.download_button(
         f"Download {len(pairs)} preference pairs (DPO JSONL)", arena.to_jsonl(pairs), "preference_pairs.jsonl"

@@ -58,7 +58,7 @@ def test_answers_are_anonymous_shuffled_per_reviewer_and_each_vote_is_kept_once(
     assert arena.next_matchup([first, second], ADA).key == matchup.key, "ada has not voted yet"
 
 
-def test_win_rates_have_wilson_intervals_and_votes_become_dpo_pairs(home, tmp_path):
+def test_win_rates_have_wilson_intervals_and_votes_become_dpo_pairs(home, tmp_path, monkeypatch):
     tuned = evaluated_run("tuned", dict(QUESTIONS))
     matchups = arena.matchups([tuned], ALICE)
     arena.vote(matchups[0], tuned, ALICE)
@@ -77,9 +77,12 @@ def test_win_rates_have_wilson_intervals_and_votes_become_dpo_pairs(home, tmp_pa
     path.write_text(arena.to_jsonl(pairs))
     loaded = load_dataset("json", data_files=str(path), split="train")
     assert loaded.column_names == ["prompt", "chosen", "rejected"] and len(loaded) == 4
-    [corrected] = arena.corrected_examples()
+    [corrected] = arena.corrected_examples("alice")
     assert corrected["messages"][-1] == {"role": "assistant", "content": "Lima, the capital of Peru."}
     assert arena.standings(reviewer="bob") == [] and arena.reviewers() == ["alice"]
+    monkeypatch.setenv("WORKBENCH_MODE", "team")
+    assert arena.standings(actor=BOB) == [] and arena.preference_pairs(actor=BOB) == [], "bob may not see the run"
+    assert len(arena.standings(actor=ALICE)) == 2
 
 
 def test_what_cannot_enter_the_arena_is_refused_in_a_sentence(home, monkeypatch):

@@ -152,10 +152,11 @@ def vote(matchup: Matchup, chosen: str, actor: Actor | None = None, better: str 
         raise UserError("You have already voted on this prompt; the next one is waiting.") from None
 
 
-def standings(reviewer: str | None = None) -> list[Standing]:
-    """Every model's win rate over the votes it was in (by one reviewer, or everyone), best first."""
+def standings(reviewer: str | None = None, actor: Actor | None = None) -> list[Standing]:
+    """Every model's win rate over the votes it was in (by one reviewer, or everyone), best first; only votes
+    between models ``actor`` may see."""
     tally: dict[str, list[int]] = {}
-    for row in _votes(reviewer):
+    for row in _votes(reviewer, actor):
         for model in json.loads(row["answers"]):
             counts = tally.setdefault(model, [0, 0, 0])
             counts[0] += 1
@@ -174,11 +175,12 @@ def reviewers() -> list[str]:
         return [row["reviewer"] for row in db.execute("SELECT DISTINCT reviewer FROM votes ORDER BY reviewer")]
 
 
-def preference_pairs(reviewer: str | None = None) -> list[dict[str, Any]]:
+def preference_pairs(reviewer: str | None = None, actor: Actor | None = None) -> list[dict[str, Any]]:
     """DPO rows (``prompt``, ``chosen``, ``rejected``, each a list of messages): the chosen answer against every other
-    shown one, or a reviewer's better answer against every shown one; ties give none."""
+    shown one, or a reviewer's better answer against every shown one; ties give none. Only votes between models
+    ``actor`` may see."""
     pairs = []
-    for row in _votes(reviewer):
+    for row in _votes(reviewer, actor):
         prompt, shown = json.loads(row["prompt"]), json.loads(row["answers"])
         if row["better"]:
             winner, losers = row["better"], list(shown.values())
@@ -192,10 +194,12 @@ def preference_pairs(reviewer: str | None = None) -> list[dict[str, Any]]:
     return pairs
 
 
-def corrected_examples(reviewer: str | None = None) -> list[dict[str, Any]]:
-    """Every better answer a reviewer wrote, as an SFT row (the prompt and that answer)."""
+def corrected_examples(reviewer: str) -> list[dict[str, Any]]:
+    """Every better answer ``reviewer`` wrote, as an SFT row (the prompt and that answer)."""
     return [
-        {"messages": [*json.loads(row["prompt"]), *_said(row["better"])]} for row in _votes(reviewer) if row["better"]
+        {"messages": [*json.loads(row["prompt"]), *_said(row["better"])]}
+        for row in _votes(reviewer, None)
+        if row["better"]
     ]
 
 
@@ -212,11 +216,22 @@ def wilson(rate: float, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - spread), min(1.0, centre + spread)
 
 
-def _votes(reviewer: str | None) -> list[sqlite3.Row]:
+def _votes(reviewer: str | None, actor: Actor | None) -> list[sqlite3.Row]:
+    """The votes (of one reviewer, or all), keeping only those whose every model ``actor`` may see."""
     with connect() as db:
         if reviewer is None:
-            return db.execute("SELECT * FROM votes ORDER BY id").fetchall()
-        return db.execute("SELECT * FROM votes WHERE reviewer=? ORDER BY id", (reviewer,)).fetchall()
+            rows = db.execute("SELECT * FROM votes ORDER BY id").fetchall()
+        else:
+            rows = db.execute("SELECT * FROM votes WHERE reviewer=? ORDER BY id", (reviewer,)).fetchall()
+    if actor is None:
+        return rows
+    seen = _visible_models(actor)
+    return [row for row in rows if set(json.loads(row["answers"])) <= seen]
+
+
+def _visible_models(actor: Actor) -> set[str]:
+    runs = control.visible_runs(actor)
+    return {run.run_id for run in runs} | {f"base: {run.config.model}" for run in runs}
 
 
 def _said(answer: str) -> list[dict[str, str]]:
