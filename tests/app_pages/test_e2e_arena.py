@@ -32,4 +32,4 @@ def test_a_reviewer_votes_blind_and_sees_the_standings(home, app_servers, browse
     assert vote["chosen"] == arena.TIE and vote["reviewer"]
     page.get_by_text("Answer A", exact=True).last.click()
     page.get_by_role("button", name="Vote").click()
-    expect(page.get_by_text("You have voted on every prompt these runs share", exact=False)).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("You have voted on every prompt", exact=False)).to_be_visible(timeout=WAIT)
