@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         "--epochs", type=float, default=30.0, help="of the demo run (10 is the demo; 30 is ~480 steps)"
     )
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--once", action="store_true", help="measure the job alone only before the load (quicker)")
     parser.add_argument("--home", type=Path, help="an empty folder for the server's data (default: a new one)")
     args = parser.parse_args(argv)
     home = args.home or Path(tempfile.mkdtemp(prefix="bench-team-"))
@@ -176,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         before = steps_per_second(train(args.epochs))
         loaded, timings, errors = asyncio.run(loaded_run(f"http://127.0.0.1:{port}", args.sessions, args.epochs))
-        after = steps_per_second(train(args.epochs))
+        after = before if args.once else steps_per_second(train(args.epochs))
     finally:
         for process in processes:
             process.terminate()
