@@ -68,8 +68,8 @@ def main() -> None:
             page.set_viewport_size({"width": 1280, "height": 1300})
             page.goto(url)
             page.get_by_role("button", name="Train the demo model").click()
-            expect(page.get_by_text("Succeeded")).to_be_visible(timeout=WAIT_MS)
-            expect(page.get_by_text("Held-out exact match, trained")).to_be_visible(timeout=WAIT_MS)
+            expect(page.get_by_text("Succeeded", exact=True).first).to_be_visible(timeout=WAIT_MS)
+            expect(page.get_by_text("Token F1", exact=True)).to_be_visible(timeout=WAIT_MS)
             time.sleep(2)  # let plotly finish drawing
             page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
             page.get_by_text("Answers during training", exact=False).click()
