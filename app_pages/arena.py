@@ -10,9 +10,6 @@ from workbench.jobs import control
 from workbench.results import arena, evaluate
 
 
-INFO = ":material/info:"
-
-
 st.title("Arena")
 st.caption(
     "Which answer is better, without knowing whose it is? Each prompt shows the base's and the runs' answers in an "

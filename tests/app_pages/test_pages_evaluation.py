@@ -22,7 +22,7 @@ def test_a_click_evaluates_the_run_and_the_answers_stay_with_it(demo_home, train
     assert "every answer is scored" in texts(app), "what the evaluation will do, before it is run"
     next(button for button in app.button if button.label == "Evaluate now").click().run(timeout=300)
     assert not app.exception, app.exception
-    summary = r"On the held-out split \(64 conversations\), untrained -> trained: exact match \d+% -> \d+%"
+    summary = r"On the held-out split \(64 conversations\), untrained -> trained: Exact match \d+% -> \d+%"
     assert re.search(summary, texts(app)), texts(app)
     [table] = [frame for frame in app.dataframe if "trained F1" in frame.value.columns]
     assert len(table.value) == 64 and table.value["trained matches"].sum() >= 0.8 * 64

@@ -19,6 +19,7 @@ QUESTIONS = {
     "Which city? Bo moved to Rome.": "Rome",
     "Which city? Cy.": "Lima",
 }
+SCORES = {"exact_match": 0.5, "f1": 0.6, "rouge_l": 0.6, "bleu": 0.2}
 ALICE, BOB, ADA = Actor("alice"), Actor("bob"), Actor("ada", "admin")
 
 
@@ -35,7 +36,7 @@ def evaluated_run(name: str, tuned: dict[str, str], model: str = "demo", owner: 
         }
         for question, expected in QUESTIONS.items()
     ]
-    saved = {"source": "the held-out split", "n": 3, "base": {}, "tuned": {}, "examples": examples}
+    saved = {"source": "the held-out split", "n": 3, "base": SCORES, "tuned": SCORES, "examples": examples}
     (directory.run_dir(run_id) / "evaluation.json").write_text(json.dumps(saved))
     return run_id
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import copy_trained_run
 
+from workbench.config import RunConfig
 from workbench.errors import UserError
 from workbench.models.demo_task import DEMO_HELDOUT_FILE
 from workbench.results import evaluate
@@ -61,3 +62,24 @@ def test_what_cannot_be_evaluated_is_refused_in_a_sentence(demo_home, trained_de
         evaluate.evaluate(trained_demo.run_id, data=plain)
     with pytest.raises(UserError, match="that you can see"):
         evaluate.evaluate(trained_demo.run_id, Actor("mallory"))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        "[1, 2]",
+        '{"source": "x", "n": 1, "base": {}, "tuned": {}, "examples": []}',
+        '{"source": "x", "n": 1, "base": SCORE, "tuned": SCORE, "examples": [1]}',
+        '{"source": "x", "n": 1, "base": SCORE, "tuned": SCORE, "examples": [{"question": 3}]}',
+        '{"source": "x", "n": 1, "base": SCORE, "tuned": SCORE, "examples": [], "extra": 1}',
+    ],
+)
+def test_a_damaged_evaluation_file_reads_as_none_and_breaks_no_page(home, content):
+    run = directory.create_run(RunConfig(run_name="damaged"))
+    score = '{"exact_match": 1, "f1": 1, "rouge_l": 1, "bleu": 1}'
+    (run.path / evaluate.EVALUATION_FILE).write_text(content.replace("SCORE", score))
+    assert evaluate.read_evaluation(run) is None
+    (run.path / evaluate.EVALUATION_FILE).write_text(content.replace("SCORE", score).replace(', "extra": 1', ""))
+    if content.endswith('"examples": [], "extra": 1}'):
+        assert evaluate.read_evaluation(run).n == 1, "the same file without the stray field is read"

@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from workbench.data import sources
-from workbench.errors import UserError
+from workbench.data.uploads import write_atomically
+from workbench.errors import UserError, disk_space
 from workbench.evaluation import held_out
 from workbench.evaluation.answers import expected_answer, last_user_text, normalise_answer
 from workbench.evaluation.metrics import overlap, rouge_l, token_f1
 from workbench.jobs import control
 from workbench.models.generation import prompt_messages
 from workbench.models.rendering import strip_reasoning
+from workbench.results import answer_tables
 from workbench.runs import directory
 from workbench.runs.directory import Run
 from workbench.serving import client, process
@@ -28,6 +30,7 @@ from workbench.team.identity import Actor
 
 
 EVALUATION_FILE = "evaluation.json"
+METRIC_KEYS = tuple(key for key, _, _ in answer_tables.METRICS)
 MAX_EVALUATED = 200  # conversations per evaluation: enough for a percentage, quick on the demo and on a GPU
 
 
@@ -79,18 +82,21 @@ def evaluate(
 
 
 def read_evaluation(run: Run) -> Evaluation | None:
-    """The run's saved evaluation, or None when it has none (or the file is unreadable)."""
+    """The run's saved evaluation, or None when it has none or the file is not one this module wrote (unreadable,
+    or with fields of the wrong kind), so a damaged file hides that run's evaluation and breaks no page."""
     try:
         values = json.loads((run.path / EVALUATION_FILE).read_text(encoding="utf-8"))
-        return Evaluation(**values)
+        evaluation = Evaluation(**values)
     except (OSError, UnicodeDecodeError, ValueError, TypeError):
         return None
+    return evaluation if _well_formed(evaluation) else None
 
 
 def summary(evaluation: Evaluation) -> str:
-    """'On the held-out split (64 conversations), untrained -> trained: exact match 0% -> 100%, ...'."""
-    names = {"exact_match": "exact match", "f1": "token F1", "rouge_l": "ROUGE-L", "bleu": "BLEU"}
-    parts = [f"{label} {evaluation.base[key]:.0%} -> {evaluation.tuned[key]:.0%}" for key, label in names.items()]
+    """'On the held-out split (64 conversations), untrained -> trained: Exact match 0% -> 100%, ...'."""
+    parts = [
+        f"{label} {evaluation.base[key]:.0%} -> {evaluation.tuned[key]:.0%}" for key, label, _ in answer_tables.METRICS
+    ]
     return f"On {evaluation.source} ({evaluation.n} conversations), untrained -> trained: {', '.join(parts)}."
 
 
@@ -164,7 +170,21 @@ def _examples(conversations: list[list[dict]], expected: list[str], answers: dic
     return rows
 
 
+def _well_formed(evaluation: Evaluation) -> bool:
+    scores = (evaluation.base, evaluation.tuned)
+    if not all(isinstance(score, dict) and all(_fraction(score.get(key)) for key in METRIC_KEYS) for score in scores):
+        return False
+    texts = ("question", "expected", "base", "tuned")
+    return isinstance(evaluation.examples, list) and all(
+        isinstance(row, dict) and all(isinstance(row.get(key), str) for key in texts) for row in evaluation.examples
+    )
+
+
+def _fraction(value: Any) -> bool:
+    return isinstance(value, int | float) and 0 <= value <= 1
+
+
 def _save(run: Run, evaluation: Evaluation) -> None:
-    temporary = run.path / f".{EVALUATION_FILE}.tmp"
-    temporary.write_text(json.dumps(asdict(evaluation), ensure_ascii=False, indent=1), encoding="utf-8")
-    temporary.replace(run.path / EVALUATION_FILE)
+    content = json.dumps(asdict(evaluation), ensure_ascii=False, indent=1).encode("utf-8")
+    with disk_space("saving the evaluation"):  # the answers are lost, the run and its earlier evaluation are not
+        write_atomically(run.path / EVALUATION_FILE, content)
