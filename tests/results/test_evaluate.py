@@ -56,9 +56,9 @@ def test_a_test_file_is_evaluated_and_the_command_line_prints_it(demo_home, trai
 
 def test_what_cannot_be_evaluated_is_refused_in_a_sentence(demo_home, trained_demo, tmp_path):
     copy_trained_run(trained_demo, demo_home)
-    plain = tmp_path / "plain.jsonl"
+    plain = tmp_path / "Plain_Notes.jsonl"
     plain.write_text('{"text": "no answers here"}\n' * 3)
-    with pytest.raises(UserError, match="no chat conversations that end with an answer"):
+    with pytest.raises(UserError, match="^The test file Plain_Notes.jsonl has no chat conversations that end with"):
         evaluate.evaluate(trained_demo.run_id, data=plain)
     with pytest.raises(UserError, match="that you can see"):
         evaluate.evaluate(trained_demo.run_id, Actor("mallory"))
