@@ -126,8 +126,8 @@ def _conversations(run: Run, data: Path | None) -> tuple[list[list[dict]], str]:
     usable = held_out.answerable(rows)[:MAX_EVALUATED]
     if not usable:
         raise UserError(
-            f"{source[0].upper()}{source[1:]} has no chat conversations that end with an answer to compare against; give a "
-            "test file of conversations whose last message is the expected answer."
+            f"{source[0].upper()}{source[1:]} has no chat conversations that end with an answer to compare against; "
+            "give a test file of conversations whose last message is the expected answer."
         )
     return [list(row["messages"]) for row in usable], source
 
