@@ -11,7 +11,7 @@ from workbench.runs.directory import Run
 def draw_evaluation(run: Run) -> None:
     if not run.has_output:
         return
-    saved = evaluate.read_evaluation(run)
+    saved = evaluate.current_evaluation(run)
     title = "Evaluation: every held-out answer, scored" if saved else "Evaluate every held-out answer"
     with st.expander(title, icon=":material/fact_check:", expanded=saved is not None):
         if saved:
@@ -35,13 +35,14 @@ def draw_evaluation(run: Run) -> None:
             run_evaluation(run)
 
 
-def run_evaluation(run: Run) -> None:
+def run_evaluation(run: Run, checkpoint: int | None = None) -> None:
     bar = st.progress(0.0, text="Starting the model server…")
     try:
         evaluate.evaluate(
             run.run_id,
             st.session_state["actor"],
             progress=lambda done, total: bar.progress(done / total, text=f"Answered {done} of {total}"),
+            checkpoint=checkpoint,
         )
     except UserError as error:
         st.error(str(error))

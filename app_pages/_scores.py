@@ -4,14 +4,14 @@ the answers side by side."""
 import streamlit as st
 
 from workbench.results import answer_tables, regression
-from workbench.runs import directory
+from workbench.runs import held_out_scores
 from workbench.runs.directory import Run
 
 
 def draw_scores(run: Run) -> None:
     """The held-out metrics, trained with the change from the untrained base, and an expander of answers; nothing
     when the run was not scored."""
-    scores = directory.read_scores(run.path)
+    scores = held_out_scores.read_scores(run.path)
     if not scores.tuned:
         return
     shown = [row for row in answer_tables.metric_rows(scores) if row.trained is not None]

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages import _form as form
+from app_pages._checkpoints import draw_checkpoints
 from app_pages._cleanup import draw_cleanup
 from app_pages._controls import draw_cancel, draw_resume
 from app_pages._evaluation import draw_evaluation
@@ -58,6 +59,7 @@ def finished_panel() -> None:
     state = board.shown_state(*board.run_view(run.run_id))
     draw_scores(run)
     draw_evaluation(run)
+    draw_checkpoints(run)
     if run.has_output:
         st.download_button(
             "Download adapter (.zip)" if run.is_adapter else "Download the trained model (.zip)",

@@ -49,3 +49,17 @@ def test_training_signals_include_speed_from_the_token_count_and_skip_what_was_n
     assert signals["tokens_per_s"] == [(2, 500.0)], "the interval with the evaluation in it is left out"
     figure = charts.signal_figure(signals["grad_norm"], "gradient norm")
     assert list(figure.data[0].y) == [2.0, 1.5, 1.0] and figure.layout.title.text == "gradient norm"
+
+
+def test_the_checkpoint_timeline_puts_scores_on_their_own_axis_with_the_untrained_baseline():
+    metrics = [{"step": 10, "loss": 2.0}, {"step": 10, "eval_loss": 1.5}, {"step": 20, "loss": 1.0}]
+    figure = charts.checkpoint_figure(metrics, {20: 0.8, 10: 0.4}, baseline=0.17, promoted=10)
+    scores = next(trace for trace in figure.data if trace.yaxis == "y2")
+    assert list(scores.x) == [10, 20] and list(scores.y) == [0.4, 0.8]
+    baseline = next(shape for shape in figure.layout.shapes if shape.yref == "y2")
+    assert baseline.y0 == baseline.y1 == 0.17
+    assert any(shape.x0 == 10 for shape in figure.layout.shapes if shape.yref != "y2"), "the promoted step is marked"
+    assert [trace.name for trace in charts.checkpoint_figure(metrics, {}, None, None).data] == [
+        "training loss",
+        "held-out loss",
+    ]

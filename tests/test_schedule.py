@@ -43,6 +43,13 @@ def test_early_stopping_keeps_checkpoints_on_evaluation_steps():
     assert plan.save_every % plan.eval_every == 0, "the trainer can only keep the best checkpoint on an eval step"
 
 
+def test_checkpoints_fall_on_evaluation_steps_unless_the_user_chose_both_cadences():
+    fitted = schedule.plan(RunConfig(max_steps=160), 1000, separate_eval=True)
+    assert (fitted.eval_every, fitted.save_every) == (16, 32), "each checkpoint has a held-out loss at its step"
+    chosen = schedule.plan(RunConfig(max_steps=160, eval_steps=16, save_steps=40), 1000, separate_eval=True)
+    assert chosen.save_every == 40
+
+
 @pytest.fixture(scope="module")
 def hf_trainer(demo_model_dir, tmp_path_factory):
     """A real transformers Trainer, to ask it how many optimizer steps a dataloader of a given length makes."""

@@ -198,3 +198,38 @@ def win_rate_figure(rates: list[tuple[str, float, float, float]]) -> go.Figure:
         margin=MARGIN,
     )
     return figure
+
+
+def checkpoint_figure(
+    metrics: list[dict[str, Any]], scores: dict[int, float], baseline: float | None, promoted: int | None
+) -> go.Figure:
+    """The loss curves with, on a second axis, a score (token F1, 0..1) of each evaluated checkpoint, the untrained
+    base's score as a dashed baseline, and the promoted checkpoint's step marked."""
+    figure = loss_figure(metrics)
+    if scores:
+        steps = sorted(scores)
+        figure.add_trace(
+            go.Scatter(
+                x=steps,
+                y=[scores[step] for step in steps],
+                mode="lines+markers",
+                name="token F1 of the checkpoint",
+                yaxis="y2",
+                marker={"size": 10, "color": PALETTE[2]},
+                hovertemplate="step %{x}: F1 %{y:.0%}<extra></extra>",
+            )
+        )
+    if baseline is not None:
+        figure.add_hline(
+            y=baseline,
+            yref="y2",
+            line={"color": "#6b7280", "dash": "dash"},
+            annotation_text=f"untrained F1 {baseline:.0%}",
+            annotation_position="bottom right",
+        )
+    if promoted is not None:
+        figure.add_vline(x=promoted, line={"color": PALETTE[3], "dash": "dot"}, annotation_text="answers now")
+    figure.update_layout(
+        yaxis2={"title": "token F1", "overlaying": "y", "side": "right", "range": [0, 1.05], "tickformat": ".0%"}
+    )
+    return figure

@@ -75,8 +75,8 @@ def plan(config: RunConfig, n_rows: int, separate_eval: bool, packed_rows: int |
     ``separate_eval`` is True when the held-out rows come from an evaluation file, the demo's held-out split or the
     library version's validation split; only otherwise is ``validation_fraction`` split off the training rows.
     ``packed_rows``: with packing, the number of packed sequences the training rows make (the steps count those).
-    With early stopping the checkpoint cadence is a multiple of the evaluation cadence, as the trainer requires to
-    keep the best checkpoint.
+    The checkpoint cadence is a multiple of the evaluation cadence, so every checkpoint has a held-out loss to be
+    compared by (and the trainer requires it to keep the best one with early stopping), unless the user chose both.
     """
     held = 0 if separate_eval else held_out_count(n_rows, config.validation_fraction)
     train = n_rows - held
@@ -85,7 +85,7 @@ def plan(config: RunConfig, n_rows: int, separate_eval: bool, packed_rows: int |
     steps = optimizer_steps(sequences, batch, accumulation, config.num_train_epochs, config.max_steps)
     eval_every = config.eval_steps or max(1, steps // EVALUATIONS_PER_RUN)
     save_every = config.save_steps or max(1, steps // CHECKPOINTS_PER_RUN)
-    if config.early_stopping_patience and save_every % eval_every:
+    if (config.early_stopping_patience or not config.save_steps) and save_every % eval_every:
         save_every = eval_every * max(1, round(save_every / eval_every))
     return Plan(
         train_rows=train,

@@ -9,7 +9,7 @@ from test_pages import open_page, texts
 
 from workbench.models import loading
 from workbench.results import evaluate
-from workbench.runs import directory
+from workbench.runs import checkpoints, directory
 
 
 def test_a_click_evaluates_the_run_and_the_answers_stay_with_it(demo_home, trained_demo, monkeypatch):
@@ -29,3 +29,29 @@ def test_a_click_evaluates_the_run_and_the_answers_stay_with_it(demo_home, train
     assert evaluate.read_evaluation(directory.get_run(trained_demo.run_id)).n == 64, "kept with the run"
     again = open_page("app_pages/runs.py")
     assert any(button.label == "Evaluate again" for button in again.button), "a new visit shows the saved one"
+
+
+def test_a_checkpoint_is_evaluated_promoted_and_undone_from_the_runs_page(demo_home, trained_demo, monkeypatch):
+    def no_weights_here(*args, **kwargs):
+        raise AssertionError("the web process loaded model weights")
+
+    monkeypatch.setattr(loading, "load_model", no_weights_here)
+    monkeypatch.setattr(evaluate, "MAX_EVALUATED", 4)  # the answers are the other test's concern; keep this one quick
+    copy_trained_run(trained_demo, demo_home, with_checkpoints=True)
+    run = directory.get_run(trained_demo.run_id)
+    app = open_page("app_pages/runs.py")
+    [table] = [frame for frame in app.dataframe if "held-out loss" in frame.value.columns]
+    assert list(table.value["checkpoint"]) == [128, 160] and not table.value["answers now"].any()
+    assert "lowest held-out loss" in texts(app)
+    app.selectbox(key="ckpt").select(128).run()
+    app.button(key="evaluate_checkpoint").click().run(timeout=300)
+    assert not app.exception, app.exception
+    assert evaluate.read_evaluation(run, 128).n == 4
+    [table] = [frame for frame in app.dataframe if "held-out loss" in frame.value.columns]
+    assert table.value["token F1"].iloc[0] == evaluate.read_evaluation(run, 128).tuned["f1"]
+    app.selectbox(key="ckpt").select(128).run()
+    app.button(key="promote").click().run()
+    assert "This run answers with checkpoint 128" in texts(app)
+    assert checkpoints.promoted_step(run.path) == 128
+    app.button(key="restore_final").click().run()
+    assert checkpoints.promoted_step(run.path) is None and "answers with checkpoint" not in texts(app)

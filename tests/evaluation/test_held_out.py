@@ -6,7 +6,7 @@ from workbench.evaluation.answers import exact_match
 from workbench.evaluation.held_out import score_answers
 from workbench.models import demo_task
 from workbench.models.rendering import rendering_for
-from workbench.runs.directory import Score
+from workbench.runs.held_out_scores import Score
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from workbench.models.rendering import (
     strip_reasoning,
 )
 from workbench.planning import presets
-from workbench.runs import directory, record
+from workbench.runs import directory, held_out_scores, record
 
 
 ROW = {"messages": [{"role": "user", "content": "Which city? Ana in Oslo."}, {"role": "assistant", "content": "Oslo"}]}
@@ -137,7 +137,7 @@ def test_a_short_lora_run_learns_the_demo_task_under_each_familys_template(demo_
     run = run_training(presets.demo_config(model=str(folder), run_name=name, max_length=max_length))
     status = directory.read_status(run.path)
     assert status.state == "succeeded", directory.tail_log(run.path)
-    scores = directory.read_scores(run.path)
+    scores = held_out_scores.read_scores(run.path)
     with capsys.disabled():
         print(
             f"\n{name}: held-out exact match {scores.base.exact_match:.0%} -> {scores.tuned.exact_match:.0%}, "

@@ -1,7 +1,7 @@
 """Tests for workbench.results.answer_tables: the held-out answers as tables people read."""
 
 from workbench.results.answer_tables import answers_at, metric_rows, metrics_sentence, side_by_side
-from workbench.runs.directory import Score, Scores
+from workbench.runs.held_out_scores import Score, Scores
 
 
 def test_side_by_side_pairs_each_question_with_both_answers():

@@ -7,7 +7,7 @@ from conftest import run_training
 from workbench.planning import presets
 from workbench.results import diagnostics
 from workbench.runs import directory
-from workbench.runs.directory import Score, Scores
+from workbench.runs.held_out_scores import Score, Scores
 
 
 def curve(losses, eval_losses=None, grad_norms=None):

@@ -14,7 +14,7 @@ from workbench.config import RunConfig
 from workbench.errors import UserError
 from workbench.models.demo_task import DEMO_HELDOUT_FILE
 from workbench.results import evaluate
-from workbench.runs import directory
+from workbench.runs import directory, held_out_scores
 from workbench.team.identity import Actor
 
 
@@ -25,7 +25,7 @@ def test_the_demo_run_is_evaluated_on_its_held_out_split_and_the_result_is_kept(
     copy_trained_run(trained_demo, demo_home)
     seen = []
     result = evaluate.evaluate(trained_demo.run_id, progress=lambda done, total: seen.append((done, total)))
-    trained_scores = directory.read_scores(directory.get_run(trained_demo.run_id).path)
+    trained_scores = held_out_scores.read_scores(directory.get_run(trained_demo.run_id).path)
     assert result.n == trained_scores.tuned.n == 64 and result.source == "the held-out split"
     assert seen[-1] == (128, 128), "progress counts both models' answers"
     assert result.tuned["exact_match"] == pytest.approx(trained_scores.tuned.exact_match, abs=0.05), (

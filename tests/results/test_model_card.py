@@ -12,7 +12,7 @@ from conftest import copy_trained_run
 from workbench.config import RunConfig
 from workbench.models import loading
 from workbench.results import export, merge, model_card
-from workbench.runs import directory, record
+from workbench.runs import directory, held_out_scores, record
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def run_in(folder, code: str) -> subprocess.CompletedProcess:
 
 def test_the_card_names_base_model_data_settings_and_scores(copied_run):
     card = model_card.model_card(copied_run)
-    scores = directory.read_scores(copied_run.path)
+    scores = held_out_scores.read_scores(copied_run.path)
     assert f"`{loading.demo_model_dir()}`" in card, "the demo base is named by its folder, which loads elsewhere"
     assert "LoRA adapter" in card
     assert record.read_record(copied_run.path)["dataset"]["sha256"] in card

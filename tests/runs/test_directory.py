@@ -8,7 +8,7 @@ import pytest
 from workbench import words
 from workbench.config import RunConfig
 from workbench.errors import UserError
-from workbench.runs import directory
+from workbench.runs import directory, held_out_scores
 
 
 def test_create_run_writes_config_and_queued_status(home):
@@ -87,7 +87,7 @@ def test_every_other_run_file_that_is_garbage_reads_as_empty(home):
     for name in (directory.SCORES_FILE, directory.RECORD_FILE, directory.SAMPLES_FILE):
         (run.path / name).write_bytes(b"\xff\xfe[1, 2]\n")
     assert [record["step"] for record in directory.read_metrics(run.path)] == [1]
-    assert directory.read_scores(run.path) == directory.Scores()
+    assert held_out_scores.read_scores(run.path) == held_out_scores.Scores()
     assert record.read_record(run.path) == {} and record.record_facts({"started_at": "x", "dataset": 3}) != []
     assert samples.read_samples(run.path) == ([], []) and samples.saved_step(run.path) is None
     (run.path / directory.SAMPLES_FILE).write_text('{"prompts": "no list"}\n[1]\n{"saved_step": "x"}\n')

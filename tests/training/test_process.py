@@ -9,14 +9,14 @@ from served import loaded, reply_text
 from workbench.models.demo_task import DEMO_TRAIN_FILE
 from workbench.planning import presets
 from workbench.results import answer_tables
-from workbench.runs import directory
+from workbench.runs import directory, held_out_scores
 
 
 def test_demo_run_learns_the_held_out_task(trained_home, capsys):
     run = directory.get_run(trained_home.run_id)
     status = directory.read_status(run.path)
     assert status.state == "succeeded", directory.tail_log(run.path)
-    scores = directory.read_scores(run.path)
+    scores = held_out_scores.read_scores(run.path)
     base, tuned = scores.base.exact_match, scores.tuned.exact_match
     seconds = status.finished_at - status.started_at
     with capsys.disabled():  # shown in every test log, not only when the test fails

@@ -11,7 +11,9 @@ workbench serve [--host H] [--port N] [--show-key]   run the model server (OpenA
 workbench demo build                   build the offline demo model now
 workbench export RUN_ID [--merged] [--out PATH]   write the adapter zip, or merge it into its base model
 workbench import ADAPTER.zip [--base MODEL] [--name NAME]   a LoRA adapter made elsewhere, as a run to chat with
-workbench eval RUN_ID [--data FILE] [--json]   score a finished run's base and trained answers (saved with the run)
+workbench eval RUN_ID [--data FILE] [--checkpoint STEP] [--json]   score a run's (or a checkpoint's) answers
+workbench checkpoints RUN_ID           a run's saved checkpoints with their losses and scores
+workbench promote RUN_ID STEP|final    make a checkpoint the run's model for chat, download and merge (final undoes it)
 workbench data validate FILE [--model PATH_OR_ID] [--max-length N] [--json]   check a dataset file
 workbench data share DATASET [--off]   share a dataset with the team (or stop)
 workbench users add|remove|passwd|list|role ...   (team mode) manage users; the first admin is made here
@@ -23,7 +25,7 @@ import argparse
 import os
 import sys
 
-from workbench.cli import data, evaluation, runs, team
+from workbench.cli import checkpoints, data, evaluation, runs, team
 from workbench.errors import UserError
 
 
@@ -51,6 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--user", default=None, help="Act as this user (default: the operating-system user); team mode checks it."
     )
     commands = parser.add_subparsers()
-    for module in (runs, evaluation, data, team):
+    for module in (runs, evaluation, checkpoints, data, team):
         module.add_commands(commands)
     return parser

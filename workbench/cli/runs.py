@@ -14,7 +14,7 @@ from workbench.jobs import control, fairness, queue, runner
 from workbench.models import device, loading
 from workbench.planning import fitting, preflight, presets
 from workbench.results import answer_tables
-from workbench.runs import directory
+from workbench.runs import directory, held_out_scores
 from workbench.team import access, audit
 from workbench.team.identity import Actor
 
@@ -124,7 +124,7 @@ def follow(run_id: str, poll_s: float = 1.0) -> int:
             print(line, flush=True)
             last = line
         if status.finished and not queue.get_job(run_id).active:
-            scores = directory.read_scores(run.path)
+            scores = held_out_scores.read_scores(run.path)
             if scores.tuned:
                 print(f"Held-out, untrained -> trained: {answer_tables.metrics_sentence(scores)}")
             return 0 if status.state == "succeeded" else 1

@@ -10,7 +10,7 @@ from workbench.evaluation.answers import expected_answer, last_user_text
 from workbench.evaluation.metrics import overlap
 from workbench.models.generation import generate_with_stops
 from workbench.models.rendering import Rendering
-from workbench.runs.directory import Score
+from workbench.runs.held_out_scores import Score
 
 
 MAX_SCORED_ROWS = 100  # held-out conversations scored per model; enough for a percentage, cheap enough to repeat

@@ -4,7 +4,7 @@ answers side by side, and the answers given at one step of training, each marked
 from dataclasses import dataclass
 
 from workbench.evaluation.answers import normalise_answer
-from workbench.runs.directory import Scores
+from workbench.runs.held_out_scores import Scores
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 from workbench.config import RunConfig, form_fields
 from workbench.data import sources
 from workbench.results import diagnostics
-from workbench.runs import directory
+from workbench.runs import directory, held_out_scores
 from workbench.runs.directory import Run
 from workbench.words import format_duration
 
@@ -32,7 +32,7 @@ class Outcome:
 def outcome(run: Run) -> Outcome:
     metrics = directory.read_metrics(run.path)
     status = directory.read_status(run.path)
-    scores = directory.read_scores(run.path)
+    scores = held_out_scores.read_scores(run.path)
     return Outcome(
         run_id=run.run_id,
         state=status.state,

@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.runs.directory import Scores
+from workbench.runs.held_out_scores import Scores
 
 
 MIN_POINTS = 10  # fewer logged losses than this say nothing reliable about a trend

@@ -4,6 +4,8 @@ whole is saved with the run (``evaluation.json``) for the pages and ``workbench 
 
 Answers are greedy (temperature 0, seed 0) and as long as the run's ``max_new_tokens_eval``, the same settings as
 the scores taken during training, so the two agree; the answers are generated once and kept, not again per view.
+A saved checkpoint is evaluated the same way and kept in ``evaluations/checkpoint-STEP.json``; the untrained
+base's answers to the same conversations are taken from an earlier evaluation when there is one.
 """
 
 import json
@@ -23,13 +25,14 @@ from workbench.jobs import control
 from workbench.models.generation import prompt_messages
 from workbench.models.rendering import strip_reasoning
 from workbench.results import answer_tables
-from workbench.runs import directory
+from workbench.runs import checkpoints, directory
 from workbench.runs.directory import Run
 from workbench.serving import client, process
 from workbench.team.identity import Actor
 
 
-EVALUATION_FILE = "evaluation.json"
+EVALUATION_FILE = "evaluation.json"  # of the model training saved at the end
+CHECKPOINT_EVALUATIONS_DIR = "evaluations"  # one file per evaluated checkpoint
 METRIC_KEYS = tuple(key for key, _, _ in answer_tables.METRICS)
 MAX_EVALUATED = 200  # conversations per evaluation: enough for a percentage, quick on the demo and on a GPU
 
@@ -44,6 +47,11 @@ class Evaluation:
     tuned: dict[str, float]
     examples: list[dict[str, Any]] = field(default_factory=list)  # question, expected, both answers, their scores
     seconds: float = 0.0
+    checkpoint: int | None = None  # the step of the checkpoint evaluated; None for the final model
+
+    @property
+    def model(self) -> str:
+        return "the final model" if self.checkpoint is None else f"checkpoint {self.checkpoint}"
 
 
 def evaluate(
@@ -51,23 +59,29 @@ def evaluate(
     actor: Actor | None = None,
     data: Path | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
+    checkpoint: int | None = None,
 ) -> Evaluation:
-    """Evaluate the finished run ``run_id`` (one ``actor`` may see) on its held-out split or on the file ``data``,
-    save the result with the run and return it; ``progress`` hears (answers done, answers in all)."""
+    """Evaluate the finished run ``run_id`` (one ``actor`` may see), or its ``checkpoint`` of that step, on its
+    held-out split or on the file ``data``, save the result with the run and return it; ``progress`` hears
+    (answers done, answers in all). A run whose model is a promoted checkpoint is evaluated as that checkpoint."""
     control.check_see_run(actor, run_id)
     run = directory.get_run(run_id)
     if not run.has_output:
         raise UserError(f"The run {run_id} has no trained model yet; evaluate it when it has succeeded.")
+    promoted = checkpoints.promoted_step(run.path)
+    checkpoint = promoted if checkpoint is None else checkpoint
+    tuned_model = run.run_id if checkpoint == promoted else f"{run.run_id}@checkpoint-{checkpoint}"
     conversations, source = _conversations(run, data)
     started = time.monotonic()
     address = process.ensure_server()
-    models = {"base": run.config.model, "tuned": run.run_id}
-    answers: dict[str, list[str]] = {name: [] for name in models}
-    total = len(conversations) * len(models)
+    prompts = [asked_messages(conversation) for conversation in conversations]
+    answers = {"base": _known_base_answers(run, source, prompts), "tuned": []}
+    models = {"base": run.config.model, "tuned": tuned_model}
+    total = len(conversations) * 2
     for name, model in models.items():
-        for conversation in conversations:
+        for conversation in conversations[len(answers[name]) :]:
             answers[name].append(_answer(address, model, conversation, run, base=name == "base"))
-            progress(sum(len(given) for given in answers.values()), total)
+            progress(len(answers["base"]) + len(answers["tuned"]), total)
     expected = [expected_answer(conversation) for conversation in conversations]
     evaluation = Evaluation(
         source=source,
@@ -76,20 +90,35 @@ def evaluate(
         tuned=asdict(overlap(answers["tuned"], expected)),
         examples=_examples(conversations, expected, answers),
         seconds=round(time.monotonic() - started, 1),
+        checkpoint=checkpoint,
     )
     _save(run, evaluation)
     return evaluation
 
 
-def read_evaluation(run: Run) -> Evaluation | None:
-    """The run's saved evaluation, or None when it has none or the file is not one this module wrote (unreadable,
-    or with fields of the wrong kind), so a damaged file hides that run's evaluation and breaks no page."""
+def read_evaluation(run: Run, checkpoint: int | None = None) -> Evaluation | None:
+    """The run's saved evaluation of its final model (or of its ``checkpoint`` of that step), or None when it has
+    none or the file is not one this module wrote (unreadable, or with fields of the wrong kind), so a damaged file
+    hides that evaluation and breaks no page."""
     try:
-        values = json.loads((run.path / EVALUATION_FILE).read_text(encoding="utf-8"))
+        values = json.loads(_evaluation_path(run, checkpoint).read_text(encoding="utf-8"))
         evaluation = Evaluation(**values)
     except (OSError, UnicodeDecodeError, ValueError, TypeError):
         return None
-    return evaluation if _well_formed(evaluation) else None
+    return evaluation if _well_formed(evaluation) and evaluation.checkpoint == checkpoint else None
+
+
+def current_evaluation(run: Run) -> Evaluation | None:
+    """The evaluation of the model the run answers with now: its promoted checkpoint, or else its final model."""
+    return read_evaluation(run, checkpoints.promoted_step(run.path))
+
+
+def checkpoint_evaluations(run: Run) -> dict[int, Evaluation]:
+    """Every saved evaluation of one of the run's checkpoints, by step."""
+    folder = run.path / CHECKPOINT_EVALUATIONS_DIR
+    steps = sorted(checkpoints.checkpoint_step(Path(path.stem)) for path in folder.glob("checkpoint-*.json"))
+    found = {step: read_evaluation(run, step) for step in steps if step >= 0}
+    return {step: evaluation for step, evaluation in found.items() if evaluation is not None}
 
 
 def summary(evaluation: Evaluation) -> str:
@@ -97,7 +126,8 @@ def summary(evaluation: Evaluation) -> str:
     parts = [
         f"{label} {evaluation.base[key]:.0%} -> {evaluation.tuned[key]:.0%}" for key, label, _ in answer_tables.METRICS
     ]
-    return f"On {evaluation.source} ({evaluation.n} conversations), untrained -> trained: {', '.join(parts)}."
+    trained = "trained" if evaluation.checkpoint is None else evaluation.model
+    return f"On {evaluation.source} ({evaluation.n} conversations), untrained -> {trained}: {', '.join(parts)}."
 
 
 def example_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
@@ -170,6 +200,26 @@ def _examples(conversations: list[list[dict]], expected: list[str], answers: dic
     return rows
 
 
+def _known_base_answers(run: Run, source: str, prompts: list[list[dict]]) -> list[str]:
+    """The untrained base's answers to exactly these prompts from an earlier evaluation of the run, or [] (the base
+    answers greedily, so asking again would give the same answers)."""
+    earlier = [read_evaluation(run), *checkpoint_evaluations(run).values()]
+    for evaluation in earlier:
+        if evaluation is not None and evaluation.source == source and _prompts(evaluation) == prompts:
+            return [row["base"] for row in evaluation.examples]
+    return []
+
+
+def _prompts(evaluation: Evaluation) -> list[Any]:
+    return [row.get("prompt") for row in evaluation.examples]
+
+
+def _evaluation_path(run: Run, checkpoint: int | None) -> Path:
+    if checkpoint is None:
+        return run.path / EVALUATION_FILE
+    return run.path / CHECKPOINT_EVALUATIONS_DIR / f"checkpoint-{checkpoint}.json"
+
+
 def _well_formed(evaluation: Evaluation) -> bool:
     scores = (evaluation.base, evaluation.tuned)
     if not all(isinstance(score, dict) and all(_fraction(score.get(key)) for key in METRIC_KEYS) for score in scores):
@@ -186,5 +236,7 @@ def _fraction(value: Any) -> bool:
 
 def _save(run: Run, evaluation: Evaluation) -> None:
     content = json.dumps(asdict(evaluation), ensure_ascii=False, indent=1).encode("utf-8")
+    path = _evaluation_path(run, evaluation.checkpoint)
     with disk_space("saving the evaluation"):  # the answers are lost, the run and its earlier evaluation are not
-        write_atomically(run.path / EVALUATION_FILE, content)
+        path.parent.mkdir(exist_ok=True)
+        write_atomically(path, content)

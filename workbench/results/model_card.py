@@ -11,7 +11,7 @@ from typing import Any
 from workbench.config import DEMO_MODEL, METHOD_LABELS
 from workbench.models import loading
 from workbench.results import answer_tables
-from workbench.runs import directory, record
+from workbench.runs import checkpoints, held_out_scores, record
 from workbench.runs.directory import Run
 
 
@@ -39,6 +39,7 @@ def model_card(run: Run, merged: bool = False) -> str:
         f"# {run.run_id}",
         "",
         f"A {what}, fine-tuned with SFT Workbench (TRL `SFTTrainer`) from the base model `{base}`.",
+        *_checkpoint_lines(run),
         "The tokenizer files here carry the chat template used in training; use it, not another one, when prompting.",
         *_template_lines(facts),
         "",
@@ -70,6 +71,13 @@ def write_card(folder: Path, run: Run, merged: bool = False) -> Path:
     path = folder / CARD_FILE
     path.write_text(model_card(run, merged), encoding="utf-8")
     return path
+
+
+def _checkpoint_lines(run: Run) -> list[str]:
+    step = checkpoints.promoted_step(run.path)
+    if step is None:
+        return []
+    return [f"These are the weights of the checkpoint saved at step {step}, promoted over the end of training."]
 
 
 def _kind(run: Run) -> str:
@@ -110,7 +118,7 @@ def _data_lines(facts: dict[str, Any]) -> list[str]:
 
 
 def _result_lines(run: Run) -> list[str]:
-    scores = directory.read_scores(run.path)
+    scores = held_out_scores.read_scores(run.path)
     tuned = scores.tuned
     if tuned is None:
         return []

@@ -3,7 +3,7 @@ or worse, in words, so that trying one change at a time reads as a result rather
 
 from workbench.errors import UserError
 from workbench.results import answer_tables, comparison
-from workbench.runs import directory
+from workbench.runs import directory, held_out_scores
 from workbench.runs.directory import Run
 
 
@@ -20,7 +20,7 @@ def against_parent(run: Run) -> str | None:
         parent = directory.get_run(parent_id)
     except UserError:
         return f"The run it was started from ({parent_id}) has been deleted, so there is nothing to compare with."
-    mine, theirs = directory.read_scores(run.path).tuned, directory.read_scores(parent.path).tuned
+    mine, theirs = held_out_scores.read_scores(run.path).tuned, held_out_scores.read_scores(parent.path).tuned
     if mine is None or theirs is None:
         return None
     verdicts: dict[str, list[str]] = {"better": [], "worse": [], "the same": []}

@@ -1,4 +1,5 @@
-"""Checkpoints the workbench wrote itself, and finding the last complete one to resume from.
+"""Checkpoints the workbench wrote itself: finding the last complete one to resume from, listing them as results
+(each one a model to evaluate or promote), and which one, if any, was promoted to be the run's model.
 
 A checkpoint folder holds pickled optimizer and RNG state, which ``torch.load`` would execute, so a run only ever
 resumes from a checkpoint that carries our seal: a ``workbench-seal.json`` listing the SHA-256 of every file,
@@ -10,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from workbench.runs.directory import CHECKPOINTS_DIR
+from workbench.runs.directory import CHECKPOINTS_DIR, PROMOTED_FILE
 from workbench.runs.record import file_sha256
 
 
@@ -53,11 +54,39 @@ def checkpoint_step(checkpoint: Path) -> int:
 
 def latest_checkpoint(run_dir: Path, verify: bool = True) -> Path | None:
     """The newest sealed checkpoint of a run, or None; ``verify=False`` skips re-hashing (for display only)."""
-    folder = run_dir / CHECKPOINTS_DIR
-    if not folder.is_dir():
-        return None
-    candidates = sorted((path for path in folder.iterdir() if checkpoint_step(path) >= 0), key=checkpoint_step)
-    for checkpoint in reversed(candidates):
+    for checkpoint in reversed(_numbered(run_dir)):
         if is_sealed(checkpoint, run_dir.name, verify):
             return checkpoint
     return None
+
+
+def saved_models(run_dir: Path) -> list[Path]:
+    """The run's sealed checkpoints that hold a model to answer with (weights in safetensors, never a pickle),
+    oldest first. Their seals are read, not re-verified: loading safetensors runs no code."""
+    return [
+        checkpoint
+        for checkpoint in _numbered(run_dir)
+        if is_sealed(checkpoint, run_dir.name, verify=False) and any(checkpoint.glob("*.safetensors"))
+    ]
+
+
+def saved_model(run_dir: Path, step: int) -> Path | None:
+    """The checkpoint of ``step`` when it is one of the run's ``saved_models``, else None."""
+    return next((path for path in saved_models(run_dir) if checkpoint_step(path) == step), None)
+
+
+def promoted_step(run_dir: Path) -> int | None:
+    """The step of the checkpoint promoted to be the run's model, or None when the run answers with the model
+    training saved at its end (also when the record is unreadable: the adapter folder is what answers either way)."""
+    try:
+        step = json.loads((run_dir / PROMOTED_FILE).read_text(encoding="utf-8")).get("step")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return step if isinstance(step, int) and not isinstance(step, bool) and step >= 0 else None
+
+
+def _numbered(run_dir: Path) -> list[Path]:
+    folder = run_dir / CHECKPOINTS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted((path for path in folder.iterdir() if checkpoint_step(path) >= 0), key=checkpoint_step)

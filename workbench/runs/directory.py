@@ -1,7 +1,8 @@
 """The run directory protocol: every file name in a run folder, creating and finding runs, and typed readers and
-writers for the status and the held-out scores. A run directory is the only channel between the processes: the web
-app and the command line create it and read it, the runner and the training process write it (ARCHITECTURE.md has
-which process writes which file). No reader here fails on what it finds: broken files read as empty or unreadable."""
+writers for the status (``held_out_scores`` has those of the scores). A run directory is the only channel between
+the processes: the web app and the command line create it and read it, the runner and the training process write it
+(ARCHITECTURE.md has which process writes which file). No reader here fails on what it finds: broken files read as
+empty or unreadable."""
 
 import dataclasses
 import json
@@ -26,6 +27,8 @@ METRICS_FILE = "metrics.jsonl"
 LOG_FILE = "train.log"
 SCORES_FILE = "eval.json"
 ADAPTER_DIR = "adapter"
+FINAL_ADAPTER_DIR = "adapter-final"  # the adapter training saved, kept here while a checkpoint is promoted
+PROMOTED_FILE = "promoted.json"  # which checkpoint is the run's model, when one was promoted
 CHECKPOINTS_DIR = "checkpoints"
 RECORD_FILE = "run.json"
 SAMPLES_FILE = "samples.jsonl"
@@ -176,7 +179,7 @@ def read_status(run_dir: Path) -> Status:
     path = run_dir / STATUS_FILE
     if not path.exists():
         return Status()
-    values = _read_json(path)
+    values = read_json(path)
     if not isinstance(values, dict):
         message = "The run's status file (status.json) is unreadable; the job list above says how the job stands."
         return Status(state=UNREADABLE, message=message)
@@ -242,57 +245,7 @@ def tail_log(run_dir: Path, max_chars: int = 20_000) -> str:
         return ""
 
 
-@dataclass(frozen=True)
-class Score:
-    """Held-out scores of one model (the untrained base or the trained one) over ``n`` conversations, each 0..1; the
-    overlap metrics are None for runs scored before they existed."""
-
-    exact_match: float
-    n: int
-    checked: int = 0  # answers whose expected text fits the length limit with room to spare...
-    ran_on: int = 0  # ...and of those, how many the model did not end by itself
-    examples: tuple[tuple[str, str, str], ...] = ()  # (question, expected, answer given)
-    f1: float | None = None
-    rouge_l: float | None = None
-    bleu: float | None = None
-
-    @classmethod
-    def from_dict(cls, values: Any) -> "Score | None":
-        if not isinstance(values, dict) or not isinstance(values.get("exact_match"), int | float):
-            return None
-        examples = tuple(tuple(str(part) for part in item) for item in values.get("examples", []) if len(item) == 3)
-        counts = (int(values.get(name, 0)) for name in ("n", "checked", "ran_on"))
-        overlaps = {name: _fraction(values.get(name)) for name in ("f1", "rouge_l", "bleu")}
-        return cls(float(values["exact_match"]), *counts, examples, **overlaps)  # type: ignore[arg-type]
-
-
-def _fraction(value: Any) -> float | None:
-    """A score read from a file: a number from 0 to 1, or None for anything else."""
-    return float(value) if isinstance(value, int | float) and 0 <= value <= 1 else None
-
-
-@dataclass(frozen=True)
-class Scores:
-    """``eval.json``: the untrained base model's score (written before training) and the trained model's."""
-
-    base: Score | None = None
-    tuned: Score | None = None
-
-
-def read_scores(run_dir: Path) -> Scores:
-    values = _read_json(run_dir / SCORES_FILE)
-    if not isinstance(values, dict):
-        return Scores()
-    return Scores(Score.from_dict(values.get("base")), Score.from_dict(values.get("tuned")))
-
-
-def write_scores(run_dir: Path, scores: Scores) -> None:
-    tmp = run_dir / f".{SCORES_FILE}.tmp"
-    tmp.write_text(json.dumps(dataclasses.asdict(scores), indent=1), encoding="utf-8")
-    tmp.replace(run_dir / SCORES_FILE)
-
-
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):

@@ -109,12 +109,12 @@ class Store:
     def _where(self, served: Served) -> tuple[str, str]:
         """The key the model is loaded under and the folder (or hub id) it loads from."""
         if served.run is not None and not served.run.is_adapter:
-            return served.id, str(served.run.adapter_dir)
+            return served.version, str(served.folder)
         return served.base, loading.resolve_model(served.base)
 
     def _ready(self, served: Served, reasoning: str | None) -> Ready:
         if served.run is not None and not served.run.is_adapter:  # a full fine-tune: its own weights
-            loaded = self._load(served.id, str(served.run.adapter_dir))
+            loaded = self._load(served.version, str(served.folder))
             tokenizer, rendering = self._run_rendering(served)
             return Ready(loaded.model, tokenizer, rendering, base_off=False)
         loaded = self._load(served.base, loading.resolve_model(served.base))
@@ -141,7 +141,7 @@ class Store:
 
     def _attach(self, loaded: Loaded, served: Served) -> None:
         """Attach the run's adapter to its loaded base once (the first adapter turns the base into a PeftModel)."""
-        name, folder = served.adapter, str(served.run.adapter_dir)
+        name, folder = served.adapter, str(served.folder)
         if name in loaded.adapters:
             return
         if not loaded.adapters:
@@ -154,15 +154,17 @@ class Store:
         loaded.adapters.add(name)
 
     def _run_rendering(self, served: Served) -> tuple[Any, Rendering]:
-        """The run's saved tokenizer and rendering contract (the prompt format it was trained with)."""
-        if served.id not in self.tokenizers:
+        """The run's saved tokenizer and rendering contract (the prompt format it was trained with; its checkpoints
+        were trained with the same)."""
+        run_id = served.run.run_id
+        if run_id not in self.tokenizers:
             folder = served.run.adapter_dir
             tokenizer = loading.load_tokenizer(str(folder))
             try:
-                self.tokenizers[served.id] = (tokenizer, saved_rendering(folder, tokenizer))
+                self.tokenizers[run_id] = (tokenizer, saved_rendering(folder, tokenizer))
             except RenderingError as error:
                 raise UserError(str(error)) from None
-        return self.tokenizers[served.id]
+        return self.tokenizers[run_id]
 
     def _make_room(self, size_gb: float) -> None:
         """Release the least recently used models until ``size_gb`` more fits in the budget (one model always

@@ -25,6 +25,7 @@ ACTIONS = (
     "download",
     "export",
     "import",
+    "promote",
     "share",
     "unshare",
     "user added",

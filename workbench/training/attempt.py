@@ -16,7 +16,7 @@ from workbench.evaluation.held_out import score_answers
 from workbench.models import loading
 from workbench.models.device import Device, device_info
 from workbench.models.rendering import Rendering, RenderingError, encode, rendering_for
-from workbench.runs import directory, record
+from workbench.runs import directory, held_out_scores, record
 from workbench.training import sft
 
 
@@ -120,7 +120,7 @@ def train_once(
     eval_rows, tokenizer, scored, rendering = inputs.eval_rows, inputs.tokenizer, inputs.scored_rows, inputs.rendering
     if scored and not resume_from:
         base = score_answers(model, tokenizer, rendering, scored, config.max_new_tokens_eval)
-        directory.write_scores(run_dir, directory.Scores(base=base))
+        held_out_scores.write_scores(run_dir, held_out_scores.Scores(base=base))
 
     if resume_from:
         print(f"Resuming from {resume_from.name}", flush=True)
@@ -153,7 +153,7 @@ def train_once(
     if scored:
         directory.update_status(run_dir, message="Scoring the held-out set.")
         tuned = score_answers(trainer.model, tokenizer, rendering, scored, config.max_new_tokens_eval)
-        directory.write_scores(run_dir, directory.Scores(directory.read_scores(run_dir).base, tuned))
+        held_out_scores.write_scores(run_dir, held_out_scores.Scores(held_out_scores.read_scores(run_dir).base, tuned))
     return "succeeded", f"Training finished and the {_saved(config)} was saved."
 
 
