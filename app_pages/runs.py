@@ -7,6 +7,7 @@ from app_pages._checkpoints import draw_checkpoints
 from app_pages._cleanup import draw_cleanup
 from app_pages._controls import draw_cancel, draw_resume
 from app_pages._evaluation import draw_evaluation
+from app_pages._judge import draw_judge
 from app_pages._merge import draw_merge
 from app_pages._progress import draw_progress
 from app_pages._queue import draw_queue
@@ -59,6 +60,7 @@ def finished_panel() -> None:
     state = board.shown_state(*board.run_view(run.run_id))
     draw_scores(run)
     draw_evaluation(run)
+    draw_judge(run)
     draw_checkpoints(run)
     if run.has_output:
         st.download_button(

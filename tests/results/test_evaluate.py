@@ -33,8 +33,13 @@ def test_the_demo_run_is_evaluated_on_its_held_out_split_and_the_result_is_kept(
     )
     for metric in ("exact_match", "f1", "rouge_l"):
         assert result.base[metric] < result.tuned[metric], metric
+    base, tuned = result.behaviour["base"], result.behaviour["tuned"]
+    assert tuned["loss"] < 0.5 < base["loss"] and tuned["perplexity"] < base["perplexity"], "the answers were learned"
+    assert tuned["stops"] == 1.0 and tuned["length_ratio"] == 1.0, "the trained demo ends each answer at its length"
     first = result.examples[0]
     assert set(first) >= {"question", "expected", "base", "tuned", "tuned_match", "tuned_f1", "base_rouge_l"}
+    assert first["tuned_answer_tokens"] == first["base_answer_tokens"] > 0, "both losses are over the same reference"
+    assert "Answer-token loss" in evaluate.summary(result) and "ends its answers by itself" in evaluate.summary(result)
     assert evaluate.read_evaluation(directory.get_run(trained_demo.run_id)) == result
     assert evaluate.summary(result).startswith("On the held-out split (64 conversations), untrained -> trained:")
 

@@ -102,3 +102,22 @@ def test_a_users_token_sees_only_the_runs_that_user_may_see(client, trained_home
         assert answer.choices[0].message.content.strip() == expected
     finally:
         access.set_shared(admin, "run", trained_home.run_id, "", False)
+
+
+def test_the_answer_loss_of_a_reference_is_low_for_the_tuned_model_and_checked_like_a_chat(client, trained_home):
+    from workbench.errors import UserError
+    from workbench.serving import client as workbench_client
+
+    messages, expected = heldout()
+    address = process.ensure_server()
+    scored = [*messages, {"role": "assistant", "content": expected}]
+    tuned_tokens, tuned_loss = workbench_client.answer_loss(address, trained_home.run_id, scored)
+    base_tokens, base_loss = workbench_client.answer_loss(address, "demo", scored)
+    assert tuned_tokens == base_tokens >= 2, "the answer's tokens and its end-of-turn token"
+    assert tuned_loss < 0.5 < base_loss
+    wrong = [*messages, {"role": "assistant", "content": "a wrong answer entirely"}]
+    assert workbench_client.answer_loss(address, trained_home.run_id, wrong)[1] > tuned_loss + 1
+    with pytest.raises(UserError, match="last message must be the assistant's answer"):
+        workbench_client.answer_loss(address, "demo", messages)
+    with pytest.raises(UserError, match="GET /v1/models lists"):
+        workbench_client.answer_loss(address, "nope", scored)

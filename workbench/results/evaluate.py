@@ -19,15 +19,14 @@ from workbench.data import sources
 from workbench.data.uploads import write_atomically
 from workbench.errors import UserError, disk_space
 from workbench.evaluation import held_out
-from workbench.evaluation.answers import expected_answer, last_user_text, normalise_answer
-from workbench.evaluation.metrics import overlap, rouge_l, token_f1
+from workbench.evaluation.answers import expected_answer
+from workbench.evaluation.behaviour import Answered, behaviour
+from workbench.evaluation.metrics import overlap
 from workbench.jobs import control
-from workbench.models.generation import prompt_messages
-from workbench.models.rendering import strip_reasoning
-from workbench.results import answer_tables
+from workbench.results import answer_tables, answering
 from workbench.runs import checkpoints, directory
 from workbench.runs.directory import Run
-from workbench.serving import client, process
+from workbench.serving import process
 from workbench.team.identity import Actor
 
 
@@ -48,6 +47,7 @@ class Evaluation:
     examples: list[dict[str, Any]] = field(default_factory=list)  # question, expected, both answers, their scores
     seconds: float = 0.0
     checkpoint: int | None = None  # the step of the checkpoint evaluated; None for the final model
+    behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)  # per model: loss, perplexity, stops, length
 
     @property
     def model(self) -> str:
@@ -74,23 +74,27 @@ def evaluate(
     conversations, source = _conversations(run, data)
     started = time.monotonic()
     address = process.ensure_server()
-    prompts = [asked_messages(conversation) for conversation in conversations]
-    answers = {"base": _known_base_answers(run, source, prompts), "tuned": []}
-    models = {"base": run.config.model, "tuned": tuned_model}
-    total = len(conversations) * 2
-    for name, model in models.items():
-        for conversation in conversations[len(answers[name]) :]:
-            answers[name].append(_answer(address, model, conversation, run, base=name == "base"))
-            progress(len(answers["base"]) + len(answers["tuned"]), total)
     expected = [expected_answer(conversation) for conversation in conversations]
+    answers = {"base": _known_base_answers(run, source, conversations), "tuned": []}
+    models = {"base": run.config.model, "tuned": tuned_model}
+    for name, model in models.items():
+        for conversation, reference in list(zip(conversations, expected, strict=True))[len(answers[name]) :]:
+            answers[name].append(answering.answer(address, model, conversation, reference, run, name == "base"))
+            progress(len(answers["base"]) + len(answers["tuned"]), len(conversations) * 2)
     evaluation = Evaluation(
         source=source,
         n=len(conversations),
-        base=asdict(overlap(answers["base"], expected)),
-        tuned=asdict(overlap(answers["tuned"], expected)),
-        examples=_examples(conversations, expected, answers),
+        base=asdict(overlap([given.text for given in answers["base"]], expected)),
+        tuned=asdict(overlap([given.text for given in answers["tuned"]], expected)),
+        examples=[
+            answering.example_row(conversation, reference, {"base": base, "tuned": tuned})
+            for conversation, reference, base, tuned in zip(
+                conversations, expected, answers["base"], answers["tuned"], strict=True
+            )
+        ],
         seconds=round(time.monotonic() - started, 1),
         checkpoint=checkpoint,
+        behaviour={name: asdict(behaviour(given, expected)) for name, given in answers.items()},
     )
     _save(run, evaluation)
     return evaluation
@@ -127,7 +131,27 @@ def summary(evaluation: Evaluation) -> str:
         f"{label} {evaluation.base[key]:.0%} -> {evaluation.tuned[key]:.0%}" for key, label, _ in answer_tables.METRICS
     ]
     trained = "trained" if evaluation.checkpoint is None else evaluation.model
-    return f"On {evaluation.source} ({evaluation.n} conversations), untrained -> {trained}: {', '.join(parts)}."
+    said = f"On {evaluation.source} ({evaluation.n} conversations), untrained -> {trained}: {', '.join(parts)}."
+    return f"{said} {behaviour_sentence(evaluation)}".strip()
+
+
+def behaviour_sentence(evaluation: Evaluation) -> str:
+    """'Answer-token loss 9.63 -> 0.01 (perplexity 15,000 -> 1.0); ends its answers 0% -> 100% of the time; answer
+    length 3.1x -> 1.0x the expected one.' ('' for an evaluation saved before these were measured)."""
+    base, tuned = evaluation.behaviour.get("base"), evaluation.behaviour.get("tuned")
+    if not base or not tuned:
+        return ""
+    parts = []
+    if base.get("loss") is not None and tuned.get("loss") is not None:
+        parts.append(
+            f"Answer-token loss {base['loss']:.2f} -> {tuned['loss']:.2f} "
+            f"(perplexity {base['perplexity']:,.1f} -> {tuned['perplexity']:,.1f})"
+        )
+    parts.append(f"ends its answers by itself {base['stops']:.0%} -> {tuned['stops']:.0%} of the time")
+    if base.get("length_ratio") is not None and tuned.get("length_ratio") is not None:
+        parts.append(f"answer length {base['length_ratio']:.1f}x -> {tuned['length_ratio']:.1f}x the expected one")
+    sentence = "; ".join(parts)
+    return f"{sentence[0].upper()}{sentence[1:]}."
 
 
 def example_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
@@ -141,8 +165,11 @@ def example_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
             "trained matches": row["tuned_match"],
             "trained F1": row["tuned_f1"],
             "trained ROUGE-L": row["tuned_rouge_l"],
+            "trained stops": row.get("tuned_stopped"),
+            "trained loss": row.get("tuned_loss"),
             "untrained answer": row["base"],
             "untrained F1": row["base_f1"],
+            "untrained loss": row.get("base_loss"),
         }
         for row in evaluation.examples
     ]
@@ -162,51 +189,16 @@ def _conversations(run: Run, data: Path | None) -> tuple[list[list[dict]], str]:
     return [list(row["messages"]) for row in usable], source
 
 
-def asked_messages(conversation: list[dict]) -> list[dict[str, str]]:
-    """The messages a model is asked with: the conversation up to its answer, as plain role and content."""
-    asked = prompt_messages(conversation)
-    return [{"role": turn["role"], "content": str(turn.get("content") or "")} for turn in asked]
-
-
-def _answer(address: process.Address, model: str, conversation: list[dict], run: Run, base: bool) -> str:
-    extra = {"reasoning": run.config.reasoning} if base and run.config.reasoning else {}
-    pieces = client.stream_chat(
-        address,
-        model,
-        asked_messages(conversation),
-        max_tokens=run.config.max_new_tokens_eval,
-        temperature=0.0,
-        seed=0,
-        **extra,
-    )
-    return strip_reasoning("".join(pieces)).strip()
-
-
-def _examples(conversations: list[list[dict]], expected: list[str], answers: dict[str, list[str]]) -> list[dict]:
-    rows = []
-    for index, (conversation, reference) in enumerate(zip(conversations, expected, strict=True)):
-        row: dict[str, Any] = {
-            "question": last_user_text(conversation),
-            "expected": reference,
-            "prompt": asked_messages(conversation),
-        }
-        for name in ("base", "tuned"):
-            given = answers[name][index]
-            row[name] = given
-            row[f"{name}_match"] = normalise_answer(given) == normalise_answer(reference)
-            row[f"{name}_f1"] = round(token_f1(given, reference), 4)
-            row[f"{name}_rouge_l"] = round(rouge_l(given, reference), 4)
-        rows.append(row)
-    return rows
-
-
-def _known_base_answers(run: Run, source: str, prompts: list[list[dict]]) -> list[str]:
-    """The untrained base's answers to exactly these prompts from an earlier evaluation of the run, or [] (the base
-    answers greedily, so asking again would give the same answers)."""
+def _known_base_answers(run: Run, source: str, conversations: list[list[dict]]) -> list[Answered]:
+    """The untrained base's answers to exactly these conversations from an earlier evaluation of the run, or [] (the
+    base answers greedily, so asking again would give the same answers)."""
+    prompts = [answering.asked_messages(conversation) for conversation in conversations]
     earlier = [read_evaluation(run), *checkpoint_evaluations(run).values()]
     for evaluation in earlier:
         if evaluation is not None and evaluation.source == source and _prompts(evaluation) == prompts:
-            return [row["base"] for row in evaluation.examples]
+            kept = [answering.answered(row, "base") for row in evaluation.examples]
+            if all(kept):
+                return kept
     return []
 
 
@@ -224,10 +216,19 @@ def _well_formed(evaluation: Evaluation) -> bool:
     scores = (evaluation.base, evaluation.tuned)
     if not all(isinstance(score, dict) and all(_fraction(score.get(key)) for key in METRIC_KEYS) for score in scores):
         return False
+    if not isinstance(evaluation.behaviour, dict) or not all(
+        isinstance(measured, dict) and all(value is None or _number(value) for value in measured.values())
+        for measured in evaluation.behaviour.values()
+    ):
+        return False
     texts = ("question", "expected", "base", "tuned")
     return isinstance(evaluation.examples, list) and all(
         isinstance(row, dict) and all(isinstance(row.get(key), str) for key in texts) for row in evaluation.examples
     )
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _fraction(value: Any) -> bool:

@@ -1,5 +1,6 @@
 """The model server's HTTP surface, compatible with the OpenAI API: ``GET /v1/models``, ``POST /v1/chat/completions``
-(streamed as server-sent events or whole), and ``GET /health``.
+(streamed as server-sent events or whole), and ``GET /health``; one extension, ``POST /v1/answer_loss``, takes a
+chat request whose last message is an answer and returns that answer's mean token loss under the model.
 
 Every request carries the server's key (``Authorization: Bearer KEY``; ``workbench serve --show-key`` prints it) or,
 in team mode, a user's own API token (``workbench tokens create``), which sees only the runs that user may see.
@@ -22,7 +23,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from workbench.errors import UserError
-from workbench.serving import catalogue
+from workbench.serving import catalogue, scoring
 from workbench.serving.requests import ChatRequest, parse_chat_request
 from workbench.serving.store import Store
 from workbench.serving.streaming import Reply
@@ -52,6 +53,16 @@ def create_app(store: Store, key: str) -> Starlette:
         except UserError as error:
             return error_response(400, str(error), "model_not_usable")
 
+    async def answer_loss(request: Request) -> Response:
+        try:
+            wanted = parse_chat_request(await request.body())
+            served = await run_in_threadpool(catalogue.find, wanted.model, _actor(request))
+            tokens, loss = await run_in_threadpool(_answer_loss, store, served, wanted)
+        except UserError as error:
+            code = 404 if "GET /v1/models" in str(error) else 400
+            return error_response(code, str(error), "model_not_found" if code == 404 else "invalid_request")
+        return JSONResponse({"object": "answer_loss", "model": served.id, "tokens": tokens, "loss": loss})
+
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "loaded": store.describe()})
 
@@ -59,6 +70,7 @@ def create_app(store: Store, key: str) -> Starlette:
         routes=[
             Route("/v1/models", models, methods=["GET"]),
             Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/v1/answer_loss", answer_loss, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
         ]
     )
@@ -125,6 +137,13 @@ def _completion(store: Store, served: catalogue.Served, wanted: ChatRequest) -> 
         ],
         "usage": _usage(reply),
     }
+
+
+def _answer_loss(store: Store, served: catalogue.Served, wanted: ChatRequest) -> tuple[int, float]:
+    for _ in store.wait_for_gpu(served):
+        pass
+    with store.ready(served, wanted.reasoning) as ready, ready.context():
+        return scoring.answer_loss(ready.model, ready.tokenizer, ready.rendering, wanted.messages)
 
 
 def _usage(reply: Reply) -> dict[str, int]:

@@ -27,10 +27,12 @@ def stream_chat(
     model: str,
     messages: list[dict[str, str]],
     on_wait: Callable[[str], None] = lambda message: None,
+    on_finish: Callable[[str], None] = lambda reason: None,
     **sampling: Any,
 ) -> Iterator[str]:
     """The reply's pieces as the server generates them; ``on_wait`` hears why it waits (the GPU is busy with
-    training); a UserError with the server's sentence when it refuses."""
+    training), ``on_finish`` why the reply ended ("stop": the model ended it, "length": the token limit did); a
+    UserError with the server's sentence when it refuses."""
     body = {"model": model, "messages": messages, "stream": True, **sampling}
     with _open(address, "POST", "/v1/chat/completions", body) as response:
         for raw in response:
@@ -42,9 +44,20 @@ def stream_chat(
             event = json.loads(line.removeprefix("data: "))
             if "error" in event:
                 raise UserError(event["error"]["message"])
-            piece = event["choices"][0]["delta"].get("content")
+            choice = event["choices"][0] if event.get("choices") else {}
+            if choice.get("finish_reason"):
+                on_finish(choice["finish_reason"])
+            piece = choice.get("delta", {}).get("content")
             if piece:
                 yield piece
+
+
+def answer_loss(
+    address: process.Address, model: str, messages: list[dict[str, str]], **extra: Any
+) -> tuple[int, float]:
+    """(answer tokens, mean loss per token) of the last message of ``messages``, an answer, under ``model``."""
+    scored = _call(address, "POST", "/v1/answer_loss", {"model": model, "messages": messages, **extra})
+    return int(scored["tokens"]), float(scored["loss"])
 
 
 def health(address: process.Address) -> dict[str, Any]:
