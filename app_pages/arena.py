@@ -6,8 +6,7 @@ import streamlit as st
 from workbench import charts
 from workbench.data import feedback
 from workbench.errors import UserError
-from workbench.jobs import control
-from workbench.results import arena, evaluate
+from workbench.results import arena
 
 
 st.title("Arena")
@@ -16,7 +15,7 @@ st.caption(
     "order of their own; who gave which is told after your vote."
 )
 actor = st.session_state["actor"]
-evaluated = [run for run in control.visible_runs(actor) if evaluate.read_evaluation(run) is not None]
+evaluated = arena.evaluated_models(actor)
 if not evaluated:
     st.info(
         "No evaluated run yet: open a finished run on the Runs page and press *Evaluate now*.", icon=":material/info:"
@@ -24,8 +23,13 @@ if not evaluated:
     st.page_link("app_pages/runs.py", label="Go to the Runs page", icon=":material/monitoring:")
     st.stop()
 
-ids = [run.run_id for run in evaluated]
-picked = st.multiselect("Runs in the arena (one base model)", ids, default=ids[:1], max_selections=3, key="arena_runs")
+picked = st.multiselect(
+    "Runs or checkpoints in the arena (one base model)",
+    evaluated,
+    default=evaluated[:1],
+    max_selections=3,
+    key="arena_runs",
+)
 try:
     matchup = arena.next_matchup(picked, actor) if picked else None
 except UserError as error:

@@ -55,3 +55,24 @@ def test_a_checkpoint_is_evaluated_promoted_and_undone_from_the_runs_page(demo_h
     assert checkpoints.promoted_step(run.path) == 128
     app.button(key="restore_final").click().run()
     assert checkpoints.promoted_step(run.path) is None and "answers with checkpoint" not in texts(app)
+
+
+def test_a_saved_dataset_is_evaluated_and_one_answer_is_read_against_its_reference(
+    demo_home, trained_demo, monkeypatch
+):
+    from workbench.data import library, validation
+    from workbench.models.demo_task import DEMO_HELDOUT_FILE
+
+    copy_trained_run(trained_demo, demo_home)
+    content = "".join(DEMO_HELDOUT_FILE.read_text().splitlines(keepends=True)[:3]).encode()
+    version = library.create_dataset("capitals.jsonl", content, validation.validate(content, "capitals.jsonl"))
+    app = open_page("app_pages/runs.py")
+    app.selectbox(key="evaluate_on").select(f"the dataset {version.label}").run()
+    app.button(key="evaluate").click().run(timeout=300)
+    assert not app.exception, app.exception
+    assert f"On the dataset {version.label} (3 conversations)" in texts(app)
+    assert "Answer-token loss" in texts(app) and "ends its answers by itself" in texts(app)
+    worst_first = app.selectbox(key="evaluation_example")
+    assert len(worst_first.options) == 3 and worst_first.options[0].startswith("F1 ")
+    shown = [element.proto.body for element in app.get("html")]
+    assert len(shown) == 2 and all("<span" in body for body in shown), "the trained and untrained answers, diffed"

@@ -1,5 +1,6 @@
 """Tests for workbench.results.answer_tables: the held-out answers as tables people read."""
 
+from workbench.results import answer_tables
 from workbench.results.answer_tables import answers_at, metric_rows, metrics_sentence, side_by_side
 from workbench.runs.held_out_scores import Score, Scores
 
@@ -39,3 +40,12 @@ def test_metric_rows_give_each_metric_untrained_and_trained_and_old_runs_keep_th
     assert metrics_sentence(scores) == "Exact match 0% -> 75%, Token F1 25% -> 80%, ROUGE-L 20% -> 85%, BLEU 0% -> 50%"
     old = Scores(None, Score.from_dict({"exact_match": 0.5, "n": 4, "f1": "bad", "bleu": 7}))  # scored long ago
     assert metrics_sentence(old) == "Exact match ? -> 50%", "metrics the run lacks (or that are broken) are left out"
+
+
+def test_an_answer_is_diffed_against_its_reference_word_by_word():
+    pieces = answer_tables.word_diff("The capital is Lyon today", "The capital is Paris")
+    assert pieces == [("same", "The capital is"), ("missing", "Paris"), ("extra", "Lyon today")]
+    assert answer_tables.word_diff("", "Paris") == [("missing", "Paris")]
+    assert answer_tables.word_diff("東京 です", "東京 です") == [("same", "東京 です")]
+    shown = answer_tables.diff_html(answer_tables.word_diff("<b>x</b>", "y"))
+    assert "&lt;b&gt;x&lt;/b&gt;" in shown and "<b>" not in shown, "answers are escaped, never drawn as HTML"

@@ -99,3 +99,19 @@ def test_what_cannot_enter_the_arena_is_refused_in_a_sentence(home, monkeypatch)
     monkeypatch.setenv("WORKBENCH_MODE", "team")
     with pytest.raises(UserError, match="that you can see"):
         arena.matchups([evaluated], BOB)
+
+
+def test_a_checkpoint_with_a_saved_evaluation_enters_the_arena_beside_its_run(home):
+    run_id = evaluated_run("steps", dict(QUESTIONS))
+    early = json.loads((directory.run_dir(run_id) / "evaluation.json").read_text())
+    early["checkpoint"] = 40
+    early["examples"] = [{**row, "tuned": "Rome"} for row in early["examples"]]
+    (directory.run_dir(run_id) / "evaluations").mkdir()
+    (directory.run_dir(run_id) / "evaluations" / "checkpoint-40.json").write_text(json.dumps(early))
+    checkpoint = f"{run_id}@checkpoint-40"
+    assert arena.evaluated_models(ALICE) == [run_id, checkpoint]
+    [first, *_] = arena.matchups([run_id, checkpoint], ALICE)
+    assert dict(first.shown)[checkpoint] == "Rome" and dict(first.shown)[run_id] != "Rome"
+    arena.vote(first, checkpoint, ALICE)
+    assert arena.standings(actor=ALICE)[0].model == checkpoint
+    assert arena.standings(actor=Actor("mallory")) == [], "someone who cannot see the run sees none of its votes"

@@ -1,6 +1,9 @@
 """The held-out scores and answers as a person reads them: each metric untrained and trained, the two models'
-answers side by side, and the answers given at one step of training, each marked as a match or not."""
+answers side by side, the answers given at one step of training, each marked as a match or not, and an answer's
+words against the reference's."""
 
+import difflib
+import html
 from dataclasses import dataclass
 
 from workbench.evaluation.answers import normalise_answer
@@ -78,3 +81,31 @@ def answers_at(questions: list[dict[str, str]], answers: list[str]) -> list[dict
 
 def _match(answer: str, expected: str) -> str:
     return "yes" if normalise_answer(answer) == normalise_answer(expected) else "no"
+
+
+def word_diff(answer: str, reference: str) -> list[tuple[str, str]]:
+    """The answer against the reference, word by word, as (kind, text) pieces: "same" words both have, "missing"
+    words only the reference has, "extra" words only the answer has, in reading order."""
+    given, expected = answer.split(), reference.split()
+    pieces: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(a=expected, b=given, autojunk=False)
+    for tag, start, end, given_start, given_end in matcher.get_opcodes():
+        if tag == "equal":
+            pieces.append(("same", " ".join(expected[start:end])))
+            continue
+        if end > start:
+            pieces.append(("missing", " ".join(expected[start:end])))
+        if given_end > given_start:
+            pieces.append(("extra", " ".join(given[given_start:given_end])))
+    return pieces
+
+
+def diff_html(pieces: list[tuple[str, str]]) -> str:
+    """The pieces of ``word_diff`` as HTML: missing words struck through in red, extra words in green."""
+    styles = {
+        "same": "",
+        "missing": "background:#fee2e2;color:#991b1b;text-decoration:line-through",
+        "extra": "background:#dcfce7;color:#166534",
+    }
+    spans = [f'<span style="{styles[kind]}">{html.escape(text)}</span>' for kind, text in pieces]
+    return f'<div style="line-height:1.8">{" ".join(spans)}</div>'

@@ -22,6 +22,7 @@ from workbench.errors import UserError
 from workbench.jobs import control
 from workbench.results import evaluate
 from workbench.runs import directory
+from workbench.serving.catalogue import CHECKPOINT_MARK
 from workbench.team import access
 from workbench.team.identity import Actor
 
@@ -83,17 +84,19 @@ def connect() -> Iterator[sqlite3.Connection]:
 
 
 def contenders(run_ids: list[str], actor: Actor | None = None) -> dict[str, dict[str, dict]]:
-    """Each contending model's saved answers by question: the base (from the first run's evaluation) and each run.
-    Every run must be one ``actor`` may see, evaluated, and on the same base."""
+    """Each contending model's saved answers by question: the base (from the first run's evaluation) and each run
+    (or checkpoint, ``RUN_ID@checkpoint-STEP``). Every run must be one ``actor`` may see, evaluated, and on the same
+    base."""
     if not 1 <= len(run_ids) <= len(LABELS) - 1:
         raise UserError(f"Pick one to {len(LABELS) - 1} evaluated runs for the arena.")
     answers: dict[str, dict[str, dict]] = {}
-    for run_id in run_ids:
+    for contender in run_ids:
+        run_id, _, step = contender.partition(CHECKPOINT_MARK)
         control.check_see_run(actor, run_id)
         run = directory.get_run(run_id)
-        saved = evaluate.read_evaluation(run)
+        saved = evaluate.read_evaluation(run, int(step) if step.isdigit() else None)
         if saved is None:
-            raise UserError(f"The run {run_id} has not been evaluated yet; evaluate it on the Runs page first.")
+            raise UserError(f"{contender} has not been evaluated yet; evaluate it on the Runs page first.")
         rows = {row["question"]: row for row in saved.examples if row.get("prompt")}
         if not rows:
             raise UserError(f"The run {run_id} was evaluated before the arena existed; evaluate it again.")
@@ -101,8 +104,19 @@ def contenders(run_ids: list[str], actor: Actor | None = None) -> dict[str, dict
         if answers and base not in answers:
             raise UserError(f"The run {run_id} has another base model; the arena compares runs of one base.")
         answers.setdefault(base, {question: {**row, "answer": row["base"]} for question, row in rows.items()})
-        answers[run_id] = {question: {**row, "answer": row["tuned"]} for question, row in rows.items()}
+        answers[contender] = {question: {**row, "answer": row["tuned"]} for question, row in rows.items()}
     return answers
+
+
+def evaluated_models(actor: Actor) -> list[str]:
+    """What can enter the arena for ``actor``: each visible run with a saved evaluation of its final model, and
+    each of its checkpoints with one (``RUN_ID@checkpoint-STEP``)."""
+    found = []
+    for run in control.visible_runs(actor):
+        if evaluate.read_evaluation(run) is not None:
+            found.append(run.run_id)
+        found += [f"{run.run_id}{CHECKPOINT_MARK}{step}" for step in evaluate.checkpoint_evaluations(run)]
+    return found
 
 
 def matchups(run_ids: list[str], actor: Actor | None = None) -> list[Matchup]:
@@ -231,7 +245,11 @@ def _votes(reviewer: str | None, actor: Actor | None) -> list[sqlite3.Row]:
 
 def _visible_models(actor: Actor) -> set[str]:
     runs = control.visible_runs(actor)
-    return {run.run_id for run in runs} | {f"base: {run.config.model}" for run in runs}
+    return {run.run_id for run in runs} | {f"base: {run.config.model}" for run in runs} | set(_checkpoints(runs))
+
+
+def _checkpoints(runs: list[directory.Run]) -> list[str]:
+    return [f"{run.run_id}{CHECKPOINT_MARK}{step}" for run in runs for step in evaluate.checkpoint_evaluations(run)]
 
 
 def _said(answer: str) -> list[dict[str, str]]:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.data import sources
+from workbench.data import library, sources
 from workbench.data.uploads import write_atomically
 from workbench.errors import UserError, disk_space
 from workbench.evaluation import held_out
@@ -27,6 +27,7 @@ from workbench.results import answer_tables, answering
 from workbench.runs import checkpoints, directory
 from workbench.runs.directory import Run
 from workbench.serving import process
+from workbench.team import access
 from workbench.team.identity import Actor
 
 
@@ -71,6 +72,8 @@ def evaluate(
     promoted = checkpoints.promoted_step(run.path)
     checkpoint = promoted if checkpoint is None else checkpoint
     tuned_model = run.run_id if checkpoint == promoted else f"{run.run_id}@checkpoint-{checkpoint}"
+    if data is not None:
+        library.check_visible(access.acting(actor), data)
     conversations, source = _conversations(run, data)
     started = time.monotonic()
     address = process.ensure_server()
@@ -177,7 +180,9 @@ def example_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
 
 def _conversations(run: Run, data: Path | None) -> tuple[list[list[dict]], str]:
     if data is not None:
-        rows, source = sources.load_rows(str(data)), f"the test file {data.name}"
+        version = library.version_for_path(data)
+        name = f"the dataset {version.label}" if version else f"the test file {data.name}"
+        rows, source = sources.load_rows(str(data)), name
     else:
         rows, source = held_out.split_rows(run.config)[1], "the held-out split"
     usable = held_out.answerable(rows)[:MAX_EVALUATED]
