@@ -11,7 +11,7 @@ workbench serve [--host H] [--port N] [--show-key]   run the model server (OpenA
 workbench demo build                   build the offline demo model now
 workbench export RUN_ID [--merged] [--out PATH]   write the adapter zip, or merge it into its base model
 workbench import ADAPTER.zip [--base MODEL] [--name NAME]   a LoRA adapter made elsewhere, as a run to chat with
-workbench eval RUN_ID [--data FILE] [--checkpoint STEP] [--json]   score a run's (or a checkpoint's) answers
+workbench eval RUN_ID... [--data FILE] [--checkpoint STEP] [--json]   score a run's (or a checkpoint's) answers
 workbench judge RUN_ID --judge MODEL --rubric TEXT   a local model scores the evaluated answers (its opinion)
 workbench checkpoints RUN_ID           a run's saved checkpoints with their losses and scores
 workbench promote RUN_ID STEP|final    make a checkpoint the run's model for chat, download and merge (final undoes it)

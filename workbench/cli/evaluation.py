@@ -15,16 +15,16 @@ from workbench.results import evaluate, judge
 
 def add_commands(commands: Any) -> None:
     parser = commands.add_parser(
-        "eval", help="Evaluate a finished run: its base and trained answers scored, saved with the run."
+        "eval", help="Evaluate finished runs: each one's base and trained answers scored, saved with the run."
     )
-    parser.add_argument("run_id")
+    parser.add_argument("run_ids", nargs="+", metavar="RUN_ID", help="One run, or several evaluated in turn.")
     parser.add_argument(
         "--data", type=Path, help="A test file of conversations ending with the expected answer (default: held-out)."
     )
     parser.add_argument(
         "--checkpoint", type=int, help="Evaluate the run's saved checkpoint of this step (`workbench checkpoints`)."
     )
-    parser.add_argument("--json", action="store_true", help="Print the whole evaluation as one JSON object.")
+    parser.add_argument("--json", action="store_true", help="Print each run's whole evaluation as one JSON line.")
     parser.set_defaults(handler=cmd_eval)
     _judge_command(commands)
 
@@ -48,8 +48,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if not args.json and (done == total or done % 20 == 0):
             print(f"Answered {done} of {total}", file=sys.stderr, flush=True)
 
-    result = evaluate.evaluate(args.run_id, actor(args), args.data, progress, args.checkpoint)
-    print(json.dumps(asdict(result), ensure_ascii=False) if args.json else evaluate.summary(result))
+    for run_id in args.run_ids:
+        result = evaluate.evaluate(run_id, actor(args), args.data, progress, args.checkpoint)
+        said = f"{run_id}: {evaluate.summary(result)}"
+        print(json.dumps(asdict(result), ensure_ascii=False) if args.json else said, flush=True)
     return 0
 
 
