@@ -28,19 +28,18 @@ def draw_checkpoints(run: Run) -> None:
         if not saved:
             st.caption("This run kept no checkpoints (they are deleted to free disk, or it saved none).")
             return
-        scores = evaluate.checkpoint_evaluations(run)
+        scores, metrics = evaluate.checkpoint_evaluations(run), directory.read_metrics(run.path)
         final = evaluate.read_evaluation(run)
         baseline = final or next(iter(scores.values()), None)
+        timeline = {step: found.tuned["f1"] for step, found in scores.items()}
+        if final and metrics:  # the final model is the last point of the timeline
+            timeline.setdefault(max(record["step"] for record in metrics), final.tuned["f1"])
         st.plotly_chart(
-            charts.checkpoint_figure(
-                directory.read_metrics(run.path),
-                {step: found.tuned["f1"] for step, found in scores.items()},
-                baseline.base["f1"] if baseline else None,
-                promoted,
-            ),
+            charts.checkpoint_figure(metrics, timeline, baseline.base["f1"] if baseline else None, promoted),
             width="stretch",
         )
-        st.dataframe(_rows(saved, scores), hide_index=True, width="stretch")
+        percent = {name: st.column_config.NumberColumn(name, format="percent") for name in ("token F1", "exact match")}
+        st.dataframe(_rows(saved, scores), hide_index=True, width="stretch", column_config=percent)
         _draw_actions(run, saved, promoted)
 
 

@@ -213,7 +213,7 @@ def checkpoint_figure(
                 x=steps,
                 y=[scores[step] for step in steps],
                 mode="lines+markers",
-                name="token F1 of the checkpoint",
+                name="token F1 (checkpoints, final model)",
                 yaxis="y2",
                 marker={"size": 10, "color": PALETTE[2]},
                 hovertemplate="step %{x}: F1 %{y:.0%}<extra></extra>",
@@ -230,6 +230,15 @@ def checkpoint_figure(
     if promoted is not None:
         figure.add_vline(x=promoted, line={"color": PALETTE[3], "dash": "dot"}, annotation_text="answers now")
     figure.update_layout(
-        yaxis2={"title": "token F1", "overlaying": "y", "side": "right", "range": [0, 1.05], "tickformat": ".0%"}
+        yaxis2={
+            "title": "token F1",
+            "overlaying": "y",
+            "side": "right",
+            "range": [-0.02, 1.05],
+            "tickmode": "array",
+            "tickvals": [0, 0.25, 0.5, 0.75, 1],
+            "tickformat": ".0%",
+            "showgrid": False,
+        }
     )
     return figure

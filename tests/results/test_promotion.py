@@ -5,15 +5,13 @@ the final model is kept and comes back; a checkpoint's evaluation is kept apart 
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import copy_trained_run
-from safetensors.torch import load_file, save_file
+from conftest import copy_trained_run, untrained_checkpoint
 
 from workbench.errors import UserError
 from workbench.models.demo_task import DEMO_HELDOUT_FILE
@@ -38,19 +36,6 @@ def run_with_checkpoints(demo_home, trained_demo):
     return directory.get_run(trained_demo.run_id)
 
 
-def untrained_checkpoint(run: directory.Run) -> int:
-    """A sealed checkpoint at step 0: the adapter as it is before training (LoRA's B matrices start at zero), so it
-    answers as the untrained base does. Built from a real checkpoint of the run."""
-    source = checkpoints.saved_models(run.path)[0]
-    target = source.with_name("checkpoint-0")
-    shutil.copytree(source, target)
-    weights = load_file(target / "adapter_model.safetensors")
-    zeroed = {name: tensor.zero_() if "lora_B" in name else tensor for name, tensor in weights.items()}
-    save_file(zeroed, target / "adapter_model.safetensors")
-    checkpoints.seal(target, run.run_id)
-    return 0
-
-
 def answer(model: str) -> str:
     question = json.loads(DEMO_HELDOUT_FILE.read_text().splitlines()[0])["messages"][:-1]
     pieces = client.stream_chat(process.ensure_server(), model, question, max_tokens=24, temperature=0.0, seed=0)
@@ -70,7 +55,7 @@ def test_a_promoted_checkpoint_is_what_the_server_and_the_download_answer_with(r
     final_weights = (run.adapter_dir / "adapter_model.safetensors").read_bytes()
     final_answer, base_answer = answer(run.run_id), answer(run.config.model)
     assert final_answer != base_answer, "the trained demo answers differently from its base"
-    step = untrained_checkpoint(run)
+    step = untrained_checkpoint(run.path, run.run_id)
 
     promotion.promote(run.run_id, step)
 
