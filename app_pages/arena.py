@@ -6,7 +6,7 @@ import streamlit as st
 from workbench import charts
 from workbench.data import feedback
 from workbench.errors import UserError
-from workbench.results import arena
+from workbench.results import arena, arena_prompts
 
 
 st.title("Arena")
@@ -35,6 +35,9 @@ try:
 except UserError as error:
     st.error(str(error))
     matchup = None
+typed = st.session_state.get("arena_typed")
+if typed and typed[0] == picked:  # a typed prompt's answers, for the runs picked when it was asked
+    matchup = typed[1]
 
 if revealed := st.session_state.pop("arena_revealed", None):
     st.success("Your vote is saved. " + revealed, icon=":material/visibility:")
@@ -59,6 +62,7 @@ def draw_vote(matchup: arena.Matchup) -> None:
                 st.error(str(error))
             else:
                 st.session_state["arena_revealed"] = matchup.reveal()
+                st.session_state.pop("arena_typed", None)
                 st.rerun()
 
 
@@ -66,6 +70,16 @@ if matchup is not None:
     draw_vote(matchup)
 elif picked:
     st.info("You have voted on every prompt these runs share. The standings are below.", icon=":material/done_all:")
+if picked:
+    with st.expander("Ask a prompt of your own", icon=":material/edit_note:"):
+        prompt = st.text_area("Your prompt", key="arena_prompt", max_chars=arena_prompts.MAX_PROMPT_CHARS)
+        if st.button("Ask them", icon=":material/send:", help="Each model answers now; you vote blind as above."):
+            try:
+                st.session_state["arena_typed"] = (picked, arena_prompts.typed_matchup(picked, prompt, actor))
+            except UserError as error:
+                st.error(str(error))
+            else:
+                st.rerun()
 
 st.subheader("Standings")
 names = arena.reviewers()

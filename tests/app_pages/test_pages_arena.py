@@ -48,3 +48,28 @@ def test_a_blind_vote_reveals_the_answers_owners_only_afterwards(home):
     save = next(button for button in app.button if button.label.startswith("Save my 1 better answers"))
     save.click().run()
     assert "Saved as" in texts(app)
+
+
+def test_a_typed_prompt_is_answered_by_the_models_and_voted_on_blind(demo_home, trained_demo, tmp_path):
+    from conftest import copy_trained_run
+
+    from workbench.models.demo_task import DEMO_HELDOUT_FILE
+    from workbench.results import arena, evaluate
+
+    copy_trained_run(trained_demo, demo_home)
+    one = tmp_path / "one.jsonl"
+    one.write_text(DEMO_HELDOUT_FILE.read_text().splitlines()[0] + "\n")
+    evaluate.evaluate(trained_demo.run_id, data=one)
+    app = open_page("app_pages/arena.py")
+    app.radio[0].set_value(app.radio[0].options[0]).run()
+    next(button for button in app.button if button.label == "Vote").click().run()  # the one held-out prompt
+    assert "You have voted on every prompt" in texts(app)
+    app.text_area(key="arena_prompt").set_value("Which city is mentioned? Ines lives in Lisbon.").run()
+    next(button for button in app.button if button.label == "Ask them").click().run(timeout=120)
+    assert not app.exception, app.exception
+    page = texts(app)
+    assert "Ines lives in Lisbon" in page and trained_demo.run_id not in page.split("Standings")[0]
+    app.radio[0].set_value("A tie").run()
+    next(button for button in app.button if button.label == "Vote").click().run()
+    assert "Your vote is saved" in texts(app) and len(arena.standings()) == 2
+    assert [vote.votes for vote in arena.standings()] == [2, 2]

@@ -28,6 +28,7 @@ from workbench.team.identity import Actor
 
 
 TIE = "tie"
+BASE_PREFIX = "base: "  # the base model's name in the arena: "base: MODEL"
 LABELS = "ABCD"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS votes (
@@ -100,7 +101,7 @@ def contenders(run_ids: list[str], actor: Actor | None = None) -> dict[str, dict
         rows = {row["question"]: row for row in saved.examples if row.get("prompt")}
         if not rows:
             raise UserError(f"The run {run_id} was evaluated before the arena existed; evaluate it again.")
-        base = f"base: {run.config.model}"
+        base = f"{BASE_PREFIX}{run.config.model}"
         if answers and base not in answers:
             raise UserError(f"The run {run_id} has another base model; the arena compares runs of one base.")
         answers.setdefault(base, {question: {**row, "answer": row["base"]} for question, row in rows.items()})
@@ -245,7 +246,8 @@ def _votes(reviewer: str | None, actor: Actor | None) -> list[sqlite3.Row]:
 
 def _visible_models(actor: Actor) -> set[str]:
     runs = control.visible_runs(actor)
-    return {run.run_id for run in runs} | {f"base: {run.config.model}" for run in runs} | set(_checkpoints(runs))
+    bases = {f"{BASE_PREFIX}{run.config.model}" for run in runs}
+    return {run.run_id for run in runs} | bases | set(_checkpoints(runs))
 
 
 def _checkpoints(runs: list[directory.Run]) -> list[str]:
