@@ -29,10 +29,16 @@ def draw_evaluation(run: Run) -> None:
                 "(exact match, token F1, ROUGE-L, BLEU, the reference's loss, whether it stops) and kept with the run."
             )
         files = {HELD_OUT: None} | {
-            f"the dataset {versions[0].label}": versions[0].path
+            f"the dataset {versions[-1].label}": versions[-1].path
             for versions in library.visible_datasets(st.session_state["actor"])
         }
-        source = st.selectbox("Evaluate on", list(files), key="evaluate_on", help="Any saved dataset of chat rows.")
+        source = st.selectbox(
+            "Evaluate on",
+            list(files),
+            key="evaluate_on",
+            help="The held-out split, or a dataset saved in the library (Data page, Clean and save) whose "
+            "conversations end with the expected answer.",
+        )
         if st.button("Evaluate again" if saved else "Evaluate now", icon=":material/play_arrow:", key="evaluate"):
             run_evaluation(run, data=files[source])
 

@@ -27,3 +27,10 @@ def test_a_hopeless_loss_caps_the_perplexity_and_none_stays_none():
     assert perplexity(0.0) == 1.0
     assert perplexity(None) is None and perplexity(float("nan")) is None
     assert behaviour([Answered("x", True, 2, float("inf"))], ["x"]).loss is None
+
+
+def test_an_answer_whose_loss_was_not_measured_is_left_out_of_the_mean_but_not_of_the_rest():
+    answers = [Answered("Paris", True, 2, 0.5), Answered("a very long answer", False, 0, None)]
+    measured = behaviour(answers, ["Paris", "a very long answer"])
+    assert measured.loss == 0.5 and measured.stops == 0.5 and measured.length_ratio == 1.0
+    assert behaviour([Answered("x", True, 0, None)], ["x"]).loss is None

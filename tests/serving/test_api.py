@@ -117,6 +117,9 @@ def test_the_answer_loss_of_a_reference_is_low_for_the_tuned_model_and_checked_l
     assert tuned_loss < 0.5 < base_loss
     wrong = [*messages, {"role": "assistant", "content": "a wrong answer entirely"}]
     assert workbench_client.answer_loss(address, trained_home.run_id, wrong)[1] > tuned_loss + 1
+    too_long = [*messages, {"role": "assistant", "content": "Eat a banana! " * 200}]
+    with pytest.raises(UserError, match="longer than the 256 tokens the model reads"):
+        workbench_client.answer_loss(address, "demo", too_long)
     with pytest.raises(UserError, match="last message must be the assistant's answer"):
         workbench_client.answer_loss(address, "demo", messages)
     with pytest.raises(UserError, match="GET /v1/models lists"):

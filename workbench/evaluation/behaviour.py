@@ -23,8 +23,8 @@ class Answered:
 
     text: str
     stopped: bool
-    answer_tokens: int  # tokens of the reference answer the loss was taken over
-    loss: float  # mean loss per token of the reference answer under the model
+    answer_tokens: int  # tokens of the reference answer the loss was taken over (0 when not measured)
+    loss: float | None  # mean loss per token of the reference answer; None when the model could not read it all
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,9 @@ class Behaviour:
 
 
 def behaviour(answers: Sequence[Answered], references: Sequence[str]) -> Behaviour:
-    tokens = sum(answer.answer_tokens for answer in answers)
-    loss = sum(answer.loss * answer.answer_tokens for answer in answers) / tokens if tokens else None
+    measured = [answer for answer in answers if answer.loss is not None]
+    tokens = sum(answer.answer_tokens for answer in measured)
+    loss = sum(answer.loss * answer.answer_tokens for answer in measured) / tokens if tokens else None
     ratios = [
         len(words(answer.text)) / len(words(reference))
         for answer, reference in zip(answers, references, strict=True)

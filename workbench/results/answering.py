@@ -4,6 +4,7 @@ row of the evaluation file beside its scores against the reference."""
 
 from typing import Any
 
+from workbench.errors import UserError
 from workbench.evaluation.answers import last_user_text, normalise_answer
 from workbench.evaluation.behaviour import Answered
 from workbench.evaluation.metrics import rouge_l, token_f1
@@ -37,9 +38,22 @@ def answer(
         **extra,
     )
     text = strip_reasoning("".join(pieces)).strip()
+    return Answered(text, endings[-1:] == ["stop"], *_reference_loss(address, model, asked, reference, extra))
+
+
+def _reference_loss(
+    address: process.Address, model: str, asked: list[dict], reference: str, extra: dict[str, Any]
+) -> tuple[int, float | None]:
+    """(tokens, mean loss) of the reference answer; (0, None) when the model cannot read the whole conversation
+    (longer than its context), so one long example leaves its loss unmeasured instead of ending the evaluation."""
     scored = [*asked, {"role": "assistant", "content": reference}]
-    tokens, loss = client.answer_loss(address, model, scored, **extra)
-    return Answered(text, stopped=endings[-1:] == ["stop"], answer_tokens=tokens, loss=round(loss, 4))
+    try:
+        tokens, loss = client.answer_loss(address, model, scored, **extra)
+    except client.ServerGone:
+        raise
+    except UserError:
+        return 0, None
+    return tokens, round(loss, 4)
 
 
 def example_row(conversation: list[dict], reference: str, answers: dict[str, Answered]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from workbench.data.uploads import write_atomically
 from workbench.errors import UserError, disk_space
 from workbench.evaluation import held_out
 from workbench.evaluation.answers import expected_answer
-from workbench.evaluation.behaviour import Answered, behaviour
+from workbench.evaluation.behaviour import MAX_PERPLEXITY, Answered, behaviour
 from workbench.evaluation.metrics import overlap
 from workbench.jobs import control
 from workbench.results import answer_tables, answering
@@ -148,7 +148,7 @@ def behaviour_sentence(evaluation: Evaluation) -> str:
     if base.get("loss") is not None and tuned.get("loss") is not None:
         parts.append(
             f"Answer-token loss {base['loss']:.2f} -> {tuned['loss']:.2f} "
-            f"(perplexity {base['perplexity']:,.1f} -> {tuned['perplexity']:,.1f})"
+            f"(perplexity {_perplexity(base['perplexity'])} -> {_perplexity(tuned['perplexity'])})"
         )
     parts.append(f"ends its answers by itself {base['stops']:.0%} -> {tuned['stops']:.0%} of the time")
     if base.get("length_ratio") is not None and tuned.get("length_ratio") is not None:
@@ -176,6 +176,10 @@ def example_rows(evaluation: Evaluation) -> list[dict[str, Any]]:
         }
         for row in evaluation.examples
     ]
+
+
+def _perplexity(value: float) -> str:
+    return f"over {MAX_PERPLEXITY:,.0f}" if value >= MAX_PERPLEXITY else f"{value:,.1f}"
 
 
 def _conversations(run: Run, data: Path | None) -> tuple[list[list[dict]], str]:

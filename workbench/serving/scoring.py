@@ -20,8 +20,9 @@ def answer_loss(model: Any, tokenizer: Any, rendering: Any, messages: list[dict[
     if messages[-1]["role"] != "assistant":
         raise UserError("The last message must be the assistant's answer to score; end 'messages' with it.")
     encoded = encode(rendering, tokenizer, {"messages": messages})
-    if len(encoded.input_ids) > MAX_SCORED_TOKENS:
-        raise UserError(f"The conversation is longer than {MAX_SCORED_TOKENS} tokens; score a shorter one.")
+    limit = min(MAX_SCORED_TOKENS, getattr(model.config, "max_position_embeddings", None) or MAX_SCORED_TOKENS)
+    if len(encoded.input_ids) > limit:
+        raise UserError(f"The conversation is longer than the {limit} tokens the model reads; score a shorter one.")
     labels = last_answer_only(encoded.labels)
     counted = sum(label != IGNORED for label in labels)
     if not counted:
