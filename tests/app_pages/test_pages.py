@@ -53,11 +53,11 @@ def test_runs_page_shows_scores_chart_and_download_for_a_finished_run(trained_ho
     labels = [metric.label for metric in app.metric]
     assert labels == ["Exact match", "Token F1", "ROUGE-L", "BLEU"]
     assert all(metric.value.endswith("%") and metric.delta for metric in app.metric), "trained, with its change"
-    loss_chart, *signal_charts = app.get("plotly_chart")
-    names = [trace["name"] for trace in json.loads(loss_chart.proto.spec)["data"]]
-    assert names == ["training loss", "held-out loss"]
-    titles = {json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in signal_charts}
+    loss_chart, *other_charts = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    assert [trace["name"] for trace in loss_chart["data"]] == ["training loss", "held-out loss"]
+    titles = {chart["layout"]["title"]["text"] for chart in other_charts if "title" in chart["layout"]}
     assert titles == {"learning rate", "gradient norm", "answer-token accuracy", "tokens per second"}
+    assert sum("yaxis2" in chart["layout"] for chart in other_charts) == 1, "the checkpoints' timeline"
     assert app.get("download_button"), "the adapter download is offered"
     assert "Run record: who, on what, with which versions" in [expander.label for expander in app.expander]
     answers = next(frame.value for frame in app.dataframe if "untrained" in frame.value.columns)
