@@ -5,7 +5,8 @@ import json
 
 import pytest
 from app_server import needs_chromium
-from conftest import copy_trained_run, untrained_checkpoint, wait_for
+from checkpoint_files import untrained_checkpoint
+from conftest import copy_trained_run, wait_for
 
 from workbench.models.demo_task import DEMO_HELDOUT_FILE
 from workbench.runs import checkpoints

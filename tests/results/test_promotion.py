@@ -11,7 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import copy_trained_run, untrained_checkpoint
+from checkpoint_files import untrained_checkpoint
+from conftest import copy_trained_run
 
 from workbench.errors import UserError
 from workbench.models.demo_task import DEMO_HELDOUT_FILE
