@@ -30,7 +30,8 @@ def test_a_promoted_checkpoint_is_what_the_playground_answers_with(demo_home, tr
     page.get_by_text("Checkpoints: evaluate one, or promote it").click()
     expect(page.get_by_role("combobox", name="Checkpoint", exact=True)).to_be_visible(timeout=WAIT)
     page.get_by_role("combobox", name="Checkpoint", exact=True).click()
-    page.get_by_role("option", name="checkpoint 0", exact=True).click()
+    page.keyboard.type("checkpoint 0")  # filters the list: a click alone may not open it while the page redraws
+    page.get_by_role("option", name="checkpoint 0", exact=True).click(timeout=WAIT)
     page.get_by_role("button", name="Promote checkpoint 0").click()
     expect(page.get_by_text("This run answers with checkpoint 0", exact=False)).to_be_visible(timeout=WAIT)
     assert checkpoints.promoted_step(run_dir) == 0
