@@ -9,6 +9,7 @@ from workbench.data import sources
 from workbench.errors import UserError
 from workbench.models.device import Device
 from workbench.planning import preflight
+from workbench.training import speedups
 
 
 SHOW = {"green": st.success, "amber": st.warning, "red": st.error}
@@ -66,6 +67,7 @@ def draw_preflight(config: RunConfig, device: Device) -> preflight.Preflight | N
     for column, (label, value, detail, help_text) in zip(st.columns(4), figures, strict=True):
         column.metric(label, value, detail, delta_color="off", delta_arrow="off", help=help_text)
     st.plotly_chart(charts.memory_figure(result.memory_breakdown, result.available_gb), width="stretch")
+    draw_speed_recipe(result)
     for index, fix in enumerate(result.fixes):
         st.button(
             f"{fix.label}: about {fix.peak_memory_gb:.1f} GB",
@@ -75,3 +77,12 @@ def draw_preflight(config: RunConfig, device: Device) -> preflight.Preflight | N
             args=(fix.changes,),
         )
     return result
+
+
+def draw_speed_recipe(result: preflight.Preflight) -> None:
+    """The speed recipe on this device: what is used and why, each choice a setting under Advanced settings."""
+    with st.expander(f"Speed recipe: {speedups.headline(list(result.speedups))}", icon=":material/speed:"):
+        for choice in result.speedups:
+            mark = ":material/check: " if choice.used else ":material/remove: "
+            st.markdown(f"{mark}**{choice.name}**: {choice.reason}")
+        st.caption("Each can be turned off or on under Advanced settings; measured by `make bench`.")

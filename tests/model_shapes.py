@@ -40,7 +40,8 @@ def config(**values) -> RunConfig:
 def estimated_memory(
     facts: ModelFacts, device: Device = RTX_4090, lengths: list[int] | None = None, **values
 ) -> float:
-    return peak_memory_gb(config(**values), facts, lengths or [values.get("max_length", 512)], device.cuda)
+    rows = lengths or [values.get("max_length", 512)] * 64  # unknown data: every row as long as it may be
+    return peak_memory_gb(config(**values), facts, rows, device.cuda)
 
 
 def write_config(folder, values: dict) -> str:

@@ -67,3 +67,20 @@ def test_the_identity_pilot_through_the_balanced_preset_learns(demo_home):
         f"\nidentity, Balanced: held-out loss {untrained:.2f} (untrained) -> {last:.2f}, lr {config.learning_rate:g}"
     )
     assert first_step == 0 and last < 0.5 * untrained, held_out
+
+
+def test_gradient_checkpointing_is_turned_on_only_when_the_run_would_not_fit_without_it():
+    from model_shapes import A100, LLAMA32_3B, RTX_4090
+
+    from workbench.planning.model_facts import facts_from_config
+
+    facts = facts_from_config(LLAMA32_3B)
+    shape = recipe.DataShape(lengths=[300] * 900 + [1000] * 100, n_params=facts.n_params)
+    base = presets.demo_config(model="/models/llama-3b", method="qlora", run_name="")
+    roomy = fitting.fit_preset("Balanced", base, shape, A100, facts)
+    assert roomy.config.gradient_checkpointing is False
+    assert "Gradient checkpointing" not in "\n".join(roomy.changes), "left as it was: off"
+    tight = fitting.fit_preset("Balanced", base, shape, dataclasses.replace(RTX_4090, free_gb=5.0), facts)
+    assert tight.config.gradient_checkpointing is True
+    assert "Gradient checkpointing: off → on, the run needs it to fit in the memory free." in tight.changes
+    assert fitting.fit_preset("Balanced", base, shape, CPU, facts).config.gradient_checkpointing is False

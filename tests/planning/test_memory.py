@@ -63,9 +63,19 @@ def test_estimate_lands_near_the_peft_benchmark_without_checkpointing():
 
 def test_memory_uses_the_longest_conversation_not_max_length_unless_packing(llama_7b):
     short = [100, 120, 200]
-    padded = estimated_memory(llama_7b, lengths=short, max_length=4096)
-    assert padded == estimated_memory(llama_7b, lengths=[200], max_length=200)
+    padded = estimated_memory(llama_7b, lengths=short, max_length=4096, padding_free=False)
+    assert padded == estimated_memory(llama_7b, lengths=[200], max_length=200, padding_free=False)
     assert estimated_memory(llama_7b, lengths=short, max_length=4096, packing=True) > padded
+
+
+def test_padding_free_batches_hold_the_longest_conversations_laid_end_to_end(llama_7b):
+    lengths = [100] * 50 + [1000, 900, 50]
+    values = {"lengths": lengths, "max_length": 4096, "per_device_train_batch_size": 2}
+    padded = estimated_memory(llama_7b, padding_free=False, **values)  # two rows of the longest: 2 x 1000 tokens
+    flat = estimated_memory(llama_7b, padding_free=True, **values)  # at worst the two longest: 1000 + 900 tokens
+    assert flat < padded
+    same_tokens = {"lengths": [950], "max_length": 950, "per_device_train_batch_size": 2, "padding_free": False}
+    assert flat == estimated_memory(llama_7b, **same_tokens)
 
 
 def test_free_disk_of_a_folder_that_does_not_exist_yet(tmp_path):

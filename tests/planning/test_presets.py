@@ -130,8 +130,8 @@ def test_checkpoints_fall_on_evaluations_and_evaluations_fit_the_run():
             assert 1 <= config.eval_steps <= max(1, total_steps(config, n_rows))
 
 
-def test_gradient_checkpointing_is_on_for_gpus_only():
-    assert preset_config("Balanced", BASE, 1_000, cuda=True).gradient_checkpointing is True
+def test_presets_leave_gradient_checkpointing_off_for_the_fit_to_turn_on_when_needed():
+    assert preset_config("Balanced", BASE, 1_000, cuda=True).gradient_checkpointing is False
     assert preset_config("Balanced", BASE, 1_000, cuda=False).gradient_checkpointing is False
 
 

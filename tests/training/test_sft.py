@@ -9,7 +9,7 @@ from workbench.training import sft
 def test_the_sft_config_carries_the_run_settings(tmp_path):
     config = presets.demo_config(eval_steps=5, gradient_checkpointing=True)
     plan = schedule.plan(config, 256, separate_eval=True)
-    args = sft.sft_config(config, tmp_path, plan, has_eval=True, cuda=False)
+    args = sft.sft_config(config, tmp_path, plan, has_eval=True, cuda=False, layout="padded")
     assert (args.max_length, args.learning_rate) == (64, 5e-3)
     assert not args.assistant_only_loss and not args.completion_only_loss, "the labels come with the rows (rendering)"
     assert args.eval_strategy == "steps" and args.eval_steps == 5 and args.save_steps == 40  # 160 steps / 4

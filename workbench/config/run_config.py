@@ -168,7 +168,17 @@ class RunConfig:
         choices=REASONING,
     )
     packing: bool = setting(
-        False, "Packing", "batching", "Pack several short conversations into one sequence: faster on short data."
+        False, "Packing", "batching", "Pack short conversations best-fit into rows of max length: fewer, fuller steps."
+    )
+    padding_free: bool = setting(
+        True,
+        "Padding-free batching",
+        "batching",
+        "Lay each batch's conversations end to end instead of padding them to the longest: the same loss and steps, "
+        "used where it costs less compute than padding (mixed lengths, or FlashAttention).",
+    )
+    liger_kernels: bool = setting(
+        True, "Liger kernels", "batching", "On an NVIDIA GPU with liger-kernel installed: faster, less memory."
     )
     validation_fraction: float = setting(
         0.0,

@@ -97,11 +97,24 @@ def quantization_config(method: str, cuda: bool) -> Any:
     )
 
 
+def flash_attention_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("flash_attn") is not None
+
+
+def attention_implementation(cuda: bool) -> str:
+    """FlashAttention 2 on an NVIDIA GPU where the flash-attn package is installed, else PyTorch's SDPA."""
+    return "flash_attention_2" if cuda and flash_attention_installed() else "sdpa"
+
+
 def load_model(model_path: str, method: str = "lora", cuda: bool = False) -> Any:
     """Load a causal LM for training or chat; 4-bit when the method is QLoRA."""
     from transformers import AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {}
+    if attention_implementation(cuda) == "flash_attention_2":  # else transformers' own default (SDPA where supported)
+        kwargs["attn_implementation"] = "flash_attention_2"
     quant = quantization_config(method, cuda)
     if quant is not None:
         kwargs.update(quantization_config=quant, device_map={"": 0} if cuda else None)

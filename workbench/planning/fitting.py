@@ -36,6 +36,7 @@ def fit_preset(
 ) -> Fitted:
     """``base`` with preset ``name`` applied for the data ``shape`` describes, on ``device``."""
     chosen = presets.preset_config(name, base, len(shape.lengths), device.cuda)
+    chosen = dataclasses.replace(chosen, gradient_checkpointing=_needs_checkpointing(chosen, shape, device, facts))
     chosen = dataclasses.replace(
         chosen,
         max_length=_max_length(chosen, shape, device, facts),
@@ -43,6 +44,22 @@ def fit_preset(
         learning_rate=recipe.usual_learning_rate(chosen.method, shape.n_params),
     )
     return Fitted(chosen, describe_changes(base, chosen, shape))
+
+
+def _fits(config: RunConfig, shape: recipe.DataShape, device: Device, facts: ModelFacts | None) -> bool:
+    """True when the run's estimated peak stays within the safe share of the memory free (or nothing is known)."""
+    available = available_memory_gb(device) if facts is not None and shape.lengths else None
+    if available is None:
+        return True
+    return peak_memory_gb(config, facts, shape.lengths, device.cuda) <= AMBER_MEMORY_FRACTION * available
+
+
+def _needs_checkpointing(config: RunConfig, shape: recipe.DataShape, device: Device, facts: ModelFacts | None) -> bool:
+    """Gradient checkpointing (20-30% slower) only on a GPU where the run at its fitted length does not fit without."""
+    if not device.cuda:
+        return False
+    at_length = dataclasses.replace(config, max_length=recipe.fitted_max_length(shape)) if shape.lengths else config
+    return not _fits(at_length, shape, device, facts)
 
 
 def _max_length(config: RunConfig, shape: recipe.DataShape, device: Device, facts: ModelFacts | None) -> int:
@@ -71,6 +88,9 @@ def describe_changes(before: RunConfig, after: RunConfig, shape: recipe.DataShap
         f"model of this size",
         "per_device_train_batch_size": f"an effective batch of "
         f"{after.per_device_train_batch_size * after.gradient_accumulation_steps} for {n_rows}",
+        "gradient_checkpointing": "the run needs it to fit in the memory free"
+        if after.gradient_checkpointing
+        else "the run fits without it, which is 20-30% faster",
     }
     changes = []
     for name, why in reasons.items():
@@ -94,4 +114,6 @@ def _label(name: str) -> str:
 
 
 def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
     return f"{value:g}" if isinstance(value, float) else str(value)

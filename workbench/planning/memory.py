@@ -29,6 +29,7 @@ being written), each an adapter with its two Adam moments (or the whole model wi
 0.5 GB of margin.
 """
 
+import math
 import shutil
 from pathlib import Path
 
@@ -93,10 +94,15 @@ def peak_memory_gb(config: RunConfig, facts: ModelFacts, token_lengths: list[int
 
 
 def peak_seq_len(config: RunConfig, token_lengths: list[int]) -> int:
-    """Tokens per row in the largest micro-batch: packed rows are full; padded ones are as long as the longest."""
+    """Tokens per row in the largest micro-batch: packed rows are full; padded ones are as long as the longest;
+    padding-free ones, at worst, the mean of the longest conversations that could meet in one batch."""
     if config.packing or not token_lengths:
         return config.max_length
-    return max(1, min(config.max_length, max(token_lengths)))
+    longest = sorted((min(config.max_length, length) for length in token_lengths), reverse=True)
+    if config.padding_free:
+        top = longest[: config.per_device_train_batch_size]
+        return max(1, math.ceil(sum(top) / config.per_device_train_batch_size))
+    return max(1, longest[0])
 
 
 def available_memory_gb(device: Device, other_jobs_gb: float = 0.0) -> float | None:

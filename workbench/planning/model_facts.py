@@ -12,6 +12,7 @@ from typing import Any
 
 from workbench.config import DEMO_MODEL, RunConfig
 from workbench.errors import UserError
+from workbench.training.speedups import BatchShape
 
 
 UNGATED_MODEL_TYPES = {"gpt2", "gpt_bigcode", "gpt_neox", "gptj", "opt", "bloom", "falcon", "phi", "codegen"}
@@ -231,3 +232,9 @@ def trainable_params(config: RunConfig, facts: ModelFacts) -> int:
     if config.method == "freeze":
         return min(config.freeze_trainable_layers, facts.n_layers) * facts.layer_params + facts.hidden_size
     return facts.n_params
+
+
+def batch_shape(config: RunConfig, facts: ModelFacts, token_lengths: list[int]) -> BatchShape:
+    """What ``speedups.batching`` chooses the batch layout from, for the training rows' ``token_lengths``."""
+    lengths = tuple(min(length, config.max_length) for length in token_lengths)
+    return BatchShape(lengths, facts.matmul_params, facts.q_dim, facts.n_layers)

@@ -28,8 +28,9 @@ from workbench.planning.memory import (
     peak_memory_gb,
     peak_seq_len,
 )
-from workbench.planning.model_facts import ModelFacts, model_facts, trainable_params
+from workbench.planning.model_facts import ModelFacts, batch_shape, model_facts, trainable_params
 from workbench.planning.timing import estimate_seconds, generation_seconds, throughput_note, workload
+from workbench.training.speedups import Speedup, speedups
 from workbench.words import format_duration, plural
 
 
@@ -104,6 +105,7 @@ class Preflight:
     trainable_params: int
     throughput_note: str = ""
     blocked: str = ""  # a reason no "start anyway" can override (the checkpoints would not fit on the disk)
+    speedups: tuple[Speedup, ...] = ()  # the speed recipe on this device, each choice with its reason
 
     @property
     def steps(self) -> int:
@@ -153,6 +155,7 @@ def estimate(
         device_name=device.name,
         trainable_params=trainable_params(config, facts),
         throughput_note=throughput_note(config, device),
+        speedups=tuple(speedups(config, device.cuda, batch_shape(config, facts, token_lengths))),
     )
     _judge(result, device, other_jobs_gb)
     if available is not None and _memory_level(result.peak_memory_gb, available) != "green":

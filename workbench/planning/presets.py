@@ -138,7 +138,7 @@ def preset_config(name: str, base: RunConfig, n_rows: int, cuda: bool) -> RunCon
     pilot also stops after 100 optimizer steps), learning rate by method (LoRA/QLoRA 2e-4, full
     1e-5, freeze 5e-5), LoRA rank (8/16/32) with alpha twice the rank, an effective batch of about 0.2 % of the
     rows (OpenAI's rule, here between 8 and 32) split into micro-batches of 4 on a GPU or 8 on a CPU, gradient
-    checkpointing on a GPU, evaluation about 4/10/20 times per run and a checkpoint every second evaluation,
+    checkpointing off, evaluation about 4/10/20 times per run and a checkpoint every second evaluation,
     early-stopping patience 0/3/5 evaluations, and a held-out share of 5/10/10 % (at most 1,000 rows; none below
     50 rows or when an evaluation file is given).
     """
@@ -174,7 +174,7 @@ def preset_config(name: str, base: RunConfig, n_rows: int, cuda: bool) -> RunCon
         eval_steps=eval_every,
         save_steps=2 * eval_every,
         early_stopping_patience=recipe.patience if can_stop_early else 0,
-        gradient_checkpointing=cuda,
+        gradient_checkpointing=False,  # turned on by ``fitting`` only when the run does not fit without it
     )
 
 

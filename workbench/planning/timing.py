@@ -117,8 +117,8 @@ def workload(config: RunConfig, token_lengths: list[int], eval_token_lengths: li
 
 
 def _padded_tokens(config: RunConfig, lengths: list[int]) -> int:
-    """Tokens the model processes in one epoch, padding included (packed rows have none)."""
-    if config.packing:
+    """Tokens the model processes in one epoch, padding included (packed and padding-free batches have none)."""
+    if config.packing or config.padding_free:
         return sum(lengths)
     batch = config.per_device_train_batch_size
     return sum(len(chunk) * max(chunk) for chunk in (lengths[i : i + batch] for i in range(0, len(lengths), batch)))

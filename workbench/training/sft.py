@@ -6,6 +6,7 @@ from typing import Any
 from workbench.config import RunConfig
 from workbench.runs.directory import CHECKPOINTS_DIR
 from workbench.schedule import SAVE_TOTAL_LIMIT, Plan
+from workbench.training import speedups
 
 
 def precision_flags(config: RunConfig, cuda: bool) -> dict[str, bool]:
@@ -20,10 +21,14 @@ def precision_flags(config: RunConfig, cuda: bool) -> dict[str, bool]:
     return {"bf16": choice == "bf16", "fp16": choice == "fp16"}
 
 
-def sft_config(config: RunConfig, run_dir: Path, plan: Plan, has_eval: bool, cuda: bool) -> Any:
-    """TRL's SFTConfig for the run, with the evaluation and checkpoint cadence of its ``plan``."""
+def sft_config(
+    config: RunConfig, run_dir: Path, plan: Plan, has_eval: bool, cuda: bool, layout: str | None = None
+) -> Any:
+    """TRL's SFTConfig for the run, with the evaluation and checkpoint cadence of its ``plan`` and the batch
+    ``layout`` of ``speedups.batching`` (chosen from the settings alone when not given)."""
     from trl import SFTConfig
 
+    layout = layout or speedups.batching(config)
     return SFTConfig(
         output_dir=str(run_dir / CHECKPOINTS_DIR),
         num_train_epochs=config.num_train_epochs,
@@ -35,8 +40,11 @@ def sft_config(config: RunConfig, run_dir: Path, plan: Plan, has_eval: bool, cud
         per_device_train_batch_size=config.per_device_train_batch_size,
         per_device_eval_batch_size=config.per_device_train_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
-        max_length=config.max_length,
-        packing=config.packing,
+        # Padding-free batches take rows cut at max length already (``attempt.tokenized``): TRL asks for that
+        max_length=None if layout == "padding-free" else config.max_length,
+        packing=layout == "packed",
+        padding_free=layout != "padded",
+        use_liger_kernel=speedups.uses_liger(config, cuda),
         assistant_only_loss=False,  # the labels come with the data (workbench.models.rendering)
         completion_only_loss=False,
         seed=config.seed,
