@@ -13,6 +13,7 @@ from app_pages._progress import draw_progress
 from app_pages._queue import draw_queue
 from app_pages._scores import draw_scores
 from app_pages._sharing import draw_sharing
+from workbench import charts
 from workbench.data import sources
 from workbench.jobs import board, control, health, queue
 from workbench.results import export
@@ -86,8 +87,11 @@ def finished_panel() -> None:
         with st.expander("Last lines of the training log"):
             st.code(directory.tail_log(run.path, 6000) or "(empty)")
     draw_cleanup(run)
-    if facts := record.record_facts(record.read_record(run.path)):
+    kept = record.read_record(run.path)
+    if facts := record.record_facts(kept):
         with st.expander("Run record: who, on what, with which versions", icon=":material/receipt_long:"):
+            if phases := record.phases(kept):
+                st.plotly_chart(charts.phases_figure(phases), width="stretch")
             st.dataframe([{"": label, "value": value} for label, value in facts], hide_index=True, width="stretch")
 
 

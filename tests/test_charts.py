@@ -63,3 +63,9 @@ def test_the_checkpoint_timeline_puts_scores_on_their_own_axis_with_the_untraine
         "training loss",
         "held-out loss",
     ]
+
+
+def test_the_phases_chart_stacks_each_phase_in_the_order_it_happened():
+    figure = charts.phases_figure({"loading the model": 1.0, "training": 7.5, "saving": 0.1})
+    assert [trace.name for trace in figure.data] == ["loading the model", "training", "saving"]
+    assert [trace.x[0] for trace in figure.data] == [1.0, 7.5, 0.1] and figure.layout.barmode == "stack"

@@ -123,20 +123,26 @@ def token_length_figure(lengths: list[int], max_length: int) -> go.Figure:
 MEMORY_COLOURS = {"weights": "#2563eb", "training state": "#7c3aed", "activations": "#f59e0b", "overhead": "#94a3b8"}
 
 
-def memory_figure(breakdown: dict[str, float], available_gb: float | None) -> go.Figure:
-    """One stacked bar of the estimated peak memory by part, with the memory free right now drawn as a line."""
+def _stacked_bar(parts: dict[str, float], row: str, value: str, colours: dict[str, str] | None = None) -> go.Figure:
+    """One horizontal bar of ``parts`` stacked in order, each named in the legend and hovered as ``value``."""
     figure = go.Figure()
-    for part, gigabytes in breakdown.items():
+    for part, amount in parts.items():
         figure.add_trace(
             go.Bar(
-                x=[gigabytes],
-                y=["estimated peak"],
+                x=[amount],
+                y=[row],
                 orientation="h",
                 name=part,
-                marker_color=MEMORY_COLOURS.get(part),
-                hovertemplate=f"{part}: %{{x:.2f}} GB<extra></extra>",
+                marker_color=(colours or {}).get(part),
+                hovertemplate=f"{part}: {value}<extra></extra>",
             )
         )
+    return figure
+
+
+def memory_figure(breakdown: dict[str, float], available_gb: float | None) -> go.Figure:
+    """One stacked bar of the estimated peak memory by part, with the memory free right now drawn as a line."""
+    figure = _stacked_bar(breakdown, "estimated peak", "%{x:.2f} GB", MEMORY_COLOURS)
     if available_gb is not None:
         figure.add_vline(
             x=max(available_gb, 0.0),
@@ -152,6 +158,16 @@ def memory_figure(breakdown: dict[str, float], available_gb: float | None) -> go
         legend={"orientation": "h", "y": -0.6},
         yaxis={"showticklabels": False},
     )
+    return figure
+
+
+def phases_figure(phases: dict[str, float]) -> go.Figure:
+    """One stacked bar of where a run's time went (the run record's phases), in the order they happened."""
+    figure = _stacked_bar(phases, "time", "%{x:.1f} s")
+    figure.update_layout(
+        barmode="stack", xaxis_title="seconds", height=170, margin=MARGIN, legend={"orientation": "h", "y": -0.6}
+    )
+    figure.update_yaxes(showticklabels=False)
     return figure
 
 

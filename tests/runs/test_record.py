@@ -79,3 +79,32 @@ def test_the_record_names_the_dataset_by_its_label_never_by_its_path(tmp_path):
     data.write_text('{"text": "a"}\n{"text": "b"}\n')
     record.start_record(tmp_path, data, 2, "CPU (2 cores)", False, "", dataset_label="identity v2")
     assert dict(record.record_facts(record.read_record(tmp_path)))["Dataset"] == "identity v2 (2 rows)"
+
+
+def test_the_speed_recipe_and_the_phases_read_as_sentences(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"text": "hello"}\n')
+    record.start_record(tmp_path, data, 1, "CPU (2 cores)", False, "maria")
+    recipe = [{"name": "Liger kernels", "used": False, "reason": "they need an NVIDIA GPU", "setting": "x"}]
+    record.note(tmp_path, speedups=recipe, phases={"loading the model": 1.0, "training": 3.0})
+    facts = dict(record.record_facts(record.read_record(tmp_path)))
+    assert facts["Liger kernels"] == "not used: they need an NVIDIA GPU"
+    assert facts["Where the time went"] == "training 3.0 s (75%), loading the model 1.0 s (25%)"
+
+
+def test_the_demo_run_recorded_where_its_time_went_and_its_speed_recipe(trained_home):
+    from workbench.runs import directory
+
+    facts = record.read_record(directory.get_run(trained_home.run_id).path)
+    phases = facts["phases"]
+    expected = {"waiting in the queue", "loading the data", "loading the model", "scoring the untrained model"}
+    assert expected | {"training", "evaluation", "saving", "scoring the trained model"} <= set(phases)
+    assert phases["training"] > phases["evaluation"] > 0 and phases["waiting in the queue"] < 60
+    batching = next(choice for choice in facts["speedups"] if choice["name"] == "Padding-free batching")
+    assert batching["used"] is False, "the demo's conversations are all about 32 tokens: padding costs less"
+    assert batching["reason"].startswith("not used for this data: padding would cost less")
+
+
+def test_phases_of_the_wrong_kind_are_left_out():
+    assert record.phases({"phases": {"training": 2, "saving": "soon"}}) == {"training": 2.0}
+    assert record.phases({"phases": "junk"}) == {} and record.phases({}) == {}

@@ -75,3 +75,16 @@ def test_unloadable_model_fails_with_a_plain_sentence(demo_home, tmp_path):
     status = directory.read_status(run.path)
     assert status.state == "failed"
     assert "could not be loaded" in status.message or "stopped with an error" in status.message
+
+
+def test_a_second_run_on_the_same_model_and_data_reuses_the_untrained_models_scores(demo_home):
+    config = presets.demo_config(max_steps=2, run_name="first")
+    first = run_training(config)
+    second = run_training(presets.demo_config(max_steps=3, run_name="second"))
+    for run in (first, second):
+        assert directory.read_status(run.path).state == "succeeded", directory.tail_log(run.path)
+    assert "kept from an earlier run" not in directory.tail_log(first.path)
+    assert "kept from an earlier run on the same model and data" in directory.tail_log(second.path)
+    assert held_out_scores.read_scores(second.path).base == held_out_scores.read_scores(first.path).base
+    phases = json.loads((second.path / directory.RECORD_FILE).read_text())["phases"]
+    assert phases["scoring the untrained model"] < 1.0

@@ -9,6 +9,7 @@ action is written to the audit log.
 import dataclasses
 import json
 import shutil
+import time
 from pathlib import Path
 
 from workbench.config import DEMO_DATASET, DEMO_MODEL, RunConfig
@@ -163,7 +164,7 @@ def resume(run_id: str, actor: Actor | None = None) -> Job:
     (run.path / directory.RESUME_FILE).write_text(json.dumps({"checkpoint": checkpoint.name}), encoding="utf-8")
     job = queue.queue_again(run_id)
     message = f"Queued to resume from {checkpoint.name}."
-    directory.update_status(run.path, state="queued", message=message, finished_at=None)
+    directory.update_status(run.path, state="queued", message=message, finished_at=None, queued_at=time.time())
     audit.record(actor.name, "resume", run_id, checkpoint.name)
     return job
 

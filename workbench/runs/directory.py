@@ -89,7 +89,13 @@ def create_run(config: RunConfig, **status: Any) -> Run:
             with disk_space("creating the run"):
                 config.save(path / CONFIG_FILE)
                 write_status(
-                    path, {"state": "queued", "message": "Waiting for the runner to start this run.", **status}
+                    path,
+                    {
+                        "state": "queued",
+                        "message": "Waiting for the runner to start this run.",
+                        "queued_at": time.time(),
+                        **status,
+                    },
                 )
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
@@ -134,6 +140,7 @@ class Status:
     epoch: float = 0.0
     num_epochs: float = 0.0
     steps_this_attempt: int = 0  # the runner shares a GPU only once every running job has taken a step
+    queued_at: float | None = None  # when it last entered the queue (to start or to resume)
     started_at: float | None = None
     finished_at: float | None = None
     updated_at: float | None = None

@@ -174,7 +174,30 @@ def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     for retry in record.get("retries", []):
         facts.append(("Retried", f"after step {retry.get('after_step', '?')}: {retry.get('change', '?')}"))
+    facts += [_speedup_fact(choice) for choice in record.get("speedups", [])]
+    if spent := phases(record):
+        facts.append(("Where the time went", _phases_fact(spent)))
     return facts
+
+
+def _speedup_fact(choice: dict[str, Any]) -> tuple[str, str]:
+    """One choice of the speed recipe (``workbench.training.speedups``): ('Liger kernels', 'not used: ...')."""
+    return str(choice["name"]), f"{'used' if choice.get('used') else 'not used'}: {choice.get('reason', '')}"
+
+
+def phases(record: dict[str, Any]) -> dict[str, float]:
+    """Where the run's time went, phase by phase in seconds; empty when not recorded (or not numbers)."""
+    values = record.get("phases")
+    if not isinstance(values, dict):
+        return {}
+    return {str(name): float(seconds) for name, seconds in values.items() if isinstance(seconds, int | float)}
+
+
+def _phases_fact(phases: dict[str, Any]) -> str:
+    """'training 12.3 s (61%), loading the model 2.0 s (10%), ...', the longest first."""
+    total = sum(float(seconds) for seconds in phases.values()) or 1.0
+    ordered = sorted(phases.items(), key=lambda item: -float(item[1]))
+    return ", ".join(f"{name} {float(seconds):.1f} s ({float(seconds) / total:.0%})" for name, seconds in ordered)
 
 
 def _memory_fact(record: dict[str, Any]) -> str:

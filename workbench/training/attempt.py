@@ -11,13 +11,15 @@ from workbench import schedule
 from workbench.config import RunConfig
 from workbench.data import sources
 from workbench.errors import UserError
-from workbench.evaluation import held_out
+from workbench.evaluation import base_cache, held_out
 from workbench.evaluation.held_out import score_answers
 from workbench.models import loading
 from workbench.models.device import Device, device_info
 from workbench.models.rendering import Rendering, RenderingError, encode, rendering_for
 from workbench.runs import directory, held_out_scores, record
-from workbench.training import sft
+from workbench.runs.held_out_scores import Score
+from workbench.training import sft, speedups
+from workbench.training.phases import PhaseClock
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Inputs:
     rendering: Rendering | None  # None for plain-text data
     n_rows: int  # rows of the training dataset before any held-out split
     separate_eval: bool  # the held-out rows came from elsewhere, not from the training rows
+    clock: PhaseClock  # where the process's time goes, for the run record
 
     def plan(self, config: RunConfig) -> schedule.Plan:
         return schedule.plan(config, self.n_rows, self.separate_eval)
@@ -42,16 +45,18 @@ class Inputs:
         return held_out.answerable(self.eval_rows)
 
 
-def load_inputs(run_dir: Path, config: RunConfig) -> Inputs:
-    device = device_info()
-    print(f"Device: {device.name}", flush=True)
-    model_path = loading.resolve_model(
-        config.model, progress=lambda fraction, text: directory.update_status(run_dir, message=text)
-    )
-    train_rows, eval_rows, separate_eval = held_out.split_rows(config)
-    n_rows = len(train_rows) + (0 if separate_eval else len(eval_rows))
-    tokenizer = loading.load_tokenizer(model_path)
-    rendering = _rendering(tokenizer, config, train_rows)
+def load_inputs(run_dir: Path, config: RunConfig, clock: PhaseClock | None = None) -> Inputs:
+    clock = clock or PhaseClock()
+    with clock.timed("loading the data"):
+        device = device_info()
+        print(f"Device: {device.name}", flush=True)
+        model_path = loading.resolve_model(
+            config.model, progress=lambda fraction, text: directory.update_status(run_dir, message=text)
+        )
+        train_rows, eval_rows, separate_eval = held_out.split_rows(config)
+        n_rows = len(train_rows) + (0 if separate_eval else len(eval_rows))
+        tokenizer = loading.load_tokenizer(model_path)
+        rendering = _rendering(tokenizer, config, train_rows)
     status = directory.read_status(run_dir)
     dataset_path = sources.resolve_dataset(config.dataset)
     origin = rendering.origin if rendering else "none (plain text)"
@@ -67,7 +72,7 @@ def load_inputs(run_dir: Path, config: RunConfig) -> Inputs:
         dataset_label=sources.dataset_label(config.dataset),
     )
     record.note(run_dir, chat_template=origin, reasoning=config.reasoning)
-    return Inputs(device, model_path, train_rows, eval_rows, tokenizer, rendering, n_rows, separate_eval)
+    return Inputs(device, model_path, train_rows, eval_rows, tokenizer, rendering, n_rows, separate_eval, clock)
 
 
 def _rendering(tokenizer: Any, config: RunConfig, rows: list[dict]) -> Rendering | None:
@@ -99,17 +104,12 @@ def tokenized(rows: list[dict], inputs: Inputs, config: RunConfig) -> Any:
             f"Every answer starts after the max length of {config.max_length} tokens (the shortest prompt takes "
             f"{shortest} tokens under this chat template), so there is nothing to learn; raise the max length."
         )
-    return Dataset.from_list([{"input_ids": item.input_ids, "labels": item.labels} for item in encoded])
+    cut = config.max_length  # as TRL cuts: the start of each conversation is kept
+    return Dataset.from_list([{"input_ids": item.input_ids[:cut], "labels": item.labels[:cut]} for item in learnable])
 
 
-def train_once(
-    run_dir: Path, config: RunConfig, inputs: Inputs, stop_requested: threading.Event, resume_from: Path | None
-) -> tuple[str, str]:
-    from trl import SFTTrainer
-
-    from workbench.training.callbacks import RunDirectoryCallback, SampleAnswersCallback
-    from workbench.training.faults import fault_callbacks
-
+def load_for_training(config: RunConfig, inputs: Inputs) -> Any:
+    """The base model, loaded for the run's method (and frozen but for its last layers with 'freeze')."""
     model = loading.load_model(inputs.model_path, config.method, inputs.device.cuda)
     print(f"Loaded {inputs.model_path} for {config.method}: {loading.describe_weights(model)}", flush=True)
     if config.method == "freeze":
@@ -117,43 +117,90 @@ def train_once(
         print(
             f"Training the last {config.freeze_trainable_layers} layers: {trainable / 1e6:.2f}M parameters", flush=True
         )
-    eval_rows, tokenizer, scored, rendering = inputs.eval_rows, inputs.tokenizer, inputs.scored_rows, inputs.rendering
-    if scored and not resume_from:
-        base = score_answers(model, tokenizer, rendering, scored, config.max_new_tokens_eval)
-        held_out_scores.write_scores(run_dir, held_out_scores.Scores(base=base))
+    return model
 
-    if resume_from:
-        print(f"Resuming from {resume_from.name}", flush=True)
-    directory.update_status(run_dir, message=f"Resuming from {resume_from.name}." if resume_from else "Training.")
-    trainer = SFTTrainer(
+
+def build_trainer(
+    run_dir: Path, config: RunConfig, inputs: Inputs, model: Any, stop_requested: threading.Event
+) -> Any:
+    """TRL's SFTTrainer for the run, with its callbacks (the run directory, sample answers, early stopping)."""
+    from trl import SFTTrainer
+
+    from workbench.training.callbacks import RunDirectoryCallback, SampleAnswersCallback
+    from workbench.training.faults import fault_callbacks
+
+    eval_rows, tokenizer, scored, rendering = inputs.eval_rows, inputs.tokenizer, inputs.scored_rows, inputs.rendering
+    samples = SampleAnswersCallback(run_dir, tokenizer, rendering, scored, config.max_new_tokens_eval)
+    train = tokenized(inputs.train_rows, inputs, config)
+    shape = speedups.model_batch_shape(model, [len(ids) for ids in train["input_ids"]])
+    cuda = inputs.device.cuda
+    record.note(run_dir, speedups=speedups.recorded(config, cuda, shape))
+    return SFTTrainer(
         model=model,
-        args=sft.sft_config(config, run_dir, inputs.plan(config), bool(eval_rows), inputs.device.cuda),
-        train_dataset=tokenized(inputs.train_rows, inputs, config),
+        args=sft.sft_config(
+            config, run_dir, inputs.plan(config), bool(eval_rows), cuda, speedups.batching(config, shape, cuda)
+        ),
+        train_dataset=train,
         eval_dataset=tokenized(eval_rows, inputs, config) if eval_rows else None,
         processing_class=tokenizer,
         peft_config=sft.lora_config(config),
         callbacks=[
             RunDirectoryCallback(run_dir, stop_requested),
-            *(
-                [SampleAnswersCallback(run_dir, tokenizer, rendering, scored, config.max_new_tokens_eval)]
-                if scored
-                else []
-            ),
+            *([samples] if scored else []),
             *sft.callbacks(config, bool(eval_rows)),
             *fault_callbacks(config.per_device_train_batch_size),
         ],
     )
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    save_output(trainer, tokenizer, rendering, run_dir)
+
+
+def base_score(model: Any, config: RunConfig, inputs: Inputs) -> Score:
+    """The untrained model's held-out score: kept from an earlier run on the same model and data, or measured."""
+    template = inputs.rendering.template if inputs.rendering else ""
+    rows, answer_length = inputs.scored_rows, config.max_new_tokens_eval
+    key = base_cache.cache_key(inputs.model_path, config.method, template, rows, answer_length, inputs.device.name)
+    if (kept := base_cache.cached_score(key)) is not None:
+        print("The untrained model's scores are kept from an earlier run on the same model and data.", flush=True)
+        return kept
+    score = score_answers(model, inputs.tokenizer, inputs.rendering, rows, answer_length)
+    base_cache.keep_score(key, score)
+    return score
+
+
+def train_once(
+    run_dir: Path, config: RunConfig, inputs: Inputs, stop_requested: threading.Event, resume_from: Path | None
+) -> tuple[str, str]:
+    clock = inputs.clock
+    with clock.timed("loading the model"):
+        model = load_for_training(config, inputs)
+    if inputs.scored_rows and not resume_from:
+        directory.update_status(run_dir, message="Scoring the untrained model on the held-out set.")
+        with clock.timed("scoring the untrained model"):
+            held_out_scores.write_scores(run_dir, held_out_scores.Scores(base=base_score(model, config, inputs)))
+
+    if resume_from:
+        print(f"Resuming from {resume_from.name}", flush=True)
+    directory.update_status(run_dir, message=f"Resuming from {resume_from.name}." if resume_from else "Training.")
+    with clock.timed("preparing the trainer"):
+        trainer = build_trainer(run_dir, config, inputs, model, stop_requested)
+    with clock.timed("training"):
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    clock.split_evaluation(trainer.state.log_history)
+    with clock.timed("saving"):
+        save_output(trainer, inputs.tokenizer, inputs.rendering, run_dir)
     if stop_requested.is_set():
+        record.note(run_dir, phases=clock.rounded())
         return (
             "cancelled",
             f"Cancelled at step {trainer.state.global_step}; the {_saved(config)} trained so far was saved.",
         )
-    if scored:
+    if inputs.scored_rows:
         directory.update_status(run_dir, message="Scoring the held-out set.")
-        tuned = score_answers(trainer.model, tokenizer, rendering, scored, config.max_new_tokens_eval)
+        with clock.timed("scoring the trained model"):
+            tuned = score_answers(
+                trainer.model, inputs.tokenizer, inputs.rendering, inputs.scored_rows, config.max_new_tokens_eval
+            )
         held_out_scores.write_scores(run_dir, held_out_scores.Scores(held_out_scores.read_scores(run_dir).base, tuned))
+    record.note(run_dir, phases=clock.rounded())
     return "succeeded", f"Training finished and the {_saved(config)} was saved."
 
 

@@ -23,6 +23,7 @@ from workbench.errors import UserError
 from workbench.runs import checkpoints, directory, record
 from workbench.training import failures
 from workbench.training.attempt import load_inputs, train_once
+from workbench.training.phases import PhaseClock
 
 
 RESERVE_BYTES = 256 * 1024  # enough for the final status.json and run.json
@@ -35,11 +36,15 @@ def main(run_dir: Path) -> int:
     reserve_space(run_dir)
     retries: list[dict] = []
     code = ""
+    clock = PhaseClock()
+    queued_at = directory.read_status(run_dir).queued_at
+    if queued_at is not None:  # the runner's pick-up, this process's start and any wait behind other runs
+        clock.add("waiting in the queue", time.time() - queued_at)
     try:
         directory.update_status(
             run_dir, state="running", started_at=time.time(), message="Loading the model and data."
         )
-        state, message = train_with_retries(run_dir, stop_requested, retries)
+        state, message = train_with_retries(run_dir, stop_requested, retries, clock)
     except UserError as error:
         state, message, code = "failed", str(error), "bad_input"
     except Exception as error:  # noqa: BLE001 - every failure must end as a readable status, never a stuck run
@@ -85,9 +90,11 @@ def free_space(run_dir: Path) -> None:
             shutil.rmtree(checkpoint, ignore_errors=True)
 
 
-def train_with_retries(run_dir: Path, stop_requested: threading.Event, retries: list[dict]) -> tuple[str, str]:
+def train_with_retries(
+    run_dir: Path, stop_requested: threading.Event, retries: list[dict], clock: PhaseClock
+) -> tuple[str, str]:
     config = RunConfig.load(run_dir / directory.CONFIG_FILE).check()
-    inputs = load_inputs(run_dir, config)
+    inputs = load_inputs(run_dir, config, clock)
     resume_from = take_resume_request(run_dir)
     while True:
         try:
