@@ -16,7 +16,7 @@ TORCH_SPEC ?= torch==2.13.0
 endif
 TORCH_INDEX ?=
 
-.PHONY: run test lint screenshots clean
+.PHONY: run test lint bench screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
 		$(PY) -m pytest -q -p no:cacheprovider --basetemp=.pytest_tmp --durations=25
+
+# Training speed against a plain TRL script, on the CPU (under 10 minutes on 2 cores); see benchmarks/RESULTS.md
+bench: $(VENV)/.installed
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/bench_training.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

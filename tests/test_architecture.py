@@ -159,10 +159,11 @@ def test_modules_stay_small_and_pages_short():
 def test_tests_mirror_the_packages():
     folders = {path.name for path in (ROOT / "tests").iterdir() if path.is_dir() and any(path.glob("test_*.py"))}
     packages = {path.name for path in CORE.iterdir() if (path / "__init__.py").exists()}
-    assert folders <= packages | {"app_pages"}
+    assert folders <= packages | {"app_pages", "benchmarks"}
     strays = []
     for folder in folders - {"app_pages"}:
-        modules = {path.stem for path in (CORE / folder).glob("*.py")}
+        source = ROOT / "benchmarks" if folder == "benchmarks" else CORE / folder
+        modules = {path.stem for path in source.glob("*.py")}
         for test in (ROOT / "tests" / folder).glob("test_*.py"):
             name = test.stem.removeprefix("test_")
             if not any(name == module or name.startswith(f"{module}_") for module in modules):
