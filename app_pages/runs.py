@@ -91,6 +91,7 @@ def finished_panel() -> None:
     if facts := record.record_facts(kept):
         with st.expander("Run record: who, on what, with which versions", icon=":material/receipt_long:"):
             if phases := record.phases(kept):
+                st.caption("Where the time went, from Start to the end (hover a part for its seconds)")
                 st.plotly_chart(charts.phases_figure(phases), width="stretch")
             st.dataframe([{"": label, "value": value} for label, value in facts], hide_index=True, width="stretch")
 

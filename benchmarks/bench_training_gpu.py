@@ -171,7 +171,7 @@ def mfu(shape: dict, tokens_per_s: float, doc_lengths: list[int]) -> float:
 
     facts = facts_from_config(shape)
     mean_context = sum(n * n for n in doc_lengths) / sum(doc_lengths)  # per token, over the documents it sits in
-    attention = 2 * facts.q_dim * mean_context * facts.n_layers / 2  # causal: half the square
+    attention = 2 * facts.q_dim * mean_context * facts.n_layers  # A: causal attention forward per token
     per_token = 4 * facts.matmul_params + 6 * lora_params(facts, 16) + 3 * attention
     return tokens_per_s * per_token / (PEAK_TFLOPS * 1e12)
 

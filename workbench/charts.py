@@ -164,9 +164,8 @@ def memory_figure(breakdown: dict[str, float], available_gb: float | None) -> go
 def phases_figure(phases: dict[str, float]) -> go.Figure:
     """One stacked bar of where a run's time went (the run record's phases), in the order they happened."""
     figure = _stacked_bar(phases, "time", "%{x:.1f} s")
-    figure.update_layout(
-        barmode="stack", xaxis_title="seconds", height=170, margin=MARGIN, legend={"orientation": "h", "y": -0.6}
-    )
+    legend = {"orientation": "h", "y": -0.45, "traceorder": "normal"}
+    figure.update_layout(barmode="stack", height=230, margin=MARGIN, legend=legend, xaxis={"ticksuffix": " s"})
     figure.update_yaxes(showticklabels=False)
     return figure
 
