@@ -244,10 +244,12 @@ class Runner:
 
 
 def training_command(run_dir: Path, gpus: int = 1) -> list[str]:
-    """`accelerate launch` of the training module: one process, or one per GPU (data parallel) when it has several."""
-    launch = [sys.executable, "-m", "accelerate.commands.launch", f"--num_processes={gpus}", "--num_machines=1"]
-    launch += ["--multi_gpu"] if gpus > 1 else []
-    return [*launch, "--mixed_precision=no", "--dynamo_backend=no", "-m", "workbench.training", str(run_dir)]
+    """The training module as one process, or one per GPU (data parallel, `torchrun`; on CPUs too, for tests)."""
+    module = ["-m", "workbench.training", str(run_dir)]
+    if gpus > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", *module]
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes=1", "--num_machines=1"]
+    return [*launch, "--mixed_precision=no", "--dynamo_backend=no", *module]
 
 
 def _disk_full(run_dir: Path) -> bool:

@@ -18,7 +18,7 @@ from workbench.models.device import Device, device_info
 from workbench.models.rendering import Rendering, RenderingError, encode, rendering_for
 from workbench.runs import directory, held_out_scores, record
 from workbench.runs.held_out_scores import Score
-from workbench.training import sft, speedups
+from workbench.training import distributed, sft, speedups
 from workbench.training.phases import PhaseClock
 
 
@@ -50,21 +50,32 @@ def load_inputs(run_dir: Path, config: RunConfig, clock: PhaseClock | None = Non
     with clock.timed("loading the data"):
         device = device_info()
         print(f"Device: {device.name}", flush=True)
-        model_path = loading.resolve_model(
-            config.model, progress=lambda fraction, text: directory.update_status(run_dir, message=text)
-        )
+        model_path = loading.resolve_model(config.model, progress=lambda fraction, text: _say(run_dir, text))
         train_rows, eval_rows, separate_eval = held_out.split_rows(config)
         n_rows = len(train_rows) + (0 if separate_eval else len(eval_rows))
         tokenizer = loading.load_tokenizer(model_path)
         rendering = _rendering(tokenizer, config, train_rows)
-    status = directory.read_status(run_dir)
+    inputs = Inputs(device, model_path, train_rows, eval_rows, tokenizer, rendering, n_rows, separate_eval, clock)
+    if distributed.is_main():
+        _start_record(run_dir, config, inputs)
+    return inputs
+
+
+def _say(run_dir: Path, message: str) -> None:
+    """Show ``message`` as the run's status (from the main process only)."""
+    if distributed.is_main():
+        directory.update_status(run_dir, message=message)
+
+
+def _start_record(run_dir: Path, config: RunConfig, inputs: Inputs) -> None:
+    status, device, rendering = directory.read_status(run_dir), inputs.device, inputs.rendering
     dataset_path = sources.resolve_dataset(config.dataset)
     origin = rendering.origin if rendering else "none (plain text)"
     print(f"Chat template: {origin}; reasoning blocks: {config.reasoning}", flush=True)
     record.start_record(
         run_dir,
         dataset_path,
-        len(train_rows),
+        len(inputs.train_rows),
         device.name,
         device.cuda,
         status.owner,
@@ -72,7 +83,6 @@ def load_inputs(run_dir: Path, config: RunConfig, clock: PhaseClock | None = Non
         dataset_label=sources.dataset_label(config.dataset),
     )
     record.note(run_dir, chat_template=origin, reasoning=config.reasoning)
-    return Inputs(device, model_path, train_rows, eval_rows, tokenizer, rendering, n_rows, separate_eval, clock)
 
 
 def _rendering(tokenizer: Any, config: RunConfig, rows: list[dict]) -> Rendering | None:
@@ -134,7 +144,8 @@ def build_trainer(
     train = tokenized(inputs.train_rows, inputs, config)
     shape = speedups.model_batch_shape(model, [len(ids) for ids in train["input_ids"]])
     cuda = inputs.device.cuda
-    record.note(run_dir, speedups=speedups.recorded(config, cuda, shape))
+    if distributed.is_main():
+        record.note(run_dir, speedups=speedups.recorded(config, cuda, shape))
     return SFTTrainer(
         model=model,
         args=sft.sft_config(
@@ -169,21 +180,25 @@ def base_score(model: Any, config: RunConfig, inputs: Inputs) -> Score:
 def train_once(
     run_dir: Path, config: RunConfig, inputs: Inputs, stop_requested: threading.Event, resume_from: Path | None
 ) -> tuple[str, str]:
-    clock = inputs.clock
+    """Train once; in a data-parallel run every process trains, and only the main one scores, saves and writes."""
+    clock, main = inputs.clock, distributed.is_main()
     with clock.timed("loading the model"):
         model = load_for_training(config, inputs)
-    if inputs.scored_rows and not resume_from:
-        directory.update_status(run_dir, message="Scoring the untrained model on the held-out set.")
+    if inputs.scored_rows and not resume_from and main:
+        _say(run_dir, "Scoring the untrained model on the held-out set.")
         with clock.timed("scoring the untrained model"):
             held_out_scores.write_scores(run_dir, held_out_scores.Scores(base=base_score(model, config, inputs)))
 
     if resume_from:
         print(f"Resuming from {resume_from.name}", flush=True)
-    directory.update_status(run_dir, message=f"Resuming from {resume_from.name}." if resume_from else "Training.")
+    _say(run_dir, f"Resuming from {resume_from.name}." if resume_from else "Training.")
     with clock.timed("preparing the trainer"):
         trainer = build_trainer(run_dir, config, inputs, model, stop_requested)
     with clock.timed("training"):
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    if not main:
+        return "cancelled" if stop_requested.is_set() else "succeeded", ""
+    (run_dir / directory.RESUME_FILE).unlink(missing_ok=True)  # every process has read it by now
     clock.split_evaluation(trainer.state.log_history)
     with clock.timed("saving"):
         save_output(trainer, inputs.tokenizer, inputs.rendering, run_dir)
@@ -194,7 +209,7 @@ def train_once(
             f"Cancelled at step {trainer.state.global_step}; the {_saved(config)} trained so far was saved.",
         )
     if inputs.scored_rows:
-        directory.update_status(run_dir, message="Scoring the held-out set.")
+        _say(run_dir, "Scoring the held-out set.")
         with clock.timed("scoring the trained model"):
             tuned = score_answers(
                 trainer.model, inputs.tokenizer, inputs.rendering, inputs.scored_rows, config.max_new_tokens_eval

@@ -30,11 +30,13 @@ class RunDirectoryCallback(TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._steps_here += 1
         self._write_progress(state, args, force=self._steps_here == 1)
-        if self.stop_requested.is_set():
+        if _any_process(self.stop_requested.is_set()):  # all processes of a data-parallel run stop at one step
             control.should_training_stop = True
             control.should_save = True  # a checkpoint of where it stopped, so the cancelled run can be resumed
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if not state.is_world_process_zero:  # only the main process writes the run directory
+            return
         values = {key: value for key, value in (logs or {}).items() if isinstance(value, int | float)}
         directory.append_metrics(
             self.run_dir, {"step": state.global_step, "epoch": state.epoch, "time": time.time(), **values}
@@ -42,7 +44,7 @@ class RunDirectoryCallback(TrainerCallback):
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if checkpoint.is_dir():
+        if state.is_world_process_zero and checkpoint.is_dir():
             checkpoints.seal(checkpoint, self.run_dir.name)
             directory.update_status(self.run_dir, last_checkpoint=checkpoint.name)
 
@@ -51,7 +53,7 @@ class RunDirectoryCallback(TrainerCallback):
 
     def _write_progress(self, state: Any, args: Any, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self._last_write < self.min_interval_s:
+        if not state.is_world_process_zero or (not force and now - self._last_write < self.min_interval_s):
             return
         self._last_write = now
         cuda = not args.use_cpu and _cuda()
@@ -66,6 +68,20 @@ class RunDirectoryCallback(TrainerCallback):
             memory_gb=round(record.memory_in_use_gb(cuda), 2),
             memory_place="GPU memory" if cuda else "RAM",
         )
+
+
+def _any_process(flag: bool) -> bool:
+    """``flag`` or'ed over the processes of a data-parallel run (each gets the SIGTERM at its own moment; one that
+    stopped a step before the others would leave them waiting for it for ever)."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return flag
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else None
+    value = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
 
 
 def _cuda() -> bool:

@@ -21,7 +21,7 @@ from pathlib import Path
 from workbench.config import RunConfig
 from workbench.errors import UserError
 from workbench.runs import checkpoints, directory, record
-from workbench.training import failures
+from workbench.training import distributed, failures
 from workbench.training.attempt import load_inputs, train_once
 from workbench.training.phases import PhaseClock
 
@@ -33,6 +33,8 @@ def main(run_dir: Path) -> int:
     """Run the job; returns the process exit code (0 on success or a clean cancel)."""
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
+    if not distributed.is_main():
+        return train_beside(run_dir, stop_requested)
     reserve_space(run_dir)
     retries: list[dict] = []
     code = ""
@@ -61,6 +63,15 @@ def main(run_dir: Path) -> int:
         reason = str(error)
         _log(lambda: print(f"Could not record the end of the run: {reason}", flush=True))
     (run_dir / directory.SPACE_RESERVE_FILE).unlink(missing_ok=True)
+    return 0 if state in ("succeeded", "cancelled") else 1
+
+
+def train_beside(run_dir: Path, stop_requested: threading.Event) -> int:
+    """A data-parallel helper process (rank 1 and up): it trains its share of each batch and writes nothing; the
+    main process reports how the run went."""
+    config = RunConfig.load(run_dir / directory.CONFIG_FILE).check()
+    inputs = load_inputs(run_dir, config)
+    state, _ = train_once(run_dir, config, inputs, stop_requested, take_resume_request(run_dir, remove=False))
     return 0 if state in ("succeeded", "cancelled") else 1
 
 
@@ -95,12 +106,14 @@ def train_with_retries(
 ) -> tuple[str, str]:
     config = RunConfig.load(run_dir / directory.CONFIG_FILE).check()
     inputs = load_inputs(run_dir, config, clock)
-    resume_from = take_resume_request(run_dir)
+    # Read by every process of the run; removed by this one only once they are all training (see train_once)
+    resume_from = take_resume_request(run_dir, remove=distributed.world_size() == 1)
     while True:
         try:
             return train_once(run_dir, config, inputs, stop_requested, resume_from)
         except Exception as error:
-            smaller = smaller_config(config) if failures.is_cuda_oom(error) else None
+            single = distributed.world_size() == 1  # the processes of a data-parallel run cannot retry in step
+            smaller = smaller_config(config) if single and failures.is_cuda_oom(error) else None
             if smaller is None:
                 raise
             change, config = smaller
@@ -129,13 +142,15 @@ def smaller_config(config: RunConfig) -> tuple[str, RunConfig] | None:
     return None
 
 
-def take_resume_request(run_dir: Path) -> Path | None:
-    """The sealed checkpoint a resume asked for, or None; a request for anything else is refused."""
+def take_resume_request(run_dir: Path, remove: bool = True) -> Path | None:
+    """The sealed checkpoint a resume asked for, or None; a request for anything else is refused. The main process
+    removes the request once it has read it (``remove``), after the other processes of the run have read it too."""
     request = run_dir / directory.RESUME_FILE
     if not request.is_file():
         return None
     name = json.loads(request.read_text(encoding="utf-8")).get("checkpoint", "")
-    request.unlink()
+    if remove:
+        request.unlink()
     checkpoint = run_dir / directory.CHECKPOINTS_DIR / Path(name).name
     if not checkpoints.is_sealed(checkpoint, run_dir.name):
         raise UserError(f"The checkpoint {name} was not written by this server or has changed; start the run again.")
