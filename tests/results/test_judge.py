@@ -199,3 +199,33 @@ def workbench(home: Path, *arguments: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "WORKBENCH_HOME": str(home)}
     command = [sys.executable, "-m", "workbench.cli", *arguments]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
+
+
+def test_an_answer_the_server_refuses_is_no_score_and_the_others_are_still_judged(
+    demo_home, trained_demo, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(judge, "JUDGE_MAX_TOKENS", 8)
+    copy_trained_run(trained_demo, demo_home)
+    evaluate.evaluate(trained_demo.run_id, data=three_tests(tmp_path))
+    real, calls = judge.client.stream_chat, []
+
+    def refusing_once(*args, **kwargs):
+        # A GPU running out of memory for one long answer cannot happen on this CPU: the server's refusal is raised
+        calls.append(1)
+        if len(calls) == 2:
+            raise UserError("The GPU ran out of memory for this conversation; try a shorter one.")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(judge.client, "stream_chat", refusing_once)
+    result = judge.judge(trained_demo.run_id, DEMO_MODEL, "10: right city.")
+    refused = result.examples[0]["base"]
+    assert refused["score"] is None and "refused: The GPU ran out of memory" in refused["output"]
+    assert len(calls) == 6 and result.n == 3, "the other five answers were judged"
+    assert "without a score" in judge.summary(result)
+
+    def gone(*args, **kwargs):
+        raise judge.client.ServerGone("The model server stopped; it is started again with your next message.")
+
+    monkeypatch.setattr(judge.client, "stream_chat", gone)
+    with pytest.raises(judge.client.ServerGone):
+        judge.judge(trained_demo.run_id, DEMO_MODEL, "10: right city.")

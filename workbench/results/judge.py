@@ -198,8 +198,14 @@ def example_rows(judgement: Judgement) -> list[dict[str, Any]]:
 def _judged_answer(address: process.Address, model: str, rubric: str, row: dict[str, Any], side: str) -> dict:
     """The judge's score of one answer ("tuned" or "base") of an evaluation's row, its prompt and its raw output."""
     prompt = judge_prompt(rubric, row["question"], row["expected"], row[side])
-    pieces = client.stream_chat(address, model, prompt, max_tokens=JUDGE_MAX_TOKENS, temperature=0.0, seed=0)
-    output = "".join(pieces)
+    try:
+        pieces = client.stream_chat(address, model, prompt, max_tokens=JUDGE_MAX_TOKENS, temperature=0.0, seed=0)
+        output = "".join(pieces)
+    except client.ServerGone:
+        raise
+    except UserError as refusal:  # this answer only (too long, out of GPU memory): no score, and the others go on
+        output = f"(the model server refused: {refusal})"
+        return {"answer": row[side], "score": None, "prompt": prompt, "output": output}
     return {"answer": row[side], "score": parse_score(output), "prompt": prompt, "output": output}
 
 
