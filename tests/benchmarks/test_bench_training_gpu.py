@@ -1,25 +1,15 @@
-"""Tests for benchmarks/bench_training_gpu.py that need no GPU: its FLOP count against the notes' worked example
-(../shared/notes/performance.md section 2.4: an 8B LoRA at sequence 2048 reaches 45% MFU at about 14.1k tokens/s)."""
+"""Tests for benchmarks/bench_training_gpu.py that need no GPU: the arms it runs exist and fit its time box."""
 
 import sys
 from pathlib import Path
-
-import pytest
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 
-def test_lora_mfu_of_the_8b_shape_matches_the_published_arithmetic():
-    import bench_training_gpu as bench
-
-    assert bench.mfu(bench.SHAPES["8b"], 14_100, [2048] * 8) == pytest.approx(0.45, abs=0.01)
-    shorter = bench.mfu(bench.SHAPES["8b"], 14_100, [256] * 64)
-    assert shorter < 0.45, "shorter documents attend over less, so the same tokens/s is fewer FLOPs"
-
-
 def test_the_gpu_arms_fit_the_time_box():
     import bench_training_gpu as bench
+    import gpu_arms
 
-    assert set(bench.ARMS_1B) <= set(bench.ARMS) and set(bench.ARMS_8B) <= set(bench.ARMS)
+    assert set(bench.ARMS_1B) <= set(gpu_arms.ARMS) and set(bench.ARMS_8B) <= set(gpu_arms.ARMS)
     assert len(bench.ARMS_8B) <= 5, "8B arms take about a minute each; the whole script must end inside 8 minutes"
