@@ -108,3 +108,12 @@ def test_the_demo_run_recorded_where_its_time_went_and_its_speed_recipe(trained_
 def test_phases_of_the_wrong_kind_are_left_out():
     assert record.phases({"phases": {"training": 2, "saving": "soon"}}) == {"training": 2.0}
     assert record.phases({"phases": "junk"}) == {} and record.phases({}) == {}
+
+
+def test_a_garbage_speed_recipe_in_the_record_reads_without_breaking_the_page(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text("{}\n")
+    record.start_record(tmp_path, data, 1, "CPU (2 cores)", False, "")
+    record.note(tmp_path, speedups=["junk", {"used": True}])
+    facts = record.record_facts(record.read_record(tmp_path))
+    assert ("?", "used: ") in facts and facts[0][0] == "Started by", "the other facts still read"

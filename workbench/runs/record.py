@@ -174,7 +174,7 @@ def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     for retry in record.get("retries", []):
         facts.append(("Retried", f"after step {retry.get('after_step', '?')}: {retry.get('change', '?')}"))
-    facts += [_speedup_fact(choice) for choice in record.get("speedups", [])]
+    facts += [_speedup_fact(choice) for choice in record.get("speedups", []) if isinstance(choice, dict)]
     if spent := phases(record):
         facts.append(("Where the time went", _phases_fact(spent)))
     return facts
@@ -182,7 +182,7 @@ def _facts(record: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _speedup_fact(choice: dict[str, Any]) -> tuple[str, str]:
     """One choice of the speed recipe (``workbench.training.speedups``): ('Liger kernels', 'not used: ...')."""
-    return str(choice["name"]), f"{'used' if choice.get('used') else 'not used'}: {choice.get('reason', '')}"
+    return str(choice.get("name", "?")), f"{'used' if choice.get('used') else 'not used'}: {choice.get('reason', '')}"
 
 
 def phases(record: dict[str, Any]) -> dict[str, float]:
