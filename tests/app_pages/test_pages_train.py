@@ -193,7 +193,7 @@ def test_the_speed_recipe_says_what_is_used_for_this_data_and_why(demo_home):
     [recipe] = [expander for expander in app.expander if expander.label.startswith("Speed recipe")]
     assert recipe.label == "Speed recipe: padded batches, no gradient checkpointing, SDPA attention"
     said = " ".join(markdown.value for markdown in recipe.markdown)
-    refused = "**Padding-free batching**: not used for this data: padding-free batches would take about"
+    refused = "**Padding-free batching**: not used for this data and model: padding-free batches would take about"
     assert refused in said, "the demo's conversations are all about 32 tokens"
     assert "**Liger kernels**: not used: they need an NVIDIA GPU" in said
     assert "**Gradient checkpointing**: off" in said

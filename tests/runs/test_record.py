@@ -102,7 +102,7 @@ def test_the_demo_run_recorded_where_its_time_went_and_its_speed_recipe(trained_
     assert phases["training"] > phases["evaluation"] > 0 and phases["waiting in the queue"] < 60
     batching = next(choice for choice in facts["speedups"] if choice["name"] == "Padding-free batching")
     assert batching["used"] is False, "the demo's conversations are all about 32 tokens: padding costs less"
-    assert batching["reason"].startswith("not used for this data: padding-free batches would take about")
+    assert batching["reason"].startswith("not used for this data and model: padding-free batches would take about")
 
 
 def test_phases_of_the_wrong_kind_are_left_out():

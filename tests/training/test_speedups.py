@@ -91,7 +91,7 @@ def test_padding_free_is_chosen_where_it_saves_compute_and_says_how_much():
     assert said.used and f"about {1 - flat / padded:.0%} less compute than padded batches" in said.reason
     refused = recipe_for(config, SIMILAR)["Padding-free batching"]
     assert not refused.used
-    assert refused.reason.startswith("not used for this data: padding-free batches would take about")
+    assert refused.reason.startswith("not used for this data and model: padding-free batches would take about")
     assert speedups.batching(RunConfig(padding_free=False), VARIED) == "padded"
     assert speedups.batching(RunConfig(packing=True), SIMILAR) == "packed"
 

@@ -125,9 +125,9 @@ def _batches(config: RunConfig, shape: BatchShape | None, cuda: bool) -> Speedup
         reason = f"each batch's conversations laid end to end: no compute on padding, the same loss and steps{saving}"
         return Speedup("Padding-free batching", True, reason, "padding_free", "padding-free batches")
     reason = (
-        f"not used for this data: padding-free batches would take about {costs[1] / costs[0] - 1:.0%} more "
-        "compute than padded ones, as its conversations are of similar length and, without FlashAttention, each "
-        "would attend over the whole batch"
+        f"not used for this data and model: padding-free batches would take about {costs[1] / costs[0] - 1:.0%} "
+        "more compute than padded ones, because without FlashAttention each conversation attends over the whole "
+        "batch, which costs more here than the padding saves"
     )
     return Speedup("Padding-free batching", False, reason, "padding_free", "padded batches")
 
