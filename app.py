@@ -10,7 +10,7 @@ Streamlit, and in team mode failed for want of a signed-in user.
 import streamlit as st
 
 from app_pages import _account
-from workbench.jobs import runner
+from workbench.jobs import runner_lock
 from workbench.team import settings
 from workbench.team.identity import Actor
 
@@ -41,8 +41,8 @@ def main() -> None:
     navigation = st.navigation(pages_for(actor))
     _account.draw_identity(actor)
     # Training runs in the runner process, never here. Start one unless it is managed elsewhere (e.g. by systemd).
-    if runner.start_allowed():
-        runner.ensure_runner()
+    if runner_lock.start_allowed():
+        runner_lock.ensure_runner()
     navigation.run()
 
 

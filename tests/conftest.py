@@ -79,11 +79,11 @@ def demo_home(home, demo_model_dir):
 
 def runner_pid(folder: Path) -> int | None:
     """The pid of the runner holding the data folder's lock, if one does (it writes its pid into the lock file)."""
-    from workbench.jobs import runner
+    from workbench.jobs import runner_lock
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WORKBENCH_HOME", str(folder))
-        if not runner.runner_running():
+        if not runner_lock.runner_running():
             return None
     try:
         return int((folder / "runner.lock").read_text().strip())

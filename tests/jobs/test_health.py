@@ -3,13 +3,13 @@ not start one."""
 
 from conftest import runner_pid, wait_for
 
-from workbench.jobs import health, runner
+from workbench.jobs import health, runner_lock
 
 
 def test_a_dead_runner_is_started_again_by_the_page_that_notices(demo_home, monkeypatch):
     # Regression: a killed runner was restarted only on a full page load; the live panel never noticed.
     monkeypatch.setenv("WORKBENCH_START_RUNNER", "1")
-    assert not runner.runner_running()
+    assert not runner_lock.runner_running()
     assert health.runner_warning() is None
     assert wait_for(lambda: runner_pid(demo_home), timeout=60, what="the runner to start")
 
@@ -17,4 +17,4 @@ def test_a_dead_runner_is_started_again_by_the_page_that_notices(demo_home, monk
 def test_when_the_app_may_not_start_a_runner_the_page_says_so(demo_home, monkeypatch):
     monkeypatch.setenv("WORKBENCH_START_RUNNER", "0")
     assert "`workbench runner`" in health.runner_warning()
-    assert not runner.runner_running()
+    assert not runner_lock.runner_running()

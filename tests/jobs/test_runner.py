@@ -7,12 +7,10 @@ import subprocess
 import sys
 import threading
 
-import pytest
 from conftest import claim_next, dead_pid, runner_pid, start_runner, stop_process, wait_for
 
 from workbench.config import RunConfig
 from workbench.jobs import control, fairness, processes, queue
-from workbench.jobs import runner as runner_module
 from workbench.jobs.processes import process_start_time
 from workbench.jobs.runner import Runner
 from workbench.models.demo_task import DEMO_TRAIN_FILE
@@ -231,19 +229,3 @@ def test_a_pid_recorded_in_another_boot_is_never_alive(demo_home):
     finally:
         leader.kill()
         leader.wait()
-
-
-@pytest.mark.parametrize(
-    ("log", "code"),
-    [
-        (
-            "CalledProcessError: Command '[...workbench.training...]' died with <Signals.SIGKILL: 9>.",
-            -9,
-        ),
-        ("returned non-zero exit status -9.", -9),
-        ("Traceback ... ValueError", 1),
-    ],
-)
-def test_a_launcher_exit_is_traced_back_to_the_signal_in_its_log(log, code):
-    # Regression: accelerate's "died with <Signals.SIGKILL: 9>" read as "exit code 1", hiding the out-of-memory advice.
-    assert runner_module._signal_exit(1, log) == code

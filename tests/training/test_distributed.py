@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from workbench.jobs.runner import training_command
+from workbench.jobs.backend import training_command
 from workbench.planning import presets
 from workbench.runs import checkpoints, directory, record
 from workbench.training import distributed

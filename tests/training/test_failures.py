@@ -3,6 +3,7 @@
 import errno
 import signal
 
+import pytest
 import torch
 
 from workbench.training import failures
@@ -28,3 +29,19 @@ def test_every_message_is_one_sentence_with_a_fix():
     for failure in (failures.CUDA_OOM, failures.DISK_FULL, failures.HOST_OOM):
         assert failure.message.count(". ") == 0 and failure.message.endswith(".")
         assert any(word in failure.message for word in ("use", "delete", "start"))
+
+
+@pytest.mark.parametrize(
+    ("log", "code"),
+    [
+        (
+            "CalledProcessError: Command '[...workbench.training...]' died with <Signals.SIGKILL: 9>.",
+            -9,
+        ),
+        ("returned non-zero exit status -9.", -9),
+        ("Traceback ... ValueError", 1),
+    ],
+)
+def test_a_launcher_exit_is_traced_back_to_the_signal_in_its_log(log, code):
+    # Regression: accelerate's "died with <Signals.SIGKILL: 9>" read as "exit code 1", hiding the out-of-memory advice.
+    assert failures.signal_exit(1, log) == code

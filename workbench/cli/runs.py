@@ -10,7 +10,7 @@ from typing import Any
 
 from workbench.config import RunConfig
 from workbench.errors import UserError
-from workbench.jobs import control, fairness, queue, runner
+from workbench.jobs import control, fairness, queue, runner, runner_lock
 from workbench.models import device, loading
 from workbench.planning import fitting, preflight, presets
 from workbench.results import answer_tables
@@ -109,7 +109,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if checked.verdict == "red" and not args.force:
         raise UserError("The pre-flight check says this run would fail; apply a fix above, or add --force.")
     job = control.submit(config, actor(args), peak_gb=checked.peak_memory_gb, estimate_s=checked.est_seconds)
-    runner.ensure_runner()
+    runner_lock.ensure_runner()
     print(f"Queued run {job.run_id}.")
     return follow(job.run_id) if args.wait else 0
 
@@ -151,7 +151,7 @@ def cmd_jobs_cancel(args: argparse.Namespace) -> int:
 
 def cmd_jobs_resume(args: argparse.Namespace) -> int:
     job = control.resume(args.run_id, actor(args))
-    runner.ensure_runner()
+    runner_lock.ensure_runner()
     print(f"{job.run_id}: queued to resume (attempt {job.attempt})")
     return follow(job.run_id) if args.wait else 0
 

@@ -25,6 +25,7 @@ METHOD_LABELS = {
 }
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 REASONING = ("drop", "keep")
+BACKENDS = ("local", "slurm", "ray")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup")
 DEMO_MODEL = "demo"
 DEMO_DATASET = "demo"
@@ -81,12 +82,7 @@ class RunConfig:
         3.0, "Epochs", "basic", "How many times training reads the whole dataset.", min=0.01, max=100.0
     )
     max_steps: int = setting(
-        0,
-        "Max steps",
-        "schedule",
-        "Stop after this many optimizer steps; 0 means use the epochs.",
-        min=0,
-        max=10_000_000,
+        0, "Max steps", "schedule", "Stop after this many optimizer steps; 0 means use the epochs.", min=0, max=10**7
     )
     learning_rate: float = setting(
         2e-4,
@@ -100,12 +96,7 @@ class RunConfig:
         "linear", "Scheduler", "schedule", "How the learning rate changes over training.", choices=SCHEDULERS
     )
     warmup_ratio: float = setting(
-        0.0,
-        "Warm-up share",
-        "schedule",
-        "Fraction of steps spent ramping the learning rate up from zero.",
-        min=0.0,
-        max=0.5,
+        0.0, "Warm-up share", "schedule", "Share of steps ramping the learning rate up from zero.", min=0.0, max=0.5
     )
     per_device_train_batch_size: int = setting(
         8,
@@ -127,7 +118,7 @@ class RunConfig:
         0.0,
         "Weight decay",
         "schedule",
-        "Pulls weights towards zero to fight overfitting; 0 to 0.1 is typical.",
+        "Pulls weights to zero against overfitting; 0 to 0.1 is typical.",
         min=0.0,
         max=1.0,
     )
@@ -233,6 +224,14 @@ class RunConfig:
         "GPUs the runner gives each run GPUs of its own.",
         min=1,
         max=16,
+    )
+    backend: str = setting(
+        "local",
+        "Runs on",
+        "other",
+        "Where the run trains: 'local' on this server, or a cluster the server is set up for ('slurm': through "
+        "sbatch to WORKBENCH_SLURM_PARTITION; 'ray': through Ray Jobs at WORKBENCH_RAY_ADDRESS).",
+        choices=BACKENDS,
     )
     seed: int = setting(0, "Seed", "other", "Random seed, for runs you can repeat.", min=0, max=2**31 - 1)
     logging_steps: int = setting(1, "Log every N steps", "other", "Record the loss every N steps.", min=1, max=10000)

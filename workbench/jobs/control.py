@@ -15,7 +15,7 @@ from pathlib import Path
 from workbench.config import DEMO_DATASET, DEMO_MODEL, RunConfig
 from workbench.data import library, sources
 from workbench.errors import UserError, disk_space
-from workbench.jobs import fairness, queue
+from workbench.jobs import backend, fairness, queue
 from workbench.jobs.queue import Job
 from workbench.models import device, loading
 from workbench.runs import checkpoints, directory
@@ -47,13 +47,14 @@ def submit(
     if browser:
         sources.check_browser_access(config)
     check_inputs(config, actor)
+    backend.check_configured(config.backend)
     check_room_in_queue(actor)
     if parent:
         check_see_run(actor, parent)
     run = directory.create_run(config, owner=actor.name, estimated_peak_gb=peak_gb, parent=parent)
     try:
         with disk_space("queuing the run"):
-            job = queue.insert(run.run_id, actor.name, peak_gb, estimate_s, config.gpus)
+            job = queue.insert(run.run_id, actor.name, peak_gb, estimate_s, config.gpus, config.backend)
     except BaseException:  # a run without a job would never start: take its folder away again
         shutil.rmtree(run.path, ignore_errors=True)
         raise

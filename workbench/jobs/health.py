@@ -4,7 +4,7 @@ training process still exists, and its steps keep finishing. The Runs page shows
 import os
 import time
 
-from workbench.jobs import processes, queue, runner
+from workbench.jobs import processes, queue, runner_lock
 from workbench.runs import directory
 from workbench.words import format_duration
 
@@ -19,10 +19,10 @@ def stall_warn_s() -> float:
 
 def runner_warning() -> str | None:
     """None while a runner works on this data folder; one is started when the app may start it; else a sentence."""
-    if runner.runner_running():
+    if runner_lock.runner_running():
         return None
-    if runner.start_allowed():
-        runner.ensure_runner()
+    if runner_lock.start_allowed():
+        runner_lock.ensure_runner()
         return None
     return (
         "The job runner is not running, so no queued run starts and no ending is recorded; start it with "

@@ -2,7 +2,8 @@
 
 Every statement on the table is here. The web app and the command line add jobs and ask for cancellation through
 ``workbench.jobs.control``; the runner (``workbench.jobs.runner``) claims queued jobs and records how they end.
-States: queued, starting, running, succeeded, failed, cancelled, interrupted.
+States: queued, starting, running, succeeded, failed, cancelled, interrupted. A job sent to a cluster backend is
+'starting' while it waits in the cluster's own queue.
 """
 
 import sqlite3
@@ -35,7 +36,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     estimate_s REAL,
     gpus INTEGER NOT NULL DEFAULT 1,
     priority INTEGER NOT NULL DEFAULT 0,
-    devices TEXT NOT NULL DEFAULT ''
+    devices TEXT NOT NULL DEFAULT '',
+    backend TEXT NOT NULL DEFAULT 'local',
+    backend_job TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS usage (
     run_id TEXT NOT NULL,
@@ -53,6 +56,8 @@ ADDED_COLUMNS = {
     "gpus": "INTEGER NOT NULL DEFAULT 1",
     "priority": "INTEGER NOT NULL DEFAULT 0",
     "devices": "TEXT NOT NULL DEFAULT ''",
+    "backend": "TEXT NOT NULL DEFAULT 'local'",
+    "backend_job": "TEXT NOT NULL DEFAULT ''",
 }
 
 
@@ -78,6 +83,8 @@ class Job:
     gpus: int = 1  # how many GPUs it asked for
     priority: int = 0  # raised by an admin: starts before every job without it
     devices: str = ""  # the GPUs the runner gave it (CUDA_VISIBLE_DEVICES), while it runs
+    backend: str = "local"  # where it runs: this server ('local') or a cluster backend ('slurm', 'ray')
+    backend_job: str = ""  # the backend's own id of the current attempt (a Slurm job id, a Ray submission id)
 
     @property
     def active(self) -> bool:
@@ -93,13 +100,20 @@ def _job(row: sqlite3.Row | None) -> Job | None:
     return Job(**dict(row)) if row is not None else None
 
 
-def insert(run_id: str, owner: str, peak_gb: float | None, estimate_s: float | None = None, gpus: int = 1) -> Job:
+def insert(
+    run_id: str,
+    owner: str,
+    peak_gb: float | None,
+    estimate_s: float | None = None,
+    gpus: int = 1,
+    backend: str = "local",
+) -> Job:
     """Add a queued job for a run folder that already exists."""
     with connect() as db:
         db.execute(
-            "INSERT INTO jobs (run_id, state, owner, created_at, peak_gb, estimate_s, gpus) "
-            "VALUES (?, 'queued', ?, ?, ?, ?, ?)",
-            (run_id, owner, time.time(), peak_gb, estimate_s, gpus),
+            "INSERT INTO jobs (run_id, state, owner, created_at, peak_gb, estimate_s, gpus, backend) "
+            "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?)",
+            (run_id, owner, time.time(), peak_gb, estimate_s, gpus, backend),
         )
     return get_job(run_id)
 
@@ -144,6 +158,18 @@ def claim(job_id: int, devices: str = "") -> Job | None:
 def mark_running(run_id: str, pid: int, proc_start: str) -> None:
     with connect() as db:
         db.execute("UPDATE jobs SET state='running', pid=?, proc_start=? WHERE run_id=?", (pid, proc_start, run_id))
+
+
+def mark_submitted(run_id: str, backend_job: str) -> None:
+    """A cluster backend took the job as ``backend_job``; it stays 'starting' until the cluster runs it."""
+    with connect() as db:
+        db.execute("UPDATE jobs SET backend_job=? WHERE run_id=?", (backend_job, run_id))
+
+
+def mark_cluster_state(run_id: str, state: str) -> None:
+    """A cluster job started ('running') or went back to the cluster's queue ('starting': requeued, preempted)."""
+    with connect() as db:
+        db.execute("UPDATE jobs SET state=? WHERE run_id=? AND state IN ('starting','running')", (state, run_id))
 
 
 def mark_finished(run_id: str, state: str, exit_code: int | None = None, error: str = "") -> None:
@@ -206,7 +232,7 @@ def queue_again(run_id: str) -> Job:
     with connect() as db:
         db.execute(
             "UPDATE jobs SET state='queued', attempt=attempt+1, cancel_requested=0, pid=NULL, proc_start=NULL, "
-            "exit_code=NULL, error='', started_at=NULL, finished_at=NULL, devices='' WHERE run_id=?",
+            "exit_code=NULL, error='', started_at=NULL, finished_at=NULL, devices='', backend_job='' WHERE run_id=?",
             (run_id,),
         )
     return get_job(run_id)
@@ -216,7 +242,9 @@ def requeue_unstarted(run_id: str) -> None:
     """Return a job that was claimed but never got a process (the runner stopped in between) to the queue."""
     with connect() as db:
         db.execute(
-            "UPDATE jobs SET state='queued', started_at=NULL, devices='' WHERE run_id=? AND pid IS NULL", (run_id,)
+            "UPDATE jobs SET state='queued', started_at=NULL, devices='' WHERE run_id=? AND pid IS NULL "
+            "AND backend_job=''",
+            (run_id,),
         )
 
 

@@ -1,9 +1,9 @@
 """The runner: a long-lived process that starts queued jobs, one at a time, each in its own process group.
 
-Start it with ``workbench runner`` (for example from a systemd unit), or let the web app start it on demand with
-``ensure_runner()``. A file lock makes sure only one runner works on a data folder. On start it reconciles the job
-table with the processes that really exist: a training process that is still alive is re-attached, one that is gone
-is recorded as failed or interrupted, never left 'running'.
+Start it with ``workbench runner`` (for example from a systemd unit), or let the web app start it on demand
+(``workbench.jobs.runner_lock``, whose file lock makes sure only one runner works on a data folder). On start it
+reconciles the job table with the processes that really exist: a training process that is still alive is
+re-attached, one that is gone is recorded as failed or interrupted, never left 'running'.
 
 The next job is the one ``workbench.jobs.fairness`` puts first (round-robin between people, quotas, admin priority).
 On a CPU jobs run one at a time. On a server with several GPUs each job gets GPUs of its own (as many as it asked
@@ -13,14 +13,14 @@ first step in its current attempt (so its memory is taken), the next job's estim
 the memory free on the GPU right now, and all their estimates together, beside what the model server holds, fit in
 the GPU (a running job may not have reached its peak yet); ``workbench.jobs.gpu_share`` has the rule. A job without
 an estimate always runs alone.
+
+Jobs for a cluster (``backend`` 'slurm' or 'ray', ``workbench.jobs.backend``) are handed to the cluster as soon as
+it is their turn, without waiting for this server's GPUs: the cluster's scheduler places them. The runner then
+watches them through the same verbs as its own processes.
 """
 
 import os
-import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +28,9 @@ from pathlib import Path
 
 from workbench import paths
 from workbench.errors import is_disk_full
-from workbench.jobs import fairness, gpu_share, notify, processes, queue
+from workbench.jobs import fairness, gpu_share, notify, processes, queue, runner_lock
+from workbench.jobs.backend import Backend, BackendError, Seen
+from workbench.jobs.local_backend import LocalBackend
 from workbench.jobs.queue import Job
 from workbench.models import device
 from workbench.models.device import Gpu
@@ -49,13 +51,14 @@ class Runner:
     poll_s: float = 0.5
     idle_exit_s: float | None = None
     gpus: Callable[[], list[Gpu]] = field(default=lambda: device.gpus())
-    children: dict[str, subprocess.Popen] = field(default_factory=dict)
-    exit_codes: dict[str, int] = field(default_factory=dict)  # of children that ended, until their job is recorded
+    local: LocalBackend = field(default_factory=LocalBackend)
+    clusters: dict[str, Backend] = field(default_factory=dict)
+    ended: dict[str, Seen] = field(default_factory=dict)  # jobs seen to end, until their end is recorded
     term_sent_at: dict[str, float] = field(default_factory=dict)
     disk_was_full: dict[str, bool] = field(default_factory=dict)  # at the last look while the job ran
 
     def run_forever(self) -> int:
-        lock = _try_lock()
+        lock = runner_lock.try_lock()
         if lock is None:
             print("Another runner already works on this data folder; exiting.", flush=True)
             return 0
@@ -85,12 +88,19 @@ class Runner:
             self.guarded(job, self.reattach)
 
     def reattach(self, job: Job) -> None:
-        if job.pid is None:
+        if job.pid is None and not job.backend_job:
             queue.requeue_unstarted(job.run_id)
-        elif not processes.group_alive(job.pid, job.proc_start):
-            self.finish(job, exit_code=None)
+        elif job.backend == "local" and not processes.group_alive(job.pid, job.proc_start):
+            self.finish(job, Seen("ended", None, "process gone"))
         else:
-            print(f"Re-attached to run {job.run_id} (pid {job.pid}).", flush=True)
+            print(f"Re-attached to run {job.run_id} ({job.backend} {job.backend_job or job.pid}).", flush=True)
+
+    def backend(self, job: Job) -> Backend:
+        if job.backend == "local":
+            return self.local
+        if job.backend not in self.clusters:
+            self.clusters[job.backend] = cluster_backend(job.backend)
+        return self.clusters[job.backend]
 
     def safe_tick(self) -> bool:
         """One pass; when it fails as a whole (SQLite refusing writes on a full disk) the next pass tries again."""
@@ -112,8 +122,13 @@ class Runner:
         started = queue.list_jobs(("starting", "running"))
         for job in started:
             self.guarded(job, self.watch)
-        started = queue.list_jobs(("starting", "running"))
-        waiting = fairness.next_job()
+        ordered, _ = fairness.fair_queue()
+        for job in (job for job in ordered if job.backend != "local"):  # the cluster's scheduler places them
+            claimed = queue.claim(job.id)
+            if claimed is not None:
+                self.guarded(claimed, self.start)
+        started = [job for job in queue.list_jobs(("starting", "running")) if job.backend == "local"]
+        waiting = next((job for job in ordered if job.backend == "local"), None)
         if waiting is not None:
             gpus = self.gpus()
             if waiting.gpus > max(1, len(gpus)):
@@ -170,65 +185,82 @@ class Runner:
             return
         env = {"CUDA_VISIBLE_DEVICES": job.devices} if job.devices else {}
         try:
-            process = processes.spawn_detached(training_command(run_dir, job.gpus), run_dir / directory.LOG_FILE, env)
-        except OSError as error:
-            failure = failures.DISK_FULL if is_disk_full(error) else failures.Failure("not_started", str(error))
+            submitted = self.backend(job).submit(job, run_dir, env)
+        except (OSError, BackendError) as error:
+            disk_full = isinstance(error, OSError) and is_disk_full(error)
+            failure = failures.DISK_FULL if disk_full else failures.Failure("not_started", str(error))
             queue.mark_finished(job.run_id, "failed", None, failure.message)
+            self.close_run_files(run_dir, "failed", failure)
             print(f"Run {job.run_id} could not start: {error}", flush=True)
             return
-        self.children[job.run_id] = process
-        queue.mark_running(job.run_id, process.pid, processes.process_start_time(process.pid) or "")
-        on = f" on GPU {job.devices}" if job.devices else ""
-        print(f"Started run {job.run_id} as pid {process.pid}{on}.", flush=True)
+        if submitted.pid is not None:
+            queue.mark_running(job.run_id, submitted.pid, submitted.proc_start)
+            on = f" as pid {submitted.pid}" + (f" on GPU {job.devices}" if job.devices else "")
+        else:
+            queue.mark_submitted(job.run_id, submitted.backend_job)
+            on = f" as {job.backend} job {submitted.backend_job}"
+            directory.update_status(run_dir, message=f"Sent to {job.backend} as job {submitted.backend_job}.")
+        print(f"Started run {job.run_id}{on}.", flush=True)
         audit.record(job.owner, "start", job.run_id, f"attempt {job.attempt}{on}")
 
     def watch(self, job: Job) -> None:
-        process = self.children.get(job.run_id)
-        if process is not None:
-            exit_code = process.poll()
-            if exit_code is not None and not processes.group_members(process.pid):
-                # Done only once the whole group is gone: the trainer may still be saving after its launcher ended.
-                self.exit_codes[job.run_id] = exit_code
-                self.children.pop(job.run_id)
-                self.finish(job, exit_code)
-                return
-        elif job.run_id in self.exit_codes:  # it ended, but recording that failed last time (a full disk)
-            self.finish(job, self.exit_codes[job.run_id])
+        seen = self.ended.get(job.run_id)  # it ended, but recording that failed last time (a full disk)
+        seen = seen or (self.backend(job).status(job) if job.pid or job.backend_job else None)
+        if seen is None:
             return
-        elif job.pid is None or not processes.group_alive(job.pid, job.proc_start):
-            self.finish(job, exit_code=None)
+        if seen.state == "ended":
+            self.ended[job.run_id] = seen
+            self.finish(job, seen)
             return
+        if job.backend != "local":
+            self.follow_cluster(job, seen)
         # Remembered because space may come back before the end is recorded (a log on a full disk says nothing).
         self.disk_was_full[job.run_id] = _disk_full(directory.run_dir(job.run_id))
-        if job.cancel_requested and job.pid:
+        if job.cancel_requested:
             self.cancel(job)
 
+    def follow_cluster(self, job: Job, seen: Seen) -> None:
+        """A cluster job started, or went back to the cluster's queue (requeued or preempted: it resumes)."""
+        state = "running" if seen.state == "running" else "starting"
+        if state != job.state:
+            queue.mark_cluster_state(job.run_id, state)
+            if state == "starting" and not job.cancel_requested:
+                message = f"Back in {job.backend}'s queue ({seen.detail}); it resumes from its last checkpoint."
+                directory.update_status(directory.run_dir(job.run_id), state="queued", message=message)
+
     def cancel(self, job: Job) -> None:
-        """SIGTERM first (the trainer stops at the next step and saves); SIGKILL once the grace period is over."""
+        """A polite stop first (the trainer stops at the next step and saves); forced once the grace period is
+        over."""
         first_sent = self.term_sent_at.get(job.run_id)
         if first_sent is None:
             self.term_sent_at[job.run_id] = time.monotonic()
-            processes.signal_group(job.pid, signal.SIGTERM)
+            self.backend(job).cancel(job)
         elif time.monotonic() - first_sent > CANCEL_GRACE_S:
-            processes.signal_group(job.pid, signal.SIGKILL)
+            self.backend(job).cancel(job, force=True)
 
-    def finish(self, job: Job, exit_code: int | None) -> None:
-        """Record how a job ended, preferring what the training process itself wrote into status.json. The job row
-        is what must be written; the run folder's files are written where the disk allows."""
+    def finish(self, job: Job, seen: Seen) -> None:
+        """Record how a job ended, preferring what the training process itself wrote into status.json (unless the
+        cluster stopped it: a trainer told to stop saves and says 'cancelled'). The job row is what must be
+        written; the run folder's files are written where the disk allows."""
         run_dir = directory.run_dir(job.run_id)
         status = directory.read_status(run_dir)
         state, message = status.state, status.message
-        if state not in FINAL_STATES:
+        by_cluster = seen.failure is not None and not job.cancel_requested and state != "succeeded"
+        if by_cluster:
+            state, message = ("interrupted" if seen.interrupted else "failed"), seen.failure.message
+            self.close_run_files(run_dir, state, seen.failure)
+        elif state not in FINAL_STATES:
             log = directory.tail_log(run_dir, 4000)
             if _disk_full(run_dir) or self.disk_was_full.get(job.run_id):  # the trainer could not write why it stopped
                 log += "\nNo space left on device (the runner found the disk full)"
-            state, failure = failures.classify_exit(_signal_exit(exit_code, log), bool(job.cancel_requested), log)
+            exit_code = failures.signal_exit(seen.exit_code, log)
+            state, failure = failures.classify_exit(exit_code, bool(job.cancel_requested), log)
             message = failure.message
             self.close_run_files(run_dir, state, failure)
-        queue.mark_finished(job.run_id, state, exit_code, message if state != "succeeded" else "")
+        queue.mark_finished(job.run_id, state, seen.exit_code, message if state != "succeeded" else "")
         notify.run_ended(job.run_id, state, message, job.owner)
         self.term_sent_at.pop(job.run_id, None)
-        self.exit_codes.pop(job.run_id, None)
+        self.ended.pop(job.run_id, None)
         self.disk_was_full.pop(job.run_id, None)
         print(f"Run {job.run_id} ended: {state}. {message}", flush=True)
 
@@ -243,13 +275,17 @@ class Runner:
             print(f"Could not write the end of {run_dir.name} into its folder: {error}", flush=True)
 
 
-def training_command(run_dir: Path, gpus: int = 1) -> list[str]:
-    """The training module as one process, or one per GPU (data parallel, `torchrun`; on CPUs too, for tests)."""
-    module = ["-m", "workbench.training", str(run_dir)]
-    if gpus > 1:
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", *module]
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes=1", "--num_machines=1"]
-    return [*launch, "--mixed_precision=no", "--dynamo_backend=no", *module]
+def cluster_backend(name: str) -> Backend:
+    """The backend of a cluster (imported only when a job asks for it: Ray's client is large)."""
+    if name == "slurm":
+        from workbench.jobs.slurm import SlurmBackend
+
+        return SlurmBackend()
+    if name == "ray":
+        from workbench.jobs.ray_backend import RayBackend
+
+        return RayBackend()
+    raise BackendError(f"There is no backend '{name}'; choose local, slurm or ray under Runs on.")
 
 
 def _disk_full(run_dir: Path) -> bool:
@@ -257,44 +293,3 @@ def _disk_full(run_dir: Path) -> bool:
         return shutil.disk_usage(run_dir).free < DISK_FULL_BELOW
     except OSError:
         return False
-
-
-def _signal_exit(exit_code: int | None, log: str) -> int | None:
-    """The launcher turns a child killed by a signal into exit code 1; recover the signal from its log line
-    ("returned non-zero exit status -9", or Python's "died with <Signals.SIGKILL: 9>")."""
-    if exit_code == 1:
-        match = re.search(r"returned non-zero exit status (-\d+)|died with <Signals\.\w+: (\d+)>", log)
-        if match:
-            return int(match.group(1)) if match.group(1) else -int(match.group(2))
-    return exit_code
-
-
-def _lock_path() -> Path:
-    return paths.workbench_home() / "runner.lock"
-
-
-def _try_lock() -> int | None:
-    """Take the runner lock for the life of this process; None when another runner holds it."""
-    return processes.try_lock(_lock_path())
-
-
-def runner_running() -> bool:
-    return processes.lock_held(_lock_path())
-
-
-def start_allowed() -> bool:
-    """Whether the app may start a runner itself (``WORKBENCH_START_RUNNER``, on unless it is ``0``: off when a
-    service manager such as systemd runs ``workbench runner``)."""
-    return os.environ.get("WORKBENCH_START_RUNNER", "1") != "0"
-
-
-def ensure_runner() -> bool:
-    """Start a detached runner when none is running; returns True when one was started."""
-    if runner_running():
-        return False
-    command = [sys.executable, "-m", "workbench.cli", "runner"]
-    idle_exit = os.environ.get("WORKBENCH_RUNNER_IDLE_EXIT")
-    if idle_exit:
-        command += ["--idle-exit", idle_exit]
-    processes.spawn_detached(command, paths.runner_log_path())
-    return True

@@ -1,5 +1,6 @@
 """Why a run failed, in one plain sentence with a fix, and a short code for the run record."""
 
+import re
 import signal
 from dataclasses import dataclass
 
@@ -64,3 +65,13 @@ def classify_exit(exit_code: int | None, cancel_requested: bool, log_tail: str =
     return "failed", Failure(
         "crashed", f"The training process stopped unexpectedly (exit code {exit_code}); see the log."
     )
+
+
+def signal_exit(exit_code: int | None, log: str) -> int | None:
+    """The launcher turns a child killed by a signal into exit code 1; recover the signal from its log line
+    ("returned non-zero exit status -9", or Python's "died with <Signals.SIGKILL: 9>")."""
+    if exit_code == 1:
+        match = re.search(r"returned non-zero exit status (-\d+)|died with <Signals\.\w+: (\d+)>", log)
+        if match:
+            return int(match.group(1)) if match.group(1) else -int(match.group(2))
+    return exit_code

@@ -10,6 +10,7 @@ at the next step and save what it has.
 import dataclasses
 import gc
 import json
+import os
 import shutil
 import signal
 import threading
@@ -140,6 +141,17 @@ def smaller_config(config: RunConfig) -> tuple[str, RunConfig] | None:
         length = config.max_length // 2
         return f"max length {length} tokens", dataclasses.replace(config, max_length=length)
     return None
+
+
+def request_latest_resume(run_dir: Path) -> None:
+    """Ask this process to resume from the last sealed checkpoint, unless a resume was asked for already. Every
+    process of a data-parallel run writes the same request (atomically), before any of them can remove it."""
+    latest = checkpoints.latest_checkpoint(run_dir)
+    request = run_dir / directory.RESUME_FILE
+    if latest is not None and not request.exists():
+        partial = request.with_name(f".{request.name}.{os.getpid()}")
+        partial.write_text(json.dumps({"checkpoint": latest.name}), encoding="utf-8")
+        partial.replace(request)
 
 
 def take_resume_request(run_dir: Path, remove: bool = True) -> Path | None:
