@@ -13,6 +13,7 @@ import streamlit as st
 
 from workbench.config import GROUP_TITLES, METHOD_LABELS, FieldSpec, RunConfig, form_fields
 from workbench.errors import UserError
+from workbench.jobs import backend
 
 
 VALUES = "train_values"
@@ -59,7 +60,8 @@ def draw(spec: FieldSpec, container: Any = st) -> None:
     if spec.kind == "bool":
         container.toggle(**common)
     elif spec.kind == "choice":
-        container.selectbox(options=spec.choices, format_func=lambda value: METHOD_LABELS.get(value, value), **common)
+        options, labels = _choices(spec)
+        container.selectbox(options=options, format_func=lambda value: labels.get(value, value), **common)
     elif spec.kind == "int":
         container.number_input(step=1, **common)
     elif spec.kind == "float":
@@ -67,6 +69,16 @@ def draw(spec: FieldSpec, container: Any = st) -> None:
         container.number_input(format="%.1e" if tiny else "%.2f", **common)
     else:
         container.text_input(**common)
+
+
+def _choices(spec: FieldSpec) -> tuple[list[str], dict[str, str]]:
+    """The options of a choice and their labels: where a run trains offers only the backends this server is set up
+    for (and the value a loaded YAML file asked for, which Start then refuses in a sentence)."""
+    if spec.name == "backend":
+        offered = backend.configured()
+        current = values()["backend"]
+        return offered + ([current] if current not in offered else []), backend.LABELS
+    return list(spec.choices), METHOD_LABELS
 
 
 def _range(spec: FieldSpec) -> str:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from app_pages._insights import draw_insights
 from workbench import charts, words
-from workbench.jobs import board, fairness
+from workbench.jobs import backend, board, fairness
 from workbench.models import device
 from workbench.runs import directory
 from workbench.runs.directory import Run
@@ -29,6 +29,8 @@ def draw_progress(run: Run) -> None:
     headline = f"{STATE_ICONS.get(state, ':material/help:')} **{state.capitalize()}**"
     if job is not None and job.state == "queued":
         headline += queue_place(run.run_id)
+    if job is not None and job.backend != "local":
+        headline += f" · on {backend.where(job)}"
     st.markdown(f"{headline} · {board.shown_message(job, status)}")
     detail = (
         f"Step {status.step} of {status.max_steps or '?'} · epoch {status.epoch:.2f} of "

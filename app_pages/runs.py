@@ -86,6 +86,9 @@ def finished_panel() -> None:
     if state in ("failed", "interrupted"):
         with st.expander("Last lines of the training log"):
             st.code(directory.tail_log(run.path, 6000) or "(empty)")
+        if cluster_log := directory.tail_log(run.path, 6000, directory.BACKEND_LOG_FILE):
+            with st.expander("The cluster's own log of the job"):
+                st.code(cluster_log)
     draw_cleanup(run)
     kept = record.read_record(run.path)
     if facts := record.record_facts(kept):

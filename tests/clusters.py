@@ -8,7 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from conftest import wait_for
@@ -124,19 +126,50 @@ def _stop_pid_file(path: Path) -> None:
         pass
 
 
+@dataclass
+class RayHead:
+    """A local Ray head on fixed ports (so it can be stopped and started again at the same address)."""
+
+    folder: Path
+    port: int = field(default_factory=free_port)
+    dashboard: int = field(default_factory=free_port)
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard}"
+
+    def start(self) -> None:
+        start = [_ray(), "start", "--head", f"--port={self.port}", "--dashboard-host=127.0.0.1"]
+        start += [f"--dashboard-port={self.dashboard}", "--num-cpus=2", "--disable-usage-stats"]
+        start += [f"--temp-dir=/tmp/ray-{self.port}"]  # Ray's socket paths must stay short
+        environment = {key: value for key, value in os.environ.items() if not key.startswith("RAY_")}
+        subprocess.run(start, check=True, capture_output=True, cwd=self.folder, env=environment)
+        wait_for(lambda: _answers(f"{self.address}/api/jobs/"), timeout=90, what="the Ray Jobs API")
+
+    def stop(self) -> None:
+        """``ray stop`` stops every Ray head on the machine: the tests start one at a time."""
+        subprocess.run([_ray(), "stop", "--force"], check=False, capture_output=True)
+
+
 @contextmanager
 def ray_head(folder: Path):
-    """A running local Ray head (its dashboard serves the Jobs API); yields its Jobs address."""
-    ray = str(Path(sys.executable).with_name("ray"))
-    port, dashboard = free_port(), free_port()
-    temp = Path(f"/tmp/ray-{os.getpid()}-{port}")  # Ray's socket paths must stay short
-    start = [ray, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--dashboard-host=127.0.0.1"]
-    start += [f"--dashboard-port={dashboard}", "--include-dashboard=true", "--num-cpus=2", "--disable-usage-stats"]
-    start += [f"--temp-dir={temp}"]
-    subprocess.run(start, check=True, capture_output=True, cwd=folder)
-    address = f"http://127.0.0.1:{dashboard}"
+    """A running local Ray head (its dashboard serves the Jobs API)."""
+    head = RayHead(folder)
+    head.start()
     try:
-        yield address
+        yield head
     finally:
-        subprocess.run([ray, "stop", "--force"], check=False, capture_output=True)
-        shutil.rmtree(temp, ignore_errors=True)
+        head.stop()
+        shutil.rmtree(f"/tmp/ray-{head.port}", ignore_errors=True)
+
+
+def _ray() -> str:
+    return str(Path(sys.executable).with_name("ray"))
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False

@@ -78,7 +78,7 @@ def test_cancel_goes_through_scancel_and_the_run_resumes_to_completion(slurm_run
 
 
 def test_a_job_slurm_cancels_on_its_own_is_interrupted_and_resumes(slurm_runner, cluster):
-    job = control.submit(slurm_config(num_train_epochs=3))
+    job = control.submit(slurm_config(num_train_epochs=20))  # long enough to be running when Slurm acts
     run = directory.get_run(job.run_id)
     wait_for(lambda: directory.read_status(run.path).last_checkpoint, timeout=180, what="a first checkpoint")
     slurm_job = queue.get_job(job.run_id).backend_job
@@ -92,7 +92,7 @@ def test_a_job_slurm_cancels_on_its_own_is_interrupted_and_resumes(slurm_runner,
 
 
 def test_a_requeued_job_comes_back_and_resumes_from_its_last_checkpoint(slurm_runner, cluster):
-    job = control.submit(slurm_config(num_train_epochs=3))
+    job = control.submit(slurm_config(num_train_epochs=20))  # long enough to be running when Slurm acts
     run = directory.get_run(job.run_id)
     wait_for(lambda: directory.read_status(run.path).last_checkpoint, timeout=180, what="a first checkpoint")
     slurm_job = queue.get_job(job.run_id).backend_job

@@ -16,7 +16,7 @@ GROUP_TITLES = {
     "schedule": "Learning-rate schedule",
     "batching": "Batches and sequences",
     "evaluation": "Evaluation and checkpoints",
-    "other": "Precision, GPUs and reproducibility",
+    "other": "Where it runs, GPUs, precision and reproducibility",
 }
 
 

@@ -23,6 +23,7 @@ from workbench.runs import directory
 from workbench.training.failures import Failure
 
 
+CANCEL_GRACE_S = float(os.environ.get("WORKBENCH_CANCEL_GRACE_S", "60"))  # from a polite stop to a forced one
 LOG_MAX_CHARS = 20_000  # of a backend's own log shown on the Runs page
 COMMAND_TIMEOUT_S = 30.0  # for one call to a cluster's scheduler
 

@@ -41,7 +41,8 @@ def run_view(run_id: str) -> tuple[Job | None, Status]:
 def shown_message(job: Job | None, status: Status) -> str:
     """The run's own message, except while its job has started and the training process has not yet written one."""
     if job is not None and job.state in ("starting", "running") and status.state == "queued":
-        return "Starting the training process."
+        cluster_queue = job.backend != "local" and job.state == "starting"  # the runner says where it waits
+        return status.message if cluster_queue else "Starting the training process."
     if job is not None and job.active and status.finished:
         return "Training has ended; the runner is recording how."
     return status.message

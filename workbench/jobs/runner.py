@@ -28,8 +28,8 @@ from pathlib import Path
 
 from workbench import paths
 from workbench.errors import is_disk_full
-from workbench.jobs import fairness, gpu_share, notify, processes, queue, runner_lock
-from workbench.jobs.backend import Backend, BackendError, Seen
+from workbench.jobs import backend, fairness, gpu_share, notify, processes, queue, runner_lock
+from workbench.jobs.backend import CANCEL_GRACE_S, Backend, BackendError, Seen
 from workbench.jobs.local_backend import LocalBackend
 from workbench.jobs.queue import Job
 from workbench.models import device
@@ -39,7 +39,6 @@ from workbench.team import audit
 from workbench.training import failures
 
 
-CANCEL_GRACE_S = float(os.environ.get("WORKBENCH_CANCEL_GRACE_S", "60"))
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 DISK_FULL_BELOW = 1024**2  # free bytes under which a failed run is put down to a full disk
 
@@ -95,7 +94,7 @@ class Runner:
         else:
             print(f"Re-attached to run {job.run_id} ({job.backend} {job.backend_job or job.pid}).", flush=True)
 
-    def backend(self, job: Job) -> Backend:
+    def backend_of(self, job: Job) -> Backend:
         if job.backend == "local":
             return self.local
         if job.backend not in self.clusters:
@@ -185,7 +184,7 @@ class Runner:
             return
         env = {"CUDA_VISIBLE_DEVICES": job.devices} if job.devices else {}
         try:
-            submitted = self.backend(job).submit(job, run_dir, env)
+            submitted = self.backend_of(job).submit(job, run_dir, env)
         except (OSError, BackendError) as error:
             disk_full = isinstance(error, OSError) and is_disk_full(error)
             failure = failures.DISK_FULL if disk_full else failures.Failure("not_started", str(error))
@@ -199,13 +198,14 @@ class Runner:
         else:
             queue.mark_submitted(job.run_id, submitted.backend_job)
             on = f" as {job.backend} job {submitted.backend_job}"
-            directory.update_status(run_dir, message=f"Sent to {job.backend} as job {submitted.backend_job}.")
+            message = f"Sent to {backend.LABELS[job.backend]} as job {submitted.backend_job}; waiting for it to start."
+            directory.update_status(run_dir, message=message)
         print(f"Started run {job.run_id}{on}.", flush=True)
         audit.record(job.owner, "start", job.run_id, f"attempt {job.attempt}{on}")
 
     def watch(self, job: Job) -> None:
         seen = self.ended.get(job.run_id)  # it ended, but recording that failed last time (a full disk)
-        seen = seen or (self.backend(job).status(job) if job.pid or job.backend_job else None)
+        seen = seen or (self.backend_of(job).status(job) if job.pid or job.backend_job else None)
         if seen is None:
             return
         if seen.state == "ended":
@@ -225,7 +225,8 @@ class Runner:
         if state != job.state:
             queue.mark_cluster_state(job.run_id, state)
             if state == "starting" and not job.cancel_requested:
-                message = f"Back in {job.backend}'s queue ({seen.detail}); it resumes from its last checkpoint."
+                label = backend.LABELS[job.backend]
+                message = f"Back in {label}'s queue ({seen.detail}); it resumes from its last checkpoint."
                 directory.update_status(directory.run_dir(job.run_id), state="queued", message=message)
 
     def cancel(self, job: Job) -> None:
@@ -234,9 +235,9 @@ class Runner:
         first_sent = self.term_sent_at.get(job.run_id)
         if first_sent is None:
             self.term_sent_at[job.run_id] = time.monotonic()
-            self.backend(job).cancel(job)
+            self.backend_of(job).cancel(job)
         elif time.monotonic() - first_sent > CANCEL_GRACE_S:
-            self.backend(job).cancel(job, force=True)
+            self.backend_of(job).cancel(job, force=True)
 
     def finish(self, job: Job, seen: Seen) -> None:
         """Record how a job ended, preferring what the training process itself wrote into status.json (unless the

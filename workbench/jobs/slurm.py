@@ -19,7 +19,6 @@ from workbench.training.failures import HOST_OOM, Failure
 
 
 SCRIPT_FILE = "slurm.sh"
-SLURM_LOG_FILE = "slurm.log"  # the batch job's own output: Slurm's messages (time limit, cancel, node failure)
 WAITING = {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD", "SUSPENDED"}
 RUNNING = {"RUNNING", "CONFIGURING", "COMPLETING", "SIGNALING", "STAGE_OUT", "STOPPED", "RESIZING"}
 RESUME = "resume it from its last checkpoint"
@@ -61,13 +60,9 @@ class SlurmBackend:
         return ended(state, fields.get("ExitCode", ""), detail)
 
     def logs(self, job: Job) -> str:
-        path = directory.run_dir(job.run_id) / SLURM_LOG_FILE
-        try:
-            with open(path, "rb") as handle:
-                handle.seek(max(0, path.stat().st_size - LOG_MAX_CHARS))
-                return handle.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
+        """The batch job's own output (Slurm writes it into the run directory): its time-limit, cancel and node
+        messages."""
+        return directory.tail_log(directory.run_dir(job.run_id), LOG_MAX_CHARS, directory.BACKEND_LOG_FILE)
 
     def cancel(self, job: Job, force: bool = False) -> None:
         if not job.backend_job:
@@ -89,7 +84,7 @@ def sbatch_options(job: Job, run_dir: Path) -> list[str]:
         "--ntasks=1",
         "--requeue",
         f"--chdir={run_dir}",
-        f"--output={run_dir / SLURM_LOG_FILE}",
+        f"--output={run_dir / directory.BACKEND_LOG_FILE}",
         "--open-mode=append",
         "--export=ALL",
     ]

@@ -25,6 +25,7 @@ CONFIG_FILE = "config.yaml"
 STATUS_FILE = "status.json"
 METRICS_FILE = "metrics.jsonl"
 LOG_FILE = "train.log"
+BACKEND_LOG_FILE = "backend.log"  # a cluster's own log of the job (Slurm's batch output, Ray's job log)
 SCORES_FILE = "eval.json"
 ADAPTER_DIR = "adapter"
 FINAL_ADAPTER_DIR = "adapter-final"  # the adapter training saved, kept here while a checkpoint is promoted
@@ -242,10 +243,11 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     return [record for record in read_json_lines(run_dir / METRICS_FILE) if "step" in record]
 
 
-def tail_log(run_dir: Path, max_chars: int = 20_000) -> str:
-    """The end of train.log (at most ``max_chars``), undecodable bytes replaced."""
+def tail_log(run_dir: Path, max_chars: int = 20_000, name: str = LOG_FILE) -> str:
+    """The end of train.log (or of the run's log file ``name``; at most ``max_chars``), undecodable bytes
+    replaced."""
     try:
-        with open(run_dir / LOG_FILE, "rb") as handle:
+        with open(run_dir / name, "rb") as handle:
             handle.seek(max(0, handle.seek(0, os.SEEK_END) - max_chars))
             return handle.read().decode("utf-8", errors="replace")
     except OSError:
