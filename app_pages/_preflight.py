@@ -7,6 +7,7 @@ from workbench import charts, words
 from workbench.config import RunConfig
 from workbench.data import sources
 from workbench.errors import UserError
+from workbench.jobs import backend
 from workbench.models.device import Device
 from workbench.planning import preflight
 from workbench.training import speedups
@@ -47,6 +48,9 @@ def draw_preflight(config: RunConfig, device: Device) -> preflight.Preflight | N
     SHOW[result.verdict](
         f"**{preflight.verdict_text(result)}**  \n" + "  \n".join(result.reasons), icon=ICONS[result.verdict]
     )
+    if config.backend != "local":
+        cluster = backend.LABELS.get(config.backend, config.backend)
+        st.caption(f"Estimated on this server ({result.device_name}); on {cluster} the node it gets decides.")
     free = f"of {result.available_gb:.1f} GB free" if result.available_gb is not None else "free memory unknown"
     figures = [
         ("Peak memory", f"{result.peak_memory_gb:.1f} GB", free, "Weights, training state, activations and overhead."),

@@ -206,3 +206,17 @@ def test_the_speed_recipe_says_what_is_used_for_this_data_and_why(demo_home):
     # The tiny demo model's attention is large beside its 0.2M weights, so the choice can go either way; either
     # way the page gives the compute it weighed for this data (measured, not assumed: make bench)
     assert re.search(r"\*\*Padding-free batching\*\*: .*about \d+% (less|more) compute", said), said
+
+
+def test_runs_on_offers_only_the_clusters_this_server_is_set_up_for(demo_home, monkeypatch):
+    monkeypatch.delenv("WORKBENCH_RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("WORKBENCH_SLURM_PARTITION", "gpu")
+    app = open_page(TRAIN)
+    app.toggle(key="train_advanced").set_value(True).run()
+    where = app.selectbox(key="train_field_backend")
+    assert where.options == ["this server", "Slurm"], "Ray is not set up here"
+    where.set_value("slurm").run()
+    assert "on Slurm the node it gets decides" in texts(app)
+    click(app, "Start training")
+    [job] = queue.list_jobs()
+    assert job.backend == "slurm" and directory.get_run(job.run_id).config.backend == "slurm"

@@ -14,7 +14,7 @@ from typing import Any
 
 from workbench import words
 from workbench.errors import UserError
-from workbench.jobs import queue
+from workbench.jobs import backend, queue
 from workbench.jobs.queue import Job
 from workbench.team import settings, users
 
@@ -180,6 +180,7 @@ def _row(job: Job, place: Place | None) -> dict[str, Any]:
         "owner": job.owner,
         "queued at": words.clock(job.created_at),
         "started at": words.clock(job.started_at),
+        "runs on": backend.where(job),
         "GPUs": job.devices or (str(job.gpus) if job.gpus > 1 else ""),
         "memory estimate (GB)": f"{job.peak_gb:.1f}" if job.peak_gb is not None else "none made",
         "attempt": job.attempt,
