@@ -30,9 +30,12 @@ run: $(VENV)/.installed
 	$(PY) -m workbench.cli demo build
 	$(PY) serve.py --server.address=127.0.0.1 --server.port=$(PORT)
 
+# Two test processes (pytest-xdist), each taking whole test files: the many tests that wait on a training process,
+# a browser or a cluster overlap. TEST_WORKERS=0 runs them in this one process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
-		$(PY) -m pytest -q -p no:cacheprovider --basetemp=.pytest_tmp --durations=25
+		$(PY) -m pytest -q -p no:cacheprovider --basetemp=.pytest_tmp --durations=25 -n $(TEST_WORKERS) --dist loadfile
 
 # Training speed against a plain TRL script, on the CPU (under 10 minutes on 2 cores); see benchmarks/RESULTS.md
 bench: $(VENV)/.installed

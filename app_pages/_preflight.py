@@ -53,7 +53,13 @@ def draw_preflight(config: RunConfig, device: Device) -> preflight.Preflight | N
         st.caption(f"Estimated on this server ({result.device_name}); on {cluster} the node it gets decides.")
     free = f"of {result.available_gb:.1f} GB free" if result.available_gb is not None else "free memory unknown"
     figures = [
-        ("Peak memory", f"{result.peak_memory_gb:.1f} GB", free, "Weights, training state, activations and overhead."),
+        (
+            "Peak memory" if config.gpus == 1 else "Peak memory per GPU",
+            f"{result.peak_memory_gb:.1f} GB",
+            free,
+            "Weights, training state, activations and overhead"
+            + (f"; each of the {config.gpus} processes holds them all (data parallel)." if config.gpus > 1 else "."),
+        ),
         (
             "Time",
             words.format_duration(result.est_seconds),

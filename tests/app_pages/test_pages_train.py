@@ -217,6 +217,8 @@ def test_runs_on_offers_only_the_clusters_this_server_is_set_up_for(demo_home, m
     assert where.options == ["this server", "Slurm"], "Ray is not set up here"
     where.set_value("slurm").run()
     assert "on Slurm the node it gets decides" in texts(app)
+    app.number_input(key="train_field_gpus").set_value(2).run()
+    assert app.metric[0].label == "Peak memory per GPU"
     click(app, "Start training")
     [job] = queue.list_jobs()
     assert job.backend == "slurm" and directory.get_run(job.run_id).config.backend == "slurm"

@@ -13,6 +13,9 @@ from workbench.planning import presets
 from workbench.runs import directory
 
 
+pytestmark = pytest.mark.cluster
+
+
 def ray_config(**overrides):
     return presets.demo_config(
         **{"dataset": str(DEMO_TRAIN_FILE), "num_train_epochs": 0.5, "backend": "ray", **overrides}

@@ -5,6 +5,7 @@ There is no CUDA device here: the one thing replaced is the runner's reading of 
 themselves really train, in their own processes, on the CPU, and record the devices they were given.
 """
 
+import os
 import threading
 
 import pytest
@@ -49,8 +50,11 @@ def test_each_run_gets_a_gpu_of_its_own_and_the_third_waits_for_one(demo_home):
 
 
 def test_a_run_asking_for_more_gpus_than_the_server_has_is_refused_or_failed_in_words(home):
-    with pytest.raises(UserError, match="asks for 2 GPUs and this server has no GPU; set GPUs to 1"):
-        control.submit(RunConfig(gpus=2))
+    cores = os.cpu_count()
+    with pytest.raises(UserError, match=f"asks for {cores + 1} GPUs and this server has no GPU and {cores} CPU cores"):
+        control.submit(RunConfig(gpus=cores + 1))
+    assert control.submit(RunConfig(gpus=cores, backend="local")).gpus == cores, "one process per core on a CPU"
+    control.request_cancel(queue.list_jobs()[0].run_id)
     job = control.submit(RunConfig(gpus=1))
     with queue.connect() as db:  # as if it had been queued on a server that had more GPUs then
         db.execute("UPDATE jobs SET gpus = 3 WHERE run_id = ?", (job.run_id,))

@@ -17,6 +17,9 @@ from workbench.planning import presets
 from workbench.runs import directory
 
 
+pytestmark = pytest.mark.cluster
+
+
 def slurm_config(**overrides):
     return presets.demo_config(
         **{"dataset": str(DEMO_TRAIN_FILE), "num_train_epochs": 0.5, "backend": "slurm", **overrides}

@@ -221,7 +221,7 @@ class RunConfig:
         "GPUs",
         "other",
         "How many GPUs the run trains on at once (one process per GPU, data parallel). On a server with several "
-        "GPUs the runner gives each run GPUs of its own.",
+        "GPUs the runner gives each run GPUs of its own; on one without, this many CPU processes.",
         min=1,
         max=16,
     )

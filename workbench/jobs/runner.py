@@ -130,8 +130,8 @@ class Runner:
         waiting = next((job for job in ordered if job.backend == "local"), None)
         if waiting is not None:
             gpus = self.gpus()
-            if waiting.gpus > max(1, len(gpus)):
-                self.refuse(waiting, len(gpus))
+            if waiting.gpus > device.most_processes(gpus)[0]:
+                self.refuse(waiting, *device.most_processes(gpus))
             elif (devices := self.devices_for(waiting, started, gpus)) is not None:
                 job = queue.claim(waiting.id, devices)  # exactly the job that was checked, if it is still queued
                 if job is not None:
@@ -149,13 +149,12 @@ class Runner:
             return None
         return str(gpus[0].index) if gpus else ""
 
-    def refuse(self, job: Job, count: int) -> None:
+    def refuse(self, job: Job, most: int, have: str) -> None:
         """Fail a job that asks for more GPUs than the server has, with what to change."""
         if queue.claim(job.id) is None:
             return
-        have = f"has {count} GPU{'s' if count != 1 else ''}" if count else "has no GPU"
-        fix = f"start it again (Train again) with GPUs set to {max(1, count)}"
-        message = f"The run asks for {job.gpus} GPUs and this server {have}; {fix}."
+        fix = f"start it again (Train again) with GPUs set to {most}"
+        message = f"The run asks for {job.gpus} GPUs and this server has {have}; {fix}."
         queue.mark_finished(job.run_id, "failed", None, message)
         self.close_run_files(directory.run_dir(job.run_id), "failed", failures.Failure("too_many_gpus", message))
 

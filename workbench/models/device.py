@@ -90,3 +90,12 @@ def host_available_gb() -> float | None:
             return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / GIB
         except (ValueError, OSError, AttributeError):
             return None
+
+
+def most_processes(found: list[Gpu]) -> tuple[int, str]:
+    """How many processes one local run may train in (its GPUs setting), and what the server has, in words: one per
+    GPU, or on a server without GPUs one per CPU core (data parallel on CPUs: slow, for trying it out)."""
+    if found:
+        return len(found), f"{len(found)} GPU{'s' if len(found) != 1 else ''}"
+    cores = os.cpu_count() or 1
+    return cores, f"no GPU and {cores} CPU core{'s' if cores != 1 else ''}"

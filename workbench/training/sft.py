@@ -63,6 +63,7 @@ def sft_config(
         use_cpu=not cuda,
         activation_checkpointing=config.gradient_checkpointing,
         dataloader_pin_memory=cuda,
+        ddp_find_unused_parameters=False,  # every trainable weight gets a gradient; searching costs a graph walk
         disable_tqdm=True,
         **precision_flags(config, cuda),
     )
