@@ -44,6 +44,7 @@ class RunDirectoryCallback(TrainerCallback):
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        _wait_for_every_process()  # each writes its own rng_state_N.pth into the checkpoint: seal it once all have
         if state.is_world_process_zero and checkpoint.is_dir():
             checkpoints.seal(checkpoint, self.run_dir.name)
             directory.update_status(self.run_dir, last_checkpoint=checkpoint.name)
@@ -82,6 +83,13 @@ def _any_process(flag: bool) -> bool:
     value = torch.tensor([int(flag)], device=device)
     dist.all_reduce(value, op=dist.ReduceOp.MAX)
     return bool(value.item())
+
+
+def _wait_for_every_process() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.barrier()
 
 
 def _cuda() -> bool:
