@@ -100,6 +100,11 @@ def test_a_requeued_job_comes_back_and_resumes_from_its_last_checkpoint(slurm_ru
     wait_for(lambda: directory.read_status(run.path).last_checkpoint, timeout=180, what="a first checkpoint")
     slurm_job = queue.get_job(job.run_id).backend_job
     subprocess.run(["scontrol", "requeue", slurm_job], check=True, env={**os.environ, **cluster})
+    wait_for(lambda: queue.get_job(job.run_id).state == "starting", timeout=90, what="the job back in Slurm's queue")
+    assert "Back in Slurm's queue" in directory.read_status(run.path).message
+    # Slurm holds a requeued job for about two minutes before it may start again; the test need not wait for that.
+    release = ["scontrol", "update", f"JobId={slurm_job}", "StartTime=now"]
+    subprocess.run(release, check=True, env={**os.environ, **cluster})
     ended = wait_for(lambda: finished(job.run_id), timeout=300, what="the requeued job")
     assert ended.state == "succeeded" and ended.backend_job == slurm_job, "Slurm ran the same job again"
     assert "Resuming from checkpoint-" in (run.path / directory.LOG_FILE).read_text()
