@@ -59,6 +59,8 @@ def test_example_config_is_the_demo_run():
     from workbench.config import RunConfig
 
     assert RunConfig.load(ROOT / "examples" / "demo.yaml") == demo_config()
+    on_slurm = RunConfig.load(ROOT / "examples" / "demo-slurm.yaml")
+    assert on_slurm == demo_config(run_name="demo-slurm", backend="slurm"), "the demo, sent to Slurm"
 
 
 def test_cancel_a_queued_job_from_the_command_line(home):
