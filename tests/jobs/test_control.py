@@ -119,3 +119,9 @@ def test_a_run_without_a_name_is_named_after_its_model_and_data(home):
     assert job.run_id.endswith("-demo-identity-v1")
     assert control.submit(RunConfig()).run_id.endswith("-demo-demo-data")
     assert control.submit(RunConfig(run_name="pilot")).run_id.endswith("-pilot")
+
+
+def test_sharded_full_fine_tuning_is_refused_on_a_server_without_gpus(home):
+    with pytest.raises(UserError, match="shards the model \\(FSDP\\), which needs GPUs; set GPUs to 1"):
+        control.submit(RunConfig(method="full", gpus=2))
+    assert control.submit(RunConfig(method="lora", gpus=2)).gpus == 2, "data parallel LoRA runs on CPU processes"

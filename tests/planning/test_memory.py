@@ -85,3 +85,11 @@ def test_free_disk_of_a_folder_that_does_not_exist_yet(tmp_path):
 def test_a_cpu_without_a_free_figure_uses_host_memory():
     available = memory.available_memory_gb(Device(cuda=False, name="CPU (2 cores)"))
     assert available is not None and available > 0
+
+
+def test_full_fine_tuning_on_several_gpus_holds_a_share_of_the_model_per_gpu(llama_7b):
+    values = {"method": "full", "per_device_train_batch_size": 1, "max_length": 1024}
+    one, four = (estimated_memory(llama_7b, RTX_4090, gpus=gpus, **values) for gpus in (1, 4))
+    assert four < one / 2, "weights, gradients and optimizer state are sharded over the 4 GPUs (FSDP)"
+    lora = {**values, "method": "lora"}
+    assert estimated_memory(llama_7b, RTX_4090, gpus=4, **lora) == estimated_memory(llama_7b, RTX_4090, **lora)

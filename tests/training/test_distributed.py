@@ -8,7 +8,7 @@ import pytest
 
 from workbench.jobs.backend import training_command
 from workbench.planning import presets
-from workbench.runs import checkpoints, directory, record
+from workbench.runs import checkpoints, directory, held_out_scores, record
 from workbench.training import distributed
 
 
@@ -88,3 +88,25 @@ def test_a_two_process_run_stops_at_one_step_on_cancel_and_resumes_from_its_chec
     steps = [line["step"] for line in directory.read_metrics(run.path) if "loss" in line]
     assert steps.count(stopped_at + 1) == 1 and steps[-1] == 80, "the resumed run went on from its checkpoint"
     assert not (run.path / directory.RESUME_FILE).exists()
+
+
+def test_full_fine_tuning_on_two_processes_is_sharded_and_learns_as_one_process(demo_home):
+    """FSDP2 over two CPU processes: the only stand-in is ``tests/fsdp_on_cpu.py``, which lets accelerate shard on
+    a CPU (it shards only on GPUs); the saved model is one whole safetensors model, scored after training."""
+    import sys
+    from pathlib import Path
+
+    settings = {"method": "full", "max_steps": 8, "eval_steps": 4, "save_steps": 4, "logging_steps": 1}
+    settings |= {"learning_rate": 1e-3}
+    one = train(presets.demo_config(per_device_train_batch_size=16, run_name="one", **settings), 1)
+    two = directory.create_run(presets.demo_config(per_device_train_batch_size=8, gpus=2, run_name="two", **settings))
+    launcher = Path(__file__).resolve().parents[1] / "fsdp_on_cpu.py"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(launcher)]
+    with open(two.path / directory.LOG_FILE, "ab") as log:
+        subprocess.run([*command, str(two.path)], stdout=log, stderr=log, timeout=600, check=False, env=_threads())
+    assert directory.read_status(two.path).state == "succeeded", directory.tail_log(two.path)
+    assert [loss for _, loss in losses(two)] == pytest.approx([loss for _, loss in losses(one)], rel=1e-4)
+    assert (two.adapter_dir / "model.safetensors").is_file(), "one whole model, gathered from the shards"
+    assert directory.read_status(two.path).last_checkpoint == "checkpoint-8"
+    assert held_out_scores.read_scores(two.path).tuned is not None, "scored from the saved model"
+    assert "Sharding the model over 2 processes (FSDP2)" in directory.tail_log(two.path)

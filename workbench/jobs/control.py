@@ -21,6 +21,7 @@ from workbench.models import device, loading
 from workbench.runs import checkpoints, directory
 from workbench.team import access, audit, settings
 from workbench.team.identity import Actor
+from workbench.training import distributed
 
 
 def submit(
@@ -81,6 +82,9 @@ def check_inputs(config: RunConfig, actor: Actor | None = None) -> None:
     most, have = device.most_processes(device.gpus())
     if config.backend == "local" and config.gpus > most:  # a cluster's scheduler judges its own GPUs
         raise UserError(f"The run asks for {config.gpus} GPUs and this server has {have}; set GPUs to {most}.")
+    sharded = distributed.strategy(config.method, config.gpus) == "fsdp"
+    if config.backend == "local" and sharded and not device.gpus():
+        raise UserError("Full fine-tuning on several GPUs shards the model (FSDP), which needs GPUs; set GPUs to 1.")
 
 
 def queue_refusals(actor: Actor) -> list[str]:

@@ -37,6 +37,7 @@ from workbench.config import RunConfig
 from workbench.models.device import GIB, Device, host_available_gb
 from workbench.planning.model_facts import ModelFacts, trainable_params
 from workbench.schedule import Plan
+from workbench.training import distributed
 
 
 NF4_BYTES_PER_PARAM = 4.127 / 8  # NF4 + double quantisation constants (QLoRA paper)
@@ -64,6 +65,8 @@ def memory_breakdown(config: RunConfig, facts: ModelFacts, seq_len: int, cuda: b
         weights, state = facts.n_params * wb, trainable * 16  # float32 adapter: 4 + 4 + 8 bytes
     else:
         weights, state = facts.n_params * wb, trainable * 3 * wb  # grads and two Adam moments, in the weight dtype
+    if distributed.strategy(config.method, config.gpus) == "fsdp":  # each GPU holds its share (FSDP)
+        weights, state = weights / config.gpus, state / config.gpus
     activations = _activation_bytes(config, facts, config.per_device_train_batch_size * seq_len, wb)
     parts = {"weights": weights / GIB, "training state": state / GIB, "activations": activations / GIB}
     slack = ALLOCATOR_SLACK * sum(parts.values())

@@ -130,6 +130,11 @@ def load_for_training(config: RunConfig, inputs: Inputs) -> Any:
     return model
 
 
+def load_saved_model(run_dir: Path, inputs: Inputs) -> Any:
+    """The whole model a sharded run saved, loaded on this process alone (to score it)."""
+    return loading.load_model(str(run_dir / directory.ADAPTER_DIR), "full", inputs.device.cuda)
+
+
 def build_trainer(
     run_dir: Path, config: RunConfig, inputs: Inputs, model: Any, stop_requested: threading.Event
 ) -> Any:
@@ -143,10 +148,10 @@ def build_trainer(
     samples = SampleAnswersCallback(run_dir, tokenizer, rendering, scored, config.max_new_tokens_eval)
     train = tokenized(inputs.train_rows, inputs, config)
     shape = speedups.model_batch_shape(model, [len(ids) for ids in train["input_ids"]])
-    cuda = inputs.device.cuda
+    cuda, sharded = inputs.device.cuda, distributed.strategy(config.method, config.gpus) == "fsdp"
     if distributed.is_main():
         record.note(run_dir, speedups=speedups.recorded(config, cuda, shape))
-    return SFTTrainer(
+    trainer = SFTTrainer(
         model=model,
         args=sft.sft_config(
             config, run_dir, inputs.plan(config), bool(eval_rows), cuda, speedups.batching(config, shape, cuda)
@@ -157,11 +162,16 @@ def build_trainer(
         peft_config=sft.lora_config(config),
         callbacks=[
             RunDirectoryCallback(run_dir, stop_requested),
-            *([samples] if scored else []),
+            *([samples] if scored and not sharded else []),  # a sharded model cannot answer on rank 0 alone
             *sft.callbacks(config, bool(eval_rows)),
             *fault_callbacks(config.per_device_train_batch_size),
         ],
     )
+    if sharded and not trainer.is_fsdp_enabled:  # accelerate falls back to whole copies on a device it cannot shard on
+        raise UserError("Full fine-tuning on several GPUs shards the model (FSDP), which needs GPUs; set GPUs to 1.")
+    if sharded and distributed.is_main():
+        print(f"Sharding the model over {config.gpus} processes (FSDP2).", flush=True)
+    return trainer
 
 
 def base_score(model: Any, config: RunConfig, inputs: Inputs) -> Score:
@@ -196,12 +206,15 @@ def train_once(
         trainer = build_trainer(run_dir, config, inputs, model, stop_requested)
     with clock.timed("training"):
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    sharded = distributed.strategy(config.method, config.gpus) == "fsdp"
+    if sharded:  # gathering the shards into one model takes every process
+        trainer.save_model(str(run_dir / f".{directory.ADAPTER_DIR}.partial"))
     if not main:
         return "cancelled" if stop_requested.is_set() else "succeeded", ""
     (run_dir / directory.RESUME_FILE).unlink(missing_ok=True)  # every process has read it by now
     clock.split_evaluation(trainer.state.log_history)
     with clock.timed("saving"):
-        save_output(trainer, inputs.tokenizer, inputs.rendering, run_dir)
+        save_output(trainer, inputs.tokenizer, inputs.rendering, run_dir, saved=sharded)
     if stop_requested.is_set():
         record.note(run_dir, phases=clock.rounded())
         return (
@@ -211,8 +224,10 @@ def train_once(
     if inputs.scored_rows:
         _say(run_dir, "Scoring the held-out set.")
         with clock.timed("scoring the trained model"):
+            # A sharded model answers only with every process: score the saved one, on this process alone
+            model = load_saved_model(run_dir, inputs) if sharded else trainer.model
             tuned = score_answers(
-                trainer.model, inputs.tokenizer, inputs.rendering, inputs.scored_rows, config.max_new_tokens_eval
+                model, inputs.tokenizer, inputs.rendering, inputs.scored_rows, config.max_new_tokens_eval
             )
         held_out_scores.write_scores(run_dir, held_out_scores.Scores(held_out_scores.read_scores(run_dir).base, tuned))
     record.note(run_dir, phases=clock.rounded())
@@ -224,13 +239,15 @@ def _saved(config: RunConfig) -> str:
     return "adapter" if config.method in ("lora", "qlora") else "model"
 
 
-def save_output(trainer: Any, tokenizer: Any, rendering: Rendering | None, run_dir: Path) -> None:
+def save_output(trainer: Any, tokenizer: Any, rendering: Rendering | None, run_dir: Path, saved: bool = False) -> None:
     """Save the adapter (or the full model) with the tokenizer, the chat template that trained it and the rendering
-    contract (chat, scoring, the zip and the merged model use them), atomically."""
+    contract (chat, scoring, the zip and the merged model use them), atomically. ``saved``: the weights are in the
+    partial folder already (a sharded run's processes wrote them together)."""
     final = run_dir / directory.ADAPTER_DIR
     partial = run_dir / f".{directory.ADAPTER_DIR}.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    trainer.save_model(str(partial))
+    if not saved:
+        shutil.rmtree(partial, ignore_errors=True)
+        trainer.save_model(str(partial))
     tokenizer.save_pretrained(str(partial))
     if rendering is not None:
         rendering.save(partial)

@@ -6,7 +6,7 @@ from typing import Any
 from workbench.config import RunConfig
 from workbench.runs.directory import CHECKPOINTS_DIR
 from workbench.schedule import SAVE_TOTAL_LIMIT, Plan
-from workbench.training import speedups
+from workbench.training import distributed, speedups
 
 
 def precision_flags(config: RunConfig, cuda: bool) -> dict[str, bool]:
@@ -66,6 +66,7 @@ def sft_config(
         ddp_find_unused_parameters=False,  # every trainable weight gets a gradient; searching costs a graph walk
         disable_tqdm=True,
         **precision_flags(config, cuda),
+        **(distributed.fsdp_arguments() if distributed.strategy(config.method, config.gpus) == "fsdp" else {}),
     )
 
 
