@@ -13,7 +13,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import wait_for
+from conftest import start_runner, stop_process, wait_for
+
+
+def demo_on(backend: str, **overrides):
+    """A quick demo run (half an epoch of the plain demo file) sent to ``backend``."""
+    from workbench.models.demo_task import DEMO_TRAIN_FILE
+    from workbench.planning import presets
+
+    values = {"dataset": str(DEMO_TRAIN_FILE), "num_train_epochs": 0.5, "backend": backend, **overrides}
+    return presets.demo_config(**values)
+
+
+@contextmanager
+def runner_with(home: Path, settings: dict[str, str], monkeypatch):
+    """A runner process on ``home`` with the cluster ``settings`` in its environment (and the test's)."""
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    runner = start_runner(home)
+    try:
+        yield runner
+    finally:
+        stop_process(runner)
 
 
 SLURM_DAEMONS = ("/usr/sbin/munged", "/usr/sbin/slurmctld", "/usr/sbin/slurmd")

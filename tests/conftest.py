@@ -99,6 +99,14 @@ def claim_next():
     return queue.claim(waiting.id) if waiting else None
 
 
+def ended_job(run_id: str):
+    """The job of a run once it has ended (for ``wait_for``), else None."""
+    from workbench.jobs import queue
+
+    job = queue.get_job(run_id)
+    return job if not job.active else None
+
+
 def start_runner(home, idle_exit: float = 20.0) -> subprocess.Popen:
     """A real runner process working on ``home``, as `workbench runner` would start it."""
     return subprocess.Popen(

@@ -3,23 +3,15 @@ success through Ray Jobs, a cancel is Ray's stop and the run resumes, and a head
 to resume once the head is back."""
 
 import pytest
-from clusters import ray_head
-from conftest import start_runner, stop_process, wait_for
+from clusters import demo_on, ray_head, runner_with
+from conftest import ended_job, wait_for
 
-from workbench.jobs import backend, control, queue
+from workbench.jobs import backend, control
 from workbench.jobs.ray_backend import RayBackend, job_environment
-from workbench.models.demo_task import DEMO_TRAIN_FILE
-from workbench.planning import presets
 from workbench.runs import directory
 
 
 pytestmark = pytest.mark.cluster
-
-
-def ray_config(**overrides):
-    return presets.demo_config(
-        **{"dataset": str(DEMO_TRAIN_FILE), "num_train_epochs": 0.5, "backend": "ray", **overrides}
-    )
 
 
 @pytest.fixture(scope="module")
@@ -31,21 +23,13 @@ def head(tmp_path_factory):
 @pytest.fixture
 def ray_runner(demo_home, head, monkeypatch):
     settings = {"WORKBENCH_RAY_ADDRESS": head.address, "WORKBENCH_RAY_GPUS": "0", "WORKBENCH_RAY_LOST_AFTER_S": "5"}
-    for name, value in settings.items():
-        monkeypatch.setenv(name, value)
-    runner = start_runner(demo_home)
-    yield runner
-    stop_process(runner)
-
-
-def finished(run_id):
-    job = queue.get_job(run_id)
-    return job if not job.active else None
+    with runner_with(demo_home, settings, monkeypatch) as runner:
+        yield runner
 
 
 def test_a_demo_job_runs_to_success_through_ray_jobs_with_its_adapter_in_the_run_directory(ray_runner, head):
-    job = control.submit(ray_config())
-    ended = wait_for(lambda: finished(job.run_id), timeout=240, what="the Ray job")
+    job = control.submit(demo_on("ray"))
+    ended = wait_for(lambda: ended_job(job.run_id), timeout=240, what="the Ray job")
     assert ended.state == "succeeded", directory.tail_log(directory.run_dir(job.run_id), 2000)
     assert ended.backend_job == f"workbench-{job.run_id}-1"
     assert backend.where(ended) == f"Ray job workbench-{job.run_id}-1"
@@ -57,29 +41,29 @@ def test_a_demo_job_runs_to_success_through_ray_jobs_with_its_adapter_in_the_run
 
 
 def test_cancel_is_rays_stop_and_the_run_resumes_to_completion(ray_runner):
-    job = control.submit(ray_config(num_train_epochs=3))
+    job = control.submit(demo_on("ray", num_train_epochs=3))
     run = directory.get_run(job.run_id)
     wait_for(lambda: directory.read_status(run.path).step >= 3, timeout=180, what="training steps on Ray")
     control.request_cancel(job.run_id)
-    assert wait_for(lambda: finished(job.run_id), timeout=90, what="the cancel").state == "cancelled"
+    assert wait_for(lambda: ended_job(job.run_id), timeout=90, what="the cancel").state == "cancelled"
     stopped_at = directory.read_status(run.path).step
     assert directory.read_status(run.path).last_checkpoint == f"checkpoint-{stopped_at}"
     control.resume(job.run_id)
-    ended = wait_for(lambda: finished(job.run_id), timeout=240, what="the resumed Ray job")
+    ended = wait_for(lambda: ended_job(job.run_id), timeout=240, what="the resumed Ray job")
     assert ended.state == "succeeded" and ended.backend_job == f"workbench-{job.run_id}-2", "a new submission"
     assert f"Resuming from checkpoint-{stopped_at}" in (run.path / directory.LOG_FILE).read_text()
 
 
 def test_a_head_that_dies_leaves_the_run_interrupted_and_it_resumes_once_the_head_is_back(ray_runner, head):
-    job = control.submit(ray_config(num_train_epochs=30))  # long enough to be running when the head stops
+    job = control.submit(demo_on("ray", num_train_epochs=30))  # long enough to be running when the head stops
     run = directory.get_run(job.run_id)
     wait_for(lambda: directory.read_status(run.path).last_checkpoint, timeout=180, what="a first checkpoint")
     head.stop()
-    ended = wait_for(lambda: finished(job.run_id), timeout=90, what="the run to be given up")
+    ended = wait_for(lambda: ended_job(job.run_id), timeout=90, what="the run to be given up")
     assert ended.state == "interrupted" and "stopped answering" in ended.error
     head.start()
     control.resume(job.run_id)
-    assert wait_for(lambda: finished(job.run_id), timeout=240, what="the resumed run").state == "succeeded"
+    assert wait_for(lambda: ended_job(job.run_id), timeout=240, what="the resumed run").state == "succeeded"
     assert "Resuming from checkpoint-" in (run.path / directory.LOG_FILE).read_text()
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 
-from conftest import claim_next, dead_pid, runner_pid, start_runner, stop_process, wait_for
+from conftest import claim_next, dead_pid, ended_job, runner_pid, start_runner, stop_process, wait_for
 
 from workbench.config import RunConfig
 from workbench.jobs import control, fairness, processes, queue
@@ -24,11 +24,6 @@ def short_config(**overrides):
     return presets.demo_config(**{"dataset": str(DEMO_TRAIN_FILE), "num_train_epochs": 0.5, **overrides})
 
 
-def finished(run_id):
-    job = queue.get_job(run_id)
-    return job if not job.active else None
-
-
 def test_queued_jobs_run_one_at_a_time_in_their_own_process_group(runner_process):
     first, second = control.submit(short_config()), control.submit(short_config())
     running = wait_for(lambda: queue.get_job(first.run_id).pid, what="the first job to start")
@@ -36,7 +31,7 @@ def test_queued_jobs_run_one_at_a_time_in_their_own_process_group(runner_process
     assert queue.get_job(second.run_id).state == "queued"
     assert fairness.queue_position(second.run_id) == 1
     for job in (first, second):
-        assert wait_for(lambda job=job: finished(job.run_id), timeout=180).state == "succeeded"
+        assert wait_for(lambda job=job: ended_job(job.run_id), timeout=180).state == "succeeded"
     assert queue.get_job(first.run_id).finished_at <= queue.get_job(second.run_id).started_at
     run = directory.get_run(first.run_id)
     assert (run.adapter_dir / "adapter_model.safetensors").is_file()
@@ -48,7 +43,7 @@ def test_cancel_stops_at_the_next_step_and_keeps_the_adapter(runner_process):
     run = directory.get_run(job.run_id)
     wait_for(lambda: directory.read_status(run.path).step >= 2, timeout=120, what="training steps")
     control.request_cancel(job.run_id)
-    ended = wait_for(lambda: finished(job.run_id), timeout=60, what="the cancel")
+    ended = wait_for(lambda: ended_job(job.run_id), timeout=60, what="the cancel")
     assert ended.state == "cancelled"
     status = directory.read_status(run.path)
     assert status.state == "cancelled" and "Cancelled at step" in status.message
@@ -61,12 +56,12 @@ def test_a_cancelled_run_resumes_from_where_it_stopped_to_completion(runner_proc
     run = directory.get_run(job.run_id)
     wait_for(lambda: directory.read_status(run.path).step >= 3, timeout=120, what="training steps")
     control.request_cancel(job.run_id)
-    assert wait_for(lambda: finished(job.run_id), timeout=60, what="the cancel").state == "cancelled"
+    assert wait_for(lambda: ended_job(job.run_id), timeout=60, what="the cancel").state == "cancelled"
     stopped_at = directory.read_status(run.path).step
     checkpoint = directory.read_status(run.path).last_checkpoint
     assert checkpoint == f"checkpoint-{stopped_at}", "a checkpoint where it stopped"
     control.resume(job.run_id)
-    assert wait_for(lambda: finished(job.run_id), timeout=180, what="the resumed run").state == "succeeded"
+    assert wait_for(lambda: ended_job(job.run_id), timeout=180, what="the resumed run").state == "succeeded"
     logged = [record["step"] for record in directory.read_metrics(run.path) if "loss" in record]
     assert logged.count(1) == 1 and logged[-1] == directory.read_status(run.path).max_steps
     assert f"Resuming from checkpoint-{stopped_at}" in (run.path / directory.LOG_FILE).read_text()
@@ -81,7 +76,7 @@ def test_a_killed_runner_is_replaced_and_the_job_is_reattached_not_duplicated(de
         first_runner.wait(10)
         assert process_start_time(pid) is not None, "the training process outlives its runner"
         second_runner = start_runner(demo_home)
-        ended = wait_for(lambda: finished(job.run_id), timeout=180, what="the re-attached job")
+        ended = wait_for(lambda: ended_job(job.run_id), timeout=180, what="the re-attached job")
         assert ended.state == "succeeded" and ended.pid == pid
         assert "Re-attached" in (demo_home / "runner-test.log").read_text()
     finally:
@@ -201,8 +196,8 @@ def test_the_queue_keeps_running_while_one_runs_files_are_garbage(runner_process
         (broken_dir / directory.STATUS_FILE).write_bytes(garbage)
         (broken_dir / directory.METRICS_FILE).open("ab").write(b"\xc3")  # half a character
     after = control.submit(short_config())
-    assert wait_for(lambda: finished(broken.run_id), timeout=240).state in ("succeeded", "failed")
-    assert wait_for(lambda: finished(after.run_id), timeout=240).state == "succeeded", "the next job still ran"
+    assert wait_for(lambda: ended_job(broken.run_id), timeout=240).state in ("succeeded", "failed")
+    assert wait_for(lambda: ended_job(after.run_id), timeout=240).state == "succeeded", "the next job still ran"
     assert runner_process.poll() is None, "the runner lives on"
 
 

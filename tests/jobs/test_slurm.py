@@ -6,24 +6,16 @@ import os
 import subprocess
 
 import pytest
-from clusters import slurm_cluster
-from conftest import start_runner, stop_process, wait_for
+from clusters import demo_on, runner_with, slurm_cluster
+from conftest import ended_job, wait_for
 
 from workbench.errors import UserError
 from workbench.jobs import backend, control, queue, slurm
 from workbench.jobs.queue import Job
-from workbench.models.demo_task import DEMO_TRAIN_FILE
-from workbench.planning import presets
 from workbench.runs import directory
 
 
 pytestmark = pytest.mark.cluster
-
-
-def slurm_config(**overrides):
-    return presets.demo_config(
-        **{"dataset": str(DEMO_TRAIN_FILE), "num_train_epochs": 0.5, "backend": "slurm", **overrides}
-    )
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +26,9 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture
 def slurm_runner(demo_home, cluster, monkeypatch):
-    for name, value in {**cluster, "WORKBENCH_SLURM_PARTITION": "debug", "WORKBENCH_SLURM_GRES": ""}.items():
-        monkeypatch.setenv(name, value)
-    runner = start_runner(demo_home)
-    yield runner
-    stop_process(runner)
-
-
-def finished(run_id):
-    job = queue.get_job(run_id)
-    return job if not job.active else None
+    settings = {**cluster, "WORKBENCH_SLURM_PARTITION": "debug", "WORKBENCH_SLURM_GRES": ""}
+    with runner_with(demo_home, settings, monkeypatch) as runner:
+        yield runner
 
 
 def slurm_state(job: Job) -> str:
@@ -51,8 +36,8 @@ def slurm_state(job: Job) -> str:
 
 
 def test_a_demo_job_runs_to_success_through_sbatch_with_its_adapter_in_the_run_directory(slurm_runner):
-    job = control.submit(slurm_config())
-    ended = wait_for(lambda: finished(job.run_id), timeout=240, what="the Slurm job")
+    job = control.submit(demo_on("slurm"))
+    ended = wait_for(lambda: ended_job(job.run_id), timeout=240, what="the Slurm job")
     assert ended.state == "succeeded", directory.tail_log(directory.run_dir(job.run_id), 2000)
     assert ended.backend == "slurm" and ended.backend_job.isdigit()
     assert backend.where(ended) == f"Slurm job {ended.backend_job}"
@@ -65,37 +50,37 @@ def test_a_demo_job_runs_to_success_through_sbatch_with_its_adapter_in_the_run_d
 
 
 def test_cancel_goes_through_scancel_and_the_run_resumes_to_completion(slurm_runner):
-    job = control.submit(slurm_config(num_train_epochs=3))
+    job = control.submit(demo_on("slurm", num_train_epochs=3))
     run = directory.get_run(job.run_id)
     wait_for(lambda: directory.read_status(run.path).step >= 3, timeout=180, what="training steps on Slurm")
     assert queue.get_job(job.run_id).state == "running"
     control.request_cancel(job.run_id)
-    assert wait_for(lambda: finished(job.run_id), timeout=90, what="the cancel").state == "cancelled"
+    assert wait_for(lambda: ended_job(job.run_id), timeout=90, what="the cancel").state == "cancelled"
     stopped_at = directory.read_status(run.path).step
     assert directory.read_status(run.path).last_checkpoint == f"checkpoint-{stopped_at}"
     first_slurm_job = queue.get_job(job.run_id).backend_job
     control.resume(job.run_id)
-    ended = wait_for(lambda: finished(job.run_id), timeout=240, what="the resumed Slurm job")
+    ended = wait_for(lambda: ended_job(job.run_id), timeout=240, what="the resumed Slurm job")
     assert ended.state == "succeeded" and ended.backend_job != first_slurm_job, "a new batch job"
     assert f"Resuming from checkpoint-{stopped_at}" in (run.path / directory.LOG_FILE).read_text()
 
 
 def test_a_job_slurm_cancels_on_its_own_is_interrupted_and_resumes(slurm_runner, cluster):
-    job = control.submit(slurm_config(num_train_epochs=20))  # long enough to be running when Slurm acts
+    job = control.submit(demo_on("slurm", num_train_epochs=20))  # long enough to be running when Slurm acts
     run = directory.get_run(job.run_id)
     wait_for(lambda: directory.read_status(run.path).last_checkpoint, timeout=180, what="a first checkpoint")
     slurm_job = queue.get_job(job.run_id).backend_job
     subprocess.run(["scancel", slurm_job], check=True, env={**os.environ, **cluster})
-    ended = wait_for(lambda: finished(job.run_id), timeout=90, what="the job Slurm cancelled")
+    ended = wait_for(lambda: ended_job(job.run_id), timeout=90, what="the job Slurm cancelled")
     assert ended.state == "interrupted" and "Slurm cancelled the job" in ended.error
     assert directory.read_status(run.path).state == "interrupted"
     control.resume(job.run_id)
-    assert wait_for(lambda: finished(job.run_id), timeout=240, what="the resumed run").state == "succeeded"
+    assert wait_for(lambda: ended_job(job.run_id), timeout=240, what="the resumed run").state == "succeeded"
     assert "Resuming from checkpoint-" in (run.path / directory.LOG_FILE).read_text()
 
 
 def test_a_requeued_job_comes_back_and_resumes_from_its_last_checkpoint(slurm_runner, cluster):
-    job = control.submit(slurm_config(num_train_epochs=20))  # long enough to be running when Slurm acts
+    job = control.submit(demo_on("slurm", num_train_epochs=20))  # long enough to be running when Slurm acts
     run = directory.get_run(job.run_id)
     wait_for(lambda: directory.read_status(run.path).last_checkpoint, timeout=180, what="a first checkpoint")
     slurm_job = queue.get_job(job.run_id).backend_job
@@ -105,7 +90,7 @@ def test_a_requeued_job_comes_back_and_resumes_from_its_last_checkpoint(slurm_ru
     # Slurm holds a requeued job for about two minutes before it may start again; the test need not wait for that.
     release = ["scontrol", "update", f"JobId={slurm_job}", "StartTime=now"]
     subprocess.run(release, check=True, env={**os.environ, **cluster})
-    ended = wait_for(lambda: finished(job.run_id), timeout=300, what="the requeued job")
+    ended = wait_for(lambda: ended_job(job.run_id), timeout=300, what="the requeued job")
     assert ended.state == "succeeded" and ended.backend_job == slurm_job, "Slurm ran the same job again"
     assert "Resuming from checkpoint-" in (run.path / directory.LOG_FILE).read_text()
     assert slurm.job_fields(slurm_job)["Restarts"] == "1"
@@ -124,5 +109,5 @@ def test_slurm_end_states_become_the_workbench_states():
 def test_a_server_without_slurm_set_up_refuses_a_slurm_run_in_one_sentence(demo_home, monkeypatch):
     monkeypatch.delenv("WORKBENCH_SLURM_PARTITION", raising=False)
     with pytest.raises(UserError, match="not set up to run jobs on Slurm: an admin sets WORKBENCH_SLURM_PARTITION"):
-        control.submit(slurm_config())
+        control.submit(demo_on("slurm"))
     assert queue.list_jobs() == []

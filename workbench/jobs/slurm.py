@@ -52,7 +52,7 @@ class SlurmBackend:
             return Seen("ended", None, "no longer known to Slurm")
         state = fields.get("JobState", "")
         reason = fields.get("Reason", "None")
-        detail = f"{state} ({reason})" if reason not in ("None", "") else state
+        detail = f"{state}: {reason}" if reason not in ("None", "") else state
         if state in WAITING:
             return Seen("waiting", None, detail)
         if state in RUNNING:
