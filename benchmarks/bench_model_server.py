@@ -10,7 +10,9 @@ measures, each as the median of ``--repeats`` tries after a warm-up:
    server's OpenAI API, against ``generate`` with a ``TextIteratorStreamer`` in this process; the goal is a ratio of
    at least 0.95 for decode speed;
 2. switching between the two adapters (a request to each in turn) against loading the base model afresh;
-3. ``--concurrent`` chat requests at once: the time until all have answered and the slowest one's wait.
+3. ``--concurrent`` chat requests at once: the time until all have answered and the slowest one's wait;
+4. the Playground's three columns (the base and the two runs) answered by one side-by-side request, which the
+   server answers with one batched ``generate``, against three requests one after another.
 
 The prompt ends where the demo base model rambles on, so every answer runs to ``--tokens``.
 """
@@ -131,6 +133,25 @@ def concurrent(client, model_id: str, count: int, tokens: int) -> tuple[float, f
     return time.perf_counter() - start, max(waits)
 
 
+def side_by_side(server, client, run_ids: list[str], tokens: int) -> tuple[float, float]:
+    """Median seconds until the base and the runs have all answered: one side-by-side request, and one request
+    per model one after another."""
+    from workbench.serving import client as workbench_client
+
+    models = [ARGS.model, *run_ids]
+    asked = [{"model": model, "messages": PROMPT} for model in models]
+    together, apart = [], []
+    for _ in range(ARGS.repeats + 1):  # the first round warms up
+        start = time.perf_counter()
+        list(workbench_client.stream_side_by_side(server, asked, max_tokens=tokens))
+        together.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for model in models:
+            client.chat.completions.create(model=model, messages=PROMPT, max_tokens=tokens)
+        apart.append(time.perf_counter() - start)
+    return statistics.median(together[1:]), statistics.median(apart[1:])
+
+
 def _medians(pairs: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
 
@@ -148,6 +169,7 @@ def main() -> None:
         served_first, served_rate = served_stream(client, ARGS.model, ARGS.tokens)
         (switch, same), load = switching(client, run_ids), base_load(ARGS.model)
         total, slowest = concurrent(client, ARGS.model, ARGS.concurrent, ARGS.tokens)
+        together, apart = side_by_side(server, client, run_ids, ARGS.tokens)
     finally:
         os.kill(server.pid, 9)
     print(f"model {ARGS.model}, {ARGS.tokens} tokens, median of {ARGS.repeats}")
@@ -160,6 +182,10 @@ def main() -> None:
         f"loading the base afresh {load * 1000:.1f} ms"
     )
     print(f"{ARGS.concurrent} concurrent requests: all answered in {total:.2f} s, slowest waited {slowest:.2f} s")
+    print(
+        f"base + {len(run_ids)} runs side by side: one batched request {together:.2f} s, one after another "
+        f"{apart:.2f} s ({apart / together:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

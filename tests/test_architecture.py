@@ -26,7 +26,7 @@ LAYERS = (
     ("schedule",),
     ("config", "team", "limits"),
     ("database",),
-    ("errors", "paths", "words", "charts"),
+    ("errors", "paths", "words", "charts", "settings"),
 )
 RANK = {package: rank for rank, names in enumerate(reversed(LAYERS)) for package in names}
 MAX_MODULE_LINES = 300

@@ -13,24 +13,18 @@ from collections.abc import Callable
 from typing import Any
 
 from workbench.errors import UserError
+from workbench.settings import number_setting
 
 
 PRELOAD = ["workbench.data.checking"]  # imported once in the fork server, before any child is forked
 
 
 def memory_budget_bytes() -> int:
-    return int(_setting("WORKBENCH_CHECK_MEMORY_GB", 2.0) * 2**30)
+    return int(number_setting("WORKBENCH_CHECK_MEMORY_GB", 2.0) * 2**30)
 
 
 def timeout_s() -> float:
-    return _setting("WORKBENCH_CHECK_TIMEOUT_S", 300.0)
-
-
-def _setting(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name) or default)
-    except ValueError:
-        return default
+    return number_setting("WORKBENCH_CHECK_TIMEOUT_S", 300.0)
 
 
 _context = multiprocessing.get_context("forkserver")

@@ -21,12 +21,16 @@ def test_the_tuned_side_answers_the_held_out_question_and_the_base_streams_somet
     tuned, base = playground.sides(run, compare=True)
     assert (tuned.model, base.model, base.reasoning) == (run.run_id, "demo", run.config.reasoning)
     prompt, expected = first_heldout()
-    answer = "".join(playground.stream_reply(server, tuned, prompt, {"max_tokens": 32, "seed": 0}))
-    assert normalise_answer(answer) == normalise_answer(expected)
-    pieces = list(playground.stream_reply(server, base, prompt, {"max_tokens": 16}))
+    sides = {"tuned": tuned, "base": base}
+    asked = {"tuned": prompt, "base": prompt}
+    pieces = {"tuned": [], "base": []}
+    for name, piece, error in playground.stream_answers(server, asked, sides, {"max_tokens": 16, "seed": 0}):
+        assert error is None
+        pieces[name].append(piece)
+    assert normalise_answer("".join(pieces["tuned"])) == normalise_answer(expected)
     # The demo's answers are one token long, so the untrained base model (which rambles on) shows the streaming.
-    assert len(pieces) >= 2, "the reply arrives in several pieces, not at once"
-    assert normalise_answer("".join(pieces)) != normalise_answer(expected)
+    assert len(pieces["base"]) >= 2, "the reply arrives in several pieces, not at once"
+    assert normalise_answer("".join(pieces["base"])) != normalise_answer(expected)
 
 
 def test_one_side_unless_comparing(trained_home):

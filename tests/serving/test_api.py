@@ -124,3 +124,23 @@ def test_the_answer_loss_of_a_reference_is_low_for_the_tuned_model_and_checked_l
         workbench_client.answer_loss(address, "demo", messages)
     with pytest.raises(UserError, match="GET /v1/models lists"):
         workbench_client.answer_loss(address, "nope", scored)
+
+
+def test_side_by_side_streams_each_models_answer_and_refuses_unknown_models_and_too_many(client, trained_home):
+    from workbench.errors import UserError
+    from workbench.serving import client as workbench_client
+
+    messages, expected = heldout()
+    address = process.ensure_server()
+    asked = [{"model": "demo", "messages": messages}, {"model": trained_home.run_id, "messages": messages}]
+    answers = {0: "", 1: ""}
+    for index, piece, error in workbench_client.stream_side_by_side(address, asked, max_tokens=16):
+        assert error is None
+        answers[index] += piece
+    assert answers[1].strip() == expected
+    alone = client.chat.completions.create(model="demo", messages=messages, max_tokens=16).choices[0]
+    assert answers[0] == alone.message.content
+    with pytest.raises(UserError, match="GET /v1/models lists"):
+        list(workbench_client.stream_side_by_side(address, [*asked, {"model": "nope", "messages": messages}]))
+    with pytest.raises(UserError, match="'answers' must be a list of 1 to 4"):
+        list(workbench_client.stream_side_by_side(address, asked * 3))

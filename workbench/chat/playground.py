@@ -3,7 +3,8 @@ their replies streamed from the model server (``workbench.serving``). Nothing he
 holds no weights.
 
 The tuned side is the run itself; the base side is the model it was trained from, asked with the run's reasoning
-setting, so both render the conversation the way training did.
+setting, so both render the conversation the way training did. Every side missing an answer to a question is
+asked in one request, so the model server answers the base and the runs on it from one batched call.
 """
 
 from collections.abc import Callable, Iterator
@@ -86,18 +87,31 @@ def build_messages(history: list[dict[str, str]], system_prompt: str = "") -> li
     return messages + [{"role": turn["role"], "content": turn["content"]} for turn in history]
 
 
-def stream_reply(
+def asked_messages(
+    history: list[dict[str, str]], names: list[str], upto: int, system_prompt: str = ""
+) -> dict[str, list[dict[str, str]]]:
+    """What each side in ``names`` is sent to answer the user turn at ``upto``: its own conversation so far."""
+    return {name: build_messages(side_turns(history, name, upto), system_prompt) for name in names}
+
+
+def stream_answers(
     address: process.Address,
-    side: Side,
-    messages: list[dict[str, str]],
+    asked: dict[str, list[dict[str, str]]],
+    sides: dict[str, Side],
     sampling: dict[str, Any],
     on_wait: Callable[[str], None] = lambda message: None,
-) -> Iterator[str]:
-    """The side's reply, piece by piece (a UserError with the server's sentence when it cannot answer). ``sampling``
-    holds the API's fields (``max_tokens``, ``temperature``, ``top_p``, ``repetition_penalty``, ``seed``, ``stop``);
-    every side gets the same, so a comparison differs only by the model. ``on_wait`` hears why the reply waits."""
-    extra = {"reasoning": side.reasoning} if side.reasoning else {}
-    yield from client.stream_chat(address, side.model, messages, on_wait, **sampling, **extra)
+) -> Iterator[tuple[str, str, str | None]]:
+    """Several sides' replies to their own messages (``asked``: side name -> messages) from one request, the base
+    and the runs on it generated together: ``(side name, piece, None)`` as pieces come, ``(side name, "",
+    sentence)`` for a side the server could not answer."""
+    names = list(asked)
+    answers = [
+        {"model": sides[name].model, "messages": asked[name]}
+        | ({"reasoning": sides[name].reasoning} if sides[name].reasoning else {})
+        for name in names
+    ]
+    for index, piece, error in client.stream_side_by_side(address, answers, on_wait, **sampling):
+        yield names[index], piece, error
 
 
 def server_address() -> str | None:

@@ -5,6 +5,7 @@ process, the model server for itself."""
 import fcntl
 import os
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -105,3 +106,10 @@ def lock_held(path: Path) -> bool:
         return True
     os.close(fd)
     return False
+
+
+def free_port(host: str) -> int:
+    """A TCP port free on ``host`` now, for a server this process is about to start."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]

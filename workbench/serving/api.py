@@ -1,6 +1,8 @@
 """The model server's HTTP surface, compatible with the OpenAI API: ``GET /v1/models``, ``POST /v1/chat/completions``
-(streamed as server-sent events or whole), and ``GET /health``; one extension, ``POST /v1/answer_loss``, takes a
-chat request whose last message is an answer and returns that answer's mean token loss under the model.
+(streamed as server-sent events or whole), and ``GET /health``. Two extensions: ``POST /v1/answer_loss`` takes a
+chat request whose last message is an answer and returns that answer's mean token loss under the model;
+``POST /v1/side_by_side`` streams several models' answers to their own conversations (the Playground's columns),
+those on one base from one batched call.
 
 Every request carries the server's key (``Authorization: Bearer KEY``; ``workbench serve --show-key`` prints it) or,
 in team mode, a user's own API token (``workbench tokens create``), which sees only the runs that user may see.
@@ -23,16 +25,16 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from workbench.errors import UserError
-from workbench.serving import catalogue, scoring
-from workbench.serving.requests import ChatRequest, parse_chat_request
-from workbench.serving.store import Store
-from workbench.serving.streaming import Reply
+from workbench.serving import catalogue
+from workbench.serving.engine import Answer, Engine, engine_name
+from workbench.serving.requests import ChatRequest, parse_chat_request, parse_side_by_side
+from workbench.serving.streaming import Sampling
 from workbench.team import tokens
 from workbench.team.identity import Actor
 
 
-def create_app(store: Store, key: str) -> Starlette:
-    """The API over ``store``, answering only requests that carry ``key``."""
+def create_app(engine: Engine, key: str) -> Starlette:
+    """The API over ``engine``, answering only requests that carry ``key``."""
 
     async def models(request: Request) -> Response:
         listed = await run_in_threadpool(catalogue.served_models, _actor(request))
@@ -47,9 +49,9 @@ def create_app(store: Store, key: str) -> Starlette:
             code = 404 if "GET /v1/models" in str(error) else 400
             return error_response(code, str(error), "model_not_found" if code == 404 else "invalid_request")
         if wanted.stream:
-            return StreamingResponse(_closing(_events(store, served, wanted)), media_type="text/event-stream")
+            return StreamingResponse(_closing(_events(engine, served, wanted)), media_type="text/event-stream")
         try:
-            return JSONResponse(await run_in_threadpool(_completion, store, served, wanted))
+            return JSONResponse(await run_in_threadpool(_completion, engine, served, wanted))
         except UserError as error:
             return error_response(400, str(error), "model_not_usable")
 
@@ -57,20 +59,35 @@ def create_app(store: Store, key: str) -> Starlette:
         try:
             wanted = parse_chat_request(await request.body())
             served = await run_in_threadpool(catalogue.find, wanted.model, _actor(request))
-            tokens, loss = await run_in_threadpool(_answer_loss, store, served, wanted)
+            tokens, loss = await run_in_threadpool(_answer_loss, engine, served, wanted)
         except UserError as error:
             code = 404 if "GET /v1/models" in str(error) else 400
             return error_response(code, str(error), "model_not_found" if code == 404 else "invalid_request")
         return JSONResponse({"object": "answer_loss", "model": served.id, "tokens": tokens, "loss": loss})
 
+    async def side_by_side(request: Request) -> Response:
+        try:
+            wanted = parse_side_by_side(await request.body())
+            actor = _actor(request)
+            asks = [
+                (await run_in_threadpool(catalogue.find, model, actor), messages, reasoning)
+                for model, messages, reasoning in wanted.answers
+            ]
+        except UserError as error:
+            code = 404 if "GET /v1/models" in str(error) else 400
+            return error_response(code, str(error), "model_not_found" if code == 404 else "invalid_request")
+        events = _side_by_side_events(engine, asks, wanted.sampling)
+        return StreamingResponse(_closing(events), media_type="text/event-stream")
+
     async def health(request: Request) -> Response:
-        return JSONResponse({"ok": True, "loaded": store.describe()})
+        return JSONResponse({"ok": True, "engine": engine_name(), "loaded": engine.describe()})
 
     app = Starlette(
         routes=[
             Route("/v1/models", models, methods=["GET"]),
             Route("/v1/chat/completions", chat, methods=["POST"]),
             Route("/v1/answer_loss", answer_loss, methods=["POST"]),
+            Route("/v1/side_by_side", side_by_side, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
         ]
     )
@@ -120,11 +137,10 @@ def _model_entry(served: catalogue.Served) -> dict[str, Any]:
     return {"id": served.id, "object": "model", "created": served.created, "owned_by": served.owner or kind}
 
 
-def _completion(store: Store, served: catalogue.Served, wanted: ChatRequest) -> dict[str, Any]:
-    for _ in store.wait_for_gpu(served):
+def _completion(engine: Engine, served: catalogue.Served, wanted: ChatRequest) -> dict[str, Any]:
+    for _ in engine.wait_for_gpu(served):
         pass
-    with store.ready(served, wanted.reasoning) as ready, ready.context():
-        reply = Reply(ready.model, ready.tokenizer, ready.rendering, wanted.messages, wanted.sampling)
+    with engine.reply(served, wanted.messages, wanted.reasoning, wanted.sampling) as reply:
         text = "".join(reply)
     return {
         **_envelope("chat.completion", served.id),
@@ -139,19 +155,18 @@ def _completion(store: Store, served: catalogue.Served, wanted: ChatRequest) -> 
     }
 
 
-def _answer_loss(store: Store, served: catalogue.Served, wanted: ChatRequest) -> tuple[int, float]:
-    for _ in store.wait_for_gpu(served):
+def _answer_loss(engine: Engine, served: catalogue.Served, wanted: ChatRequest) -> tuple[int, float]:
+    for _ in engine.wait_for_gpu(served):
         pass
-    with store.ready(served, wanted.reasoning) as ready, ready.context():
-        return scoring.answer_loss(ready.model, ready.tokenizer, ready.rendering, wanted.messages)
+    return engine.answer_loss(served, wanted.messages, wanted.reasoning)
 
 
-def _usage(reply: Reply) -> dict[str, int]:
+def _usage(reply: Answer) -> dict[str, int]:
     total = reply.prompt_tokens + reply.completion_tokens
     return {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens, "total_tokens": total}
 
 
-def _events(store: Store, served: catalogue.Served, wanted: ChatRequest) -> Iterator[str]:
+def _events(engine: Engine, served: catalogue.Served, wanted: ChatRequest) -> Iterator[str]:
     """The reply as server-sent events: a role chunk, a chunk per piece, a chunk with the finish reason, [DONE].
     While the GPU has no room, a comment line every few seconds says so; a model that cannot be used gives one error
     event."""
@@ -162,10 +177,9 @@ def _events(store: Store, served: catalogue.Served, wanted: ChatRequest) -> Iter
         return f"data: {json.dumps({**envelope, 'choices': [choice]})}\n\n"
 
     try:
-        for waiting in store.wait_for_gpu(served):
+        for waiting in engine.wait_for_gpu(served):
             yield f": {waiting}\n\n"  # an SSE comment: clients that do not know it skip it
-        with store.ready(served, wanted.reasoning) as ready, ready.context():
-            reply = Reply(ready.model, ready.tokenizer, ready.rendering, wanted.messages, wanted.sampling)
+        with engine.reply(served, wanted.messages, wanted.reasoning, wanted.sampling) as reply:
             yield chunk({"role": "assistant", "content": ""})
             for piece in reply:
                 yield chunk({"content": piece})
@@ -174,6 +188,20 @@ def _events(store: Store, served: catalogue.Served, wanted: ChatRequest) -> Iter
             yield f"data: {json.dumps({**envelope, 'choices': [], 'usage': _usage(reply)})}\n\n"
     except UserError as error:
         yield f"data: {json.dumps({'error': {'message': str(error), 'code': 'model_not_usable'}})}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def _side_by_side_events(engine: Engine, asks: list, how: Sampling) -> Iterator[str]:
+    """Each answer's pieces as server-sent events, ``{"index", "delta"}``, then ``{"index", "finish_reason"}``;
+    ``{"index", "error"}`` for an answer that could not be given; a comment while the GPU has no room; [DONE]."""
+    for event in engine.answers(asks, how):
+        if event.waiting:
+            yield f": {event.waiting}\n\n"
+            continue
+        fields = {"finish_reason": event.finish_reason} if event.finish_reason else {"delta": event.text}
+        if event.error:
+            fields = {"error": {"message": event.error, "code": "model_not_usable"}}
+        yield f"data: {json.dumps({'index': event.index, **fields})}\n\n"
     yield "data: [DONE]\n\n"
 
 

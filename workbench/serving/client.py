@@ -35,13 +35,7 @@ def stream_chat(
     UserError with the server's sentence when it refuses."""
     body = {"model": model, "messages": messages, "stream": True, **sampling}
     with _open(address, "POST", "/v1/chat/completions", body) as response:
-        for raw in response:
-            line = raw.decode("utf-8").strip()
-            if line.startswith(": "):
-                on_wait(line.removeprefix(": "))
-            if not line.startswith("data: ") or line == "data: [DONE]":
-                continue
-            event = json.loads(line.removeprefix("data: "))
+        for event in _events(response, on_wait):
             if "error" in event:
                 raise UserError(event["error"]["message"])
             choice = event["choices"][0] if event.get("choices") else {}
@@ -50,6 +44,33 @@ def stream_chat(
             piece = choice.get("delta", {}).get("content")
             if piece:
                 yield piece
+
+
+def stream_side_by_side(
+    address: process.Address,
+    answers: list[dict[str, Any]],
+    on_wait: Callable[[str], None] = lambda message: None,
+    **sampling: Any,
+) -> Iterator[tuple[int, str, str | None]]:
+    """Several answers at once (each ``{"model", "messages", "reasoning"?}``): ``(index, piece, None)`` as pieces
+    come, ``(index, "", sentence)`` for an answer the server could not give (the others go on)."""
+    body = {"answers": answers, **sampling}
+    with _open(address, "POST", "/v1/side_by_side", body) as response:
+        for event in _events(response, on_wait):
+            if "error" in event:
+                yield event["index"], "", event["error"]["message"]
+            elif event.get("delta"):
+                yield event["index"], event["delta"], None
+
+
+def _events(response: Any, on_wait: Callable[[str], None]) -> Iterator[dict[str, Any]]:
+    """The server-sent events of ``response`` as JSON objects; its comment lines (why it waits) go to ``on_wait``."""
+    for raw in response:
+        line = raw.decode("utf-8").strip()
+        if line.startswith(": "):
+            on_wait(line.removeprefix(": "))
+        if line.startswith("data: ") and line != "data: [DONE]":
+            yield json.loads(line.removeprefix("data: "))
 
 
 def answer_loss(

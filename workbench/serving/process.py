@@ -61,12 +61,6 @@ def announce(host: str, port: int) -> None:
     temporary.replace(_state_path())
 
 
-def free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
-
-
 def running_server() -> Address | None:
     """The live server of this data folder, or None (no announcement, or its process has gone)."""
     try:
@@ -116,23 +110,30 @@ def _answers(address: Address) -> bool:
 
 
 def serve_forever(host: str = DEFAULT_HOST, port: int = 0) -> int:
-    """Run the model server in this process until it is stopped; 1 when another server already holds the folder."""
+    """Run the model server in this process until it is stopped; 1 when another server already holds the folder, 2
+    when its engine setting is wrong."""
     import uvicorn
 
+    from workbench.serving import engine
     from workbench.serving.api import create_app
-    from workbench.serving.store import Store
 
+    try:
+        chosen = engine.from_settings()
+    except UserError as error:
+        print(error, file=sys.stderr)
+        return 2
     lock = take_lock()
     if lock is None:
         print("A model server already runs on this data folder.", file=sys.stderr)
         return 1
-    port = port or free_port(host)
-    config = uvicorn.Config(create_app(Store(), api_key()), host=host, port=port, log_level="warning")
+    port = port or processes.free_port(host)
+    config = uvicorn.Config(create_app(chosen, api_key()), host=host, port=port, log_level="warning")
     server = uvicorn.Server(config)
     announce(host, port)
     print(f"Model server listening on http://{host}:{port}/v1", flush=True)
     try:
         server.run()
     finally:
+        chosen.close()
         os.close(lock)
     return 0

@@ -13,6 +13,7 @@ MAX_BODY_BYTES = 1_000_000
 MAX_MESSAGES = 200
 MAX_TOKENS = 4096
 MAX_STOPS = 4
+MAX_SIDES = 4  # side-by-side answers in one request: the base and three runs
 ROLES = ("system", "user", "assistant")
 REASONING = ("drop", "keep")
 
@@ -27,21 +28,19 @@ class ChatRequest:
     reasoning: str | None  # a workbench extension: how a base model renders reasoning (the run's setting)
 
 
+@dataclass(frozen=True)
+class SideBySideRequest:
+    """A workbench extension: several models, each with its own conversation, answering with the same sampling."""
+
+    answers: list[tuple[str, list[dict[str, str]], str | None]]  # (model, messages, reasoning) per answer
+    sampling: Sampling
+
+
 def parse_chat_request(body: bytes) -> ChatRequest:
     """The request in ``body``, or a UserError naming the first field that is wrong."""
-    if len(body) > MAX_BODY_BYTES:
-        raise UserError(f"The request is larger than {MAX_BODY_BYTES // 1000} kB; send a shorter conversation.")
-    try:
-        fields = json.loads(body)
-    except ValueError:
-        raise UserError("The request body is not JSON; send a JSON object with 'model' and 'messages'.") from None
-    if not isinstance(fields, dict):
-        raise UserError("The request body must be a JSON object with 'model' and 'messages'.")
-    model = fields.get("model")
-    if not isinstance(model, str) or not model:
-        raise UserError("'model' must name a model; GET /v1/models lists them.")
+    fields = _fields(body, "with 'model' and 'messages'")
     return ChatRequest(
-        model=model,
+        model=_model(fields.get("model")),
         messages=_messages(fields.get("messages")),
         sampling=_sampling(fields),
         stream=fields.get("stream") is True,
@@ -49,6 +48,37 @@ def parse_chat_request(body: bytes) -> ChatRequest:
         and fields["stream_options"].get("include_usage") is True,
         reasoning=_choice(fields, "reasoning", REASONING),
     )
+
+
+def parse_side_by_side(body: bytes) -> SideBySideRequest:
+    """``{"answers": [{"model", "messages", "reasoning"?}, ...], sampling fields}``, or a UserError."""
+    fields = _fields(body, "with 'answers'")
+    asked = fields.get("answers")
+    if not isinstance(asked, list) or not 1 <= len(asked) <= MAX_SIDES or not all(isinstance(a, dict) for a in asked):
+        raise UserError(f"'answers' must be a list of 1 to {MAX_SIDES} objects with 'model' and 'messages'.")
+    answers = [
+        (_model(one.get("model")), _messages(one.get("messages")), _choice(one, "reasoning", REASONING))
+        for one in asked
+    ]
+    return SideBySideRequest(answers, _sampling(fields))
+
+
+def _fields(body: bytes, needed: str) -> dict[str, Any]:
+    if len(body) > MAX_BODY_BYTES:
+        raise UserError(f"The request is larger than {MAX_BODY_BYTES // 1000} kB; send a shorter conversation.")
+    try:
+        fields = json.loads(body)
+    except ValueError:
+        raise UserError(f"The request body is not JSON; send a JSON object {needed}.") from None
+    if not isinstance(fields, dict):
+        raise UserError(f"The request body must be a JSON object {needed}.")
+    return fields
+
+
+def _model(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise UserError("'model' must name a model; GET /v1/models lists them.")
+    return value
 
 
 def _messages(value: Any) -> list[dict[str, str]]:

@@ -17,23 +17,38 @@ def answer_loss(model: Any, tokenizer: Any, rendering: Any, messages: list[dict[
     """(answer tokens, mean loss per answer token) of the last message, which must be the assistant's."""
     import torch
 
+    limit = getattr(model.config, "max_position_embeddings", None) or MAX_SCORED_TOKENS
+    input_ids, labels = scored_tokens(tokenizer, rendering, messages, limit)
+    device = next(model.parameters()).device
+    tokens, answer = torch.tensor([input_ids], device=device), torch.tensor([labels], device=device)
+    with torch.no_grad():
+        output = model(input_ids=tokens, labels=answer)
+    return counted(labels), finite(float(output.loss))
+
+
+def scored_tokens(
+    tokenizer: Any, rendering: Any, messages: list[dict[str, str]], model_limit: int
+) -> tuple[list[int], list[int]]:
+    """The conversation's tokens as training renders them, and labels that count only its last answer; a
+    UserError when the last message is not an answer, the conversation is too long, or the answer has no place."""
     if messages[-1]["role"] != "assistant":
         raise UserError("The last message must be the assistant's answer to score; end 'messages' with it.")
     encoded = encode(rendering, tokenizer, {"messages": messages})
-    limit = min(MAX_SCORED_TOKENS, getattr(model.config, "max_position_embeddings", None) or MAX_SCORED_TOKENS)
+    limit = min(MAX_SCORED_TOKENS, model_limit)
     if len(encoded.input_ids) > limit:
         raise UserError(f"The conversation is longer than the {limit} tokens the model reads; score a shorter one.")
     labels = last_answer_only(encoded.labels)
-    counted = sum(label != IGNORED for label in labels)
-    if not counted:
+    if not counted(labels):
         raise UserError("The answer could not be placed in the model's chat template, so it cannot be scored.")
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        output = model(
-            input_ids=torch.tensor([encoded.input_ids], device=device), labels=torch.tensor([labels], device=device)
-        )
-    loss = float(output.loss)
-    return counted, loss if math.isfinite(loss) else float("inf")
+    return list(encoded.input_ids), labels
+
+
+def counted(labels: list[int]) -> int:
+    return sum(label != IGNORED for label in labels)
+
+
+def finite(loss: float) -> float:
+    return loss if math.isfinite(loss) else float("inf")
 
 
 def last_answer_only(labels: list[int]) -> list[int]:

@@ -8,28 +8,32 @@ shared by every request.
 """
 
 import gc
-import os
+import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.config import RunConfig
 from workbench.errors import UserError
 from workbench.jobs import gpu_share
 from workbench.models import loading
 from workbench.models.device import device_info, gpu_memory_gb
-from workbench.models.rendering import Rendering, RenderingError, rendering_for, saved_rendering
+from workbench.models.rendering import Rendering
+from workbench.serving.batched import BASE_ROW, Row
 from workbench.serving.catalogue import Served
+from workbench.serving.renderings import Renderings, base_rendering
+from workbench.settings import number_setting
 
 
 DEFAULT_MEMORY_GB = 24.0
 DEFAULT_IDLE_S = 1800.0
 GPU_WAIT_S = 1800.0  # how long a chat waits for training runs to leave room on the GPU
 GPU_POLL_S = 2.0
+
+Ask = tuple[Served, list[dict], str | None]  # one answer asked for: the model, its conversation, its reasoning
 
 
 @dataclass
@@ -70,12 +74,12 @@ class Store:
         replaces to simulate a GPU shared with training runs."""
         self.gpu_memory, self.jobs_yet_to_take = gpu_memory, jobs_yet_to_take
         self.memory_gb = (
-            memory_gb if memory_gb is not None else _env_float("WORKBENCH_SERVER_MEMORY_GB", DEFAULT_MEMORY_GB)
+            memory_gb if memory_gb is not None else number_setting("WORKBENCH_SERVER_MEMORY_GB", DEFAULT_MEMORY_GB)
         )
-        self.idle_s = idle_s if idle_s is not None else _env_float("WORKBENCH_SERVER_IDLE_S", DEFAULT_IDLE_S)
+        self.idle_s = idle_s if idle_s is not None else number_setting("WORKBENCH_SERVER_IDLE_S", DEFAULT_IDLE_S)
         self.loaded: dict[str, Loaded] = {}
         self.lock = threading.Lock()
-        self.tokenizers: dict[str, tuple[Any, Rendering]] = {}  # a run's own tokenizer and rendering
+        self.renderings = Renderings()
 
     @contextmanager
     def ready(self, served: Served, reasoning: str | None = None) -> Iterator[Ready]:
@@ -84,46 +88,43 @@ class Store:
             self.release_idle()
             yield self._ready(served, reasoning)
 
+    @contextmanager
+    def ready_together(self, asked: Sequence[Ask]) -> Iterator[tuple[Any, list[Row]]]:
+        """Hold the store for one batched request (each ask: the model, its conversation, its reasoning setting):
+        the loaded base with every asked adapter attached, and a row per ask. Only for ``batchable`` asks."""
+        with self.lock:
+            self.release_idle()
+            base = asked[0][0].base
+            loaded = self._load(base, loading.resolve_model(base))
+            rows = []
+            for served, messages, reasoning in asked:
+                if served.adapter is None:
+                    rendering = base_rendering(loaded.tokenizer, reasoning)
+                    rows.append(Row(BASE_ROW, loaded.tokenizer, rendering, messages))
+                else:
+                    self._attach(loaded, served)
+                    rows.append(Row(served.adapter, *self.renderings.of_run(served), messages))
+            yield loaded.model, rows
+
     def wait_for_gpu(self, served: Served, poll_s: float = GPU_POLL_S, timeout_s: float = GPU_WAIT_S) -> Iterator[str]:
         """A sentence every ``poll_s`` while the model ``served`` needs cannot be loaded on the GPU without taking
         memory a running training job has yet to take; ends when it can (at once on a CPU, or when it is loaded)."""
-        key, path = self._where(served)
-        if key in self.loaded:
-            return
-        needed = _folder_gb(path)
-        deadline = time.monotonic() + timeout_s
-        while (memory := self.gpu_memory()) is not None:
-            yet_to_take = self.jobs_yet_to_take()
-            if gpu_share.chat_fits(needed, memory[0], yet_to_take):
-                return
-            if time.monotonic() > deadline:
-                raise UserError(
-                    f"The GPU stayed busy with training for {timeout_s / 60:.0f} minutes; ask again when a run ends."
-                )
-            yield (
-                f"Waiting for the GPU: training runs will still take {yet_to_take:.1f} GB of the {memory[0]:.1f} GB "
-                f"free, and this model needs about {needed:.1f} GB."
-            )
-            time.sleep(poll_s)
-
-    def _where(self, served: Served) -> tuple[str, str]:
-        """The key the model is loaded under and the folder (or hub id) it loads from."""
-        if served.run is not None and not served.run.is_adapter:
-            return served.version, str(served.folder)
-        return served.base, loading.resolve_model(served.base)
+        key, path = weights_of(served)
+        if key not in self.loaded:
+            yield from wait_for_room(_folder_gb(path), self.gpu_memory, self.jobs_yet_to_take, poll_s, timeout_s)
 
     def _ready(self, served: Served, reasoning: str | None) -> Ready:
         if served.run is not None and not served.run.is_adapter:  # a full fine-tune: its own weights
             loaded = self._load(served.version, str(served.folder))
-            tokenizer, rendering = self._run_rendering(served)
+            tokenizer, rendering = self.renderings.of_run(served)
             return Ready(loaded.model, tokenizer, rendering, base_off=False)
         loaded = self._load(served.base, loading.resolve_model(served.base))
         if served.adapter is None:
-            rendering = _rendering(loaded.tokenizer, reasoning or RunConfig().reasoning)
+            rendering = base_rendering(loaded.tokenizer, reasoning)
             return Ready(loaded.model, loaded.tokenizer, rendering, base_off=bool(loaded.adapters))
         self._attach(loaded, served)
         loaded.model.set_adapter(served.adapter)
-        tokenizer, rendering = self._run_rendering(served)
+        tokenizer, rendering = self.renderings.of_run(served)
         return Ready(loaded.model, tokenizer, rendering, base_off=False)
 
     def _load(self, key: str, path: str) -> Loaded:
@@ -152,19 +153,6 @@ class Store:
             loaded.model.load_adapter(folder, adapter_name=name)
         loaded.model.eval()
         loaded.adapters.add(name)
-
-    def _run_rendering(self, served: Served) -> tuple[Any, Rendering]:
-        """The run's saved tokenizer and rendering contract (the prompt format it was trained with; its checkpoints
-        were trained with the same)."""
-        run_id = served.run.run_id
-        if run_id not in self.tokenizers:
-            folder = served.run.adapter_dir
-            tokenizer = loading.load_tokenizer(str(folder))
-            try:
-                self.tokenizers[run_id] = (tokenizer, saved_rendering(folder, tokenizer))
-            except RenderingError as error:
-                raise UserError(str(error)) from None
-        return self.tokenizers[run_id]
 
     def _make_room(self, size_gb: float) -> None:
         """Release the least recently used models until ``size_gb`` more fits in the budget (one model always
@@ -204,11 +192,57 @@ class Store:
         ]
 
 
-def _rendering(tokenizer: Any, reasoning: str) -> Rendering:
+def weights_of(served: Served) -> tuple[str, str]:
+    """The name ``served``'s weights are loaded under (its base's, or a full fine-tune's own) and the folder (or hub
+    id) they load from."""
+    if served.run is not None and not served.run.is_adapter:
+        return served.version, str(served.folder)
+    return served.base, loading.resolve_model(served.base)
+
+
+def wait_for_room(
+    needed_gb: float,
+    gpu_memory: Callable[[], tuple[float, float] | None],
+    jobs_yet_to_take: Callable[[], float],
+    poll_s: float = GPU_POLL_S,
+    timeout_s: float = GPU_WAIT_S,
+) -> Iterator[str]:
+    """A sentence every ``poll_s`` while ``needed_gb`` cannot be taken on the GPU without taking memory a running
+    training job has yet to take; ends when it can (at once on a CPU)."""
+    deadline = time.monotonic() + timeout_s
+    while (memory := gpu_memory()) is not None:
+        yet_to_take = jobs_yet_to_take()
+        if gpu_share.chat_fits(needed_gb, memory[0], yet_to_take):
+            return
+        if time.monotonic() > deadline:
+            raise UserError(
+                f"The GPU stayed busy with training for {timeout_s / 60:.0f} minutes; ask again when a run ends."
+            )
+        yield (
+            f"Waiting for the GPU: training runs will still take {yet_to_take:.1f} GB of the {memory[0]:.1f} GB "
+            f"free, and this model needs about {needed_gb:.1f} GB."
+        )
+        time.sleep(poll_s)
+
+
+def batchable(asked: Sequence[Served]) -> bool:
+    """Whether these answer from one batched call: two or more, on one base, each the base itself or a plain LoRA
+    adapter (peft mixes no other kind in a batch), at least one an adapter."""
+    if len(asked) < 2 or len({served.base for served in asked}) > 1:
+        return False
+    if any(served.run is not None and not served.run.is_adapter for served in asked):
+        return False
+    adapters = [served for served in asked if served.adapter is not None]
+    return bool(adapters) and all(_plain_lora(served.folder) for served in adapters)
+
+
+def _plain_lora(folder: Path) -> bool:
     try:
-        return rendering_for(tokenizer, reasoning)
-    except RenderingError as error:
-        raise UserError(str(error)) from None
+        config = json.loads((folder / "adapter_config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    variant = config.get("use_dora") or config.get("alora_invocation_tokens")
+    return config.get("peft_type") == "LORA" and not variant
 
 
 def _on_gpu(model: Any) -> bool:
@@ -223,10 +257,3 @@ def _folder_gb(path: str) -> float:
 
 def _size_gb(model: Any) -> float:
     return sum(p.numel() * p.element_size() for p in model.parameters()) / 1024**3
-
-
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.models.rendering import Rendering, stop_token_ids
+from workbench.serving.visible import VisibleText
 
 
 @dataclass(frozen=True)
@@ -45,40 +46,34 @@ class Reply:
         result: dict[str, Any] = {}
         worker = threading.Thread(target=self._generate, args=(streamer, result), daemon=True)
         worker.start()
+        visible = VisibleText(self.tokenizer, self.rendering, self.how.stop)
         try:
-            pieces = _without_frame(streamer, _visible_prefix(self.tokenizer, self.rendering))
-            yield from self._until_stop(pieces)
+            for piece in streamer:
+                if shown := visible.feed(piece):
+                    yield shown
+                if visible.stopped:
+                    break
+            if shown := visible.finish():
+                yield shown
         finally:
+            self._hit_stop_string = visible.stopped
             self._stopped.set()  # the caller went away or a stop string came: end the generation too
             worker.join()  # the streamer's queue has no bound, so the worker never waits for this reader
         self._count(result.get("output"))
 
     def _generate(self, streamer: Any, result: dict[str, Any]) -> None:
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
+        from transformers import StoppingCriteriaList
 
-        stopped = self._stopped
-
-        class _Stopped(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-                return stopped.is_set()
-
-        if self.how.seed is not None:
-            torch.manual_seed(self.how.seed)
-        sampling: dict[str, Any] = {"do_sample": False}
-        if self.how.temperature > 0:
-            sampling = {"do_sample": True, "temperature": self.how.temperature, "top_p": self.how.top_p}
+        stop_ids = stop_token_ids(self.tokenizer, self.rendering, self.model)
+        arguments = generation_arguments(self.how, self.tokenizer.pad_token_id, stop_ids)
         try:
             with torch.inference_mode():
                 result["output"] = self.model.generate(
                     **self.inputs,
-                    **sampling,
+                    **arguments,
                     streamer=streamer,
-                    max_new_tokens=self.how.max_tokens,
-                    repetition_penalty=self.how.repetition_penalty,
-                    pad_token_id=self.tokenizer.pad_token_id,
-                    eos_token_id=stop_token_ids(self.tokenizer, self.rendering, self.model),
-                    stopping_criteria=StoppingCriteriaList([_Stopped()]),
+                    stopping_criteria=StoppingCriteriaList([WhenSet(self._stopped)]),
                 )
         except Exception:  # the streamer must still end, or the reader waits for its timeout
             streamer.end()
@@ -94,46 +89,30 @@ class Reply:
         if not ended_itself and len(new) >= self.how.max_tokens and not self._hit_stop_string:
             self.finish_reason = "length"
 
-    def _until_stop(self, pieces: Iterator[str]) -> Iterator[str]:
-        """The pieces up to (not including) the first stop string; text that could be the start of one is held
-        back until it is known not to be."""
-        stops = self.how.stop
-        if not stops:
-            yield from pieces
-            return
-        held, keep = "", max(len(stop) for stop in stops) - 1
-        for piece in pieces:
-            held += piece
-            cut = min((held.find(stop) for stop in stops if stop in held), default=-1)
-            if cut >= 0:
-                if held[:cut]:
-                    yield held[:cut]
-                self._hit_stop_string = True
-                return
-            if len(held) > keep:
-                yield held[: len(held) - keep]
-                held = held[len(held) - keep :]
-        if held:
-            yield held
+
+def generation_arguments(how: Sampling, pad_token_id: int | None, stop_ids: list[int]) -> dict[str, Any]:
+    """``generate``'s arguments for ``how`` (the seed is set here, just before generating)."""
+    import torch
+
+    if how.seed is not None:
+        torch.manual_seed(how.seed)
+    sampling: dict[str, Any] = {"do_sample": False}
+    if how.temperature > 0:
+        sampling = {"do_sample": True, "temperature": how.temperature, "top_p": how.top_p}
+    return {
+        **sampling,
+        "max_new_tokens": how.max_tokens,
+        "repetition_penalty": how.repetition_penalty,
+        "pad_token_id": pad_token_id,
+        "eos_token_id": stop_ids,
+    }
 
 
-def _visible_prefix(tokenizer: Any, rendering: Rendering) -> str:
-    """What the answer's frame looks like once special tokens are hidden (gpt-oss: 'final'), to keep it out of the
-    reply as ``Rendering.answer`` does."""
-    frame = rendering.answer_prefix.removeprefix(rendering.opening)  # a frame the prompt wrote is not generated
-    ids = tokenizer(frame, add_special_tokens=False)["input_ids"] if frame else []
-    return tokenizer.decode(ids, skip_special_tokens=True)
+class WhenSet:
+    """A stopping criterion: every answer ends once ``event`` is set (the caller went away, or a stop string came)."""
 
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
 
-def _without_frame(pieces: Iterator[str], prefix: str) -> Iterator[str]:
-    held: str | None = ""
-    for piece in pieces:
-        if prefix and held is not None:
-            held += piece
-            if len(held) < len(prefix) and prefix.startswith(held):
-                continue
-            piece, held = held.removeprefix(prefix), None
-        if piece:
-            yield piece
-    if held:
-        yield held
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+        return self.event.is_set()
