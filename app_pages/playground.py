@@ -81,21 +81,25 @@ def answer_missing(slots: dict[tuple[int, str], Any]) -> None:
     for index, turn in sorted(asked.items()):
         names = [name for at, name in slots if at == index]
         messages = playground.asked_messages(history, names, playground.position(history, turn), system_prompt)
-        texts = dict.fromkeys(names, "")
+        texts, failed = dict.fromkeys(names, ""), set()
         try:
             for name, piece, error in playground.stream_answers(server, messages, sides, sampling, waiting.caption):
                 if error:
+                    failed.add(name)
                     slots[(index, name)].error(error)
                     continue
                 texts[name] += piece
                 slots[(index, name)].markdown(texts[name] + " ▌")
         except UserError as error:
+            failed.update(names)
             for name in names:
                 slots[(index, name)].error(str(error))
         waiting.empty()
         for name in names:
-            if texts[name].strip():
+            if name not in failed and texts[name].strip():
                 slots[(index, name)].markdown(texts[name])
+            elif name not in failed:
+                slots[(index, name)].caption(NOTHING)
             playground.add_answer(history, playground.position(history, turn), name, texts[name])
 
 
@@ -111,12 +115,13 @@ for name, column in columns.items():
     for index, turn in enumerate(history):
         if turn["role"] == "user" or turn.get("model") == name:
             with column.chat_message(turn["role"]):
-                st.write(turn["content"] or NOTHING)
+                st.write(turn["content"] if turn["content"].strip() else NOTHING)
                 if turn["role"] == "assistant":
                     copy_box(turn["content"], f"copy_{name}_{index}")
         if index in missing:
             with column.chat_message("assistant"):
                 slots[(index, name)] = st.empty()
+                slots[(index, name)].caption("Thinking…")
 answer_missing(slots)
 
 draw_feedback(history, system_prompt, run_id)
