@@ -35,8 +35,9 @@ def test_the_tuned_demo_and_its_base_answer_side_by_side_from_one_loaded_base(
     messages = page.get_by_test_id("stChatMessageContent")  # per column: the question, then its answer
 
     def answers() -> list[str]:
-        texts = [messages.nth(index).inner_text().strip().removesuffix("▌").strip() for index in (1, 3)]
-        return texts if messages.count() == 4 and all(texts) and "▌" not in "".join(texts) else []
+        texts = [messages.nth(index).inner_text().strip() for index in (1, 3)]
+        busy = "▌" in "".join(texts) or "Thinking…" in texts  # still streaming, or not begun
+        return texts if messages.count() == 4 and all(texts) and not busy else []
 
     tuned, base = wait_for(answers, timeout=120, what="both columns' answers")
     assert tuned == expected and base != expected
