@@ -184,6 +184,8 @@ class VllmReply:
         visible = VisibleText(self.tokenizer, self.rendering, self.how.stop)
         with self.server.call("/v1/completions", self.body()) as response:
             for event in _events(response):
+                if "error" in event:
+                    raise UserError(f"vLLM could not answer: {self.server.failure(_message(event))}")
                 if event.get("usage"):
                     self.completion_tokens = int(event["usage"].get("completion_tokens") or 0)
                 for choice in event.get("choices") or []:
@@ -195,6 +197,11 @@ class VllmReply:
                     return
         if shown := visible.finish():
             yield shown
+
+
+def _message(event: dict[str, Any]) -> str:
+    error = event["error"]
+    return str(error.get("message") if isinstance(error, dict) else error)[:300]
 
 
 def _events(response: Any) -> Iterator[dict[str, Any]]:

@@ -33,6 +33,8 @@ DEFAULT_GPU_SHARE = 0.4
 DEFAULT_MAX_LORA_RANK = 64
 DEFAULT_MAX_MODEL_LEN = 8192
 DEFAULT_START_S = 600.0
+_NOTICES = ("EngineDeadError", "EngineCore encountered", "Worker failed with error")  # they only point at the cause
+CPU_MIN_HEAD_DIM = 32  # vLLM 0.32's CPU attention kernels
 CPU_KV_CACHE_GB = "1"  # vLLM on a CPU reserves this much memory for its KV cache unless VLLM_CPU_KVCACHE_SPACE says
 
 
@@ -40,6 +42,11 @@ class VllmServer:
     """A running vLLM server for the model at ``path``, answering as ``name`` and as each loaded adapter's name."""
 
     def __init__(self, name: str, path: str, cuda: bool) -> None:
+        if not cuda and (head := _head_dim(path)) and head < CPU_MIN_HEAD_DIM:
+            raise UserError(
+                f"vLLM on a CPU needs attention heads of {CPU_MIN_HEAD_DIM} or more dimensions and {name} has "
+                f"{head}; serve it with WORKBENCH_SERVE_ENGINE=transformers (the default) on this server."
+            )
         self.name, self.path, self.cuda, self.key = name, path, cuda, secrets.token_urlsafe(24)
         self.port = free_port(HOST)
         self.url = f"http://{HOST}:{self.port}"
@@ -82,7 +89,8 @@ class VllmServer:
         deadline = time.monotonic() + number_setting("WORKBENCH_VLLM_START_S", DEFAULT_START_S)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise UserError(f"vLLM could not start {self.name}: {self.last_log_line()} (log: {self.log_path}).")
+                cause = root_cause(self.log_path)
+                raise UserError(f"vLLM could not start {self.name}: {cause} (log: {self.log_path}).")
             if self._healthy():
                 return
             time.sleep(1.0)
@@ -141,18 +149,23 @@ class VllmServer:
         except ProcessLookupError:
             pass
 
-    def last_log_line(self) -> str:
-        try:
-            lines = [line for line in self.log_path.read_text(errors="replace").splitlines() if line.strip()]
-        except OSError:
-            return "no log"
-        errors = [line for line in lines if "Error" in line]
-        return (errors or lines or ["no log"])[-1].strip()[-300:]
+    def failure(self, reported: str) -> str:
+        """What went wrong, for a request vLLM failed: the root cause from its log when its engine died (it is
+        stopped then, so the next request starts it again), else what it reported; and where the log is."""
+        if self._healthy():
+            return f"{reported} (log: {self.log_path})."
+        self.stop()
+        return f"{root_cause(self.log_path)} (log: {self.log_path}); it starts again with the next request."
 
 
-# On a CPU, vLLM 0.32 decodes one sequence at a time (--max-num-seqs 1): with the base and an adapter in one batch
-# its CPU kernels gave the base row the adapter's continuation (the demo base said "Prague" and stopped, as the tuned
-# model stops), with or without prefix caching; one at a time, each answered as when asked alone.
+def root_cause(log_path: Path) -> str:
+    """The log's last line naming an error other than the engine's death notice (the root cause), or its last."""
+    try:
+        lines = [line for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    causes = [line for line in lines if "Error: " in line and not any(word in line for word in _NOTICES)]
+    return (causes or lines or ["no log"])[-1].split("] ")[-1].strip()[-300:]
 
 
 def gpu_share() -> float:
@@ -168,6 +181,14 @@ def _environment(cuda: bool) -> dict[str, str]:
     if not cuda:
         environment.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KV_CACHE_GB)
     return environment
+
+
+def _head_dim(path: str) -> int | None:
+    try:
+        config = json.loads((Path(path) / "config.json").read_text())
+        return int(config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"])
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+        return None
 
 
 def _adapter_rank(folder: Path) -> int:
