@@ -38,21 +38,24 @@ class VllmEngine:
         self.renderings = Renderings()
         self.servers: dict[str, VllmServer] = {}
         self.lock = threading.Lock()
+        self.rendering_lock = threading.Lock()  # requests come on many threads; a tokenizer loads once, on one
         self.idle_s = number_setting("WORKBENCH_SERVER_IDLE_S", DEFAULT_IDLE_S)
         self.cuda = device_info().cuda
 
     def wait_for_gpu(self, served: Served) -> Iterator[str]:
         key, _ = weights_of(served)
-        if key in self.servers or (memory := gpu_memory_gb()) is None:
+        if key in self.servers:
             return
-        from workbench.serving.vllm_server import gpu_share as share
+        if (memory := gpu_memory_gb()) is not None:
+            from workbench.serving.vllm_server import gpu_share as share
 
-        yield from wait_for_room(share() * memory[1], gpu_memory_gb, gpu_share.jobs_yet_to_take_gb)
+            yield from wait_for_room(share() * memory[1], gpu_memory_gb, gpu_share.jobs_yet_to_take_gb)
+        yield f"Starting vLLM for {key}: the first answer waits for it (about a minute)."
 
     @contextmanager
     def reply(self, served: Served, messages: list[dict], reasoning: str | None, how: Sampling) -> Iterator[Any]:
         server, name = self._serving(served)
-        tokenizer, rendering = self.renderings.of(served, reasoning)
+        tokenizer, rendering = self._rendering(served, reasoning)
         yield VllmReply(server, name, tokenizer, rendering, messages, how)
 
     def answers(self, asks: Sequence[Ask], how: Sampling) -> Iterator[Event]:
@@ -79,12 +82,14 @@ class VllmEngine:
             events.put(Event(index, finish_reason=reply.finish_reason))
         except UserError as error:
             events.put(Event(index, error=str(error)))
+        except Exception as error:  # noqa: BLE001 - one answer that fails must say so, not vanish
+            events.put(Event(index, error=f"This answer failed ({type(error).__name__}: {error})."))
         finally:
             events.put(None)
 
     def answer_loss(self, served: Served, messages: list[dict], reasoning: str | None) -> tuple[int, float]:
         server, name = self._serving(served)
-        tokenizer, rendering = self.renderings.of(served, reasoning)
+        tokenizer, rendering = self._rendering(served, reasoning)
         input_ids, labels = scoring.scored_tokens(tokenizer, rendering, messages, server.max_model_len())
         body = {"model": name, "prompt": input_ids, "max_tokens": 1, "temperature": 0.0, "prompt_logprobs": 0}
         with server.call("/v1/completions", body) as response:
@@ -95,6 +100,10 @@ class VllmEngine:
             if label != scoring.IGNORED
         ]
         return len(answer), scoring.finite(-sum(answer) / len(answer))
+
+    def _rendering(self, served: Served, reasoning: str | None) -> tuple[Any, Any]:
+        with self.rendering_lock:  # two threads importing transformers at once saw half a module (ImportError)
+            return self.renderings.of(served, reasoning)
 
     def _serving(self, served: Served) -> tuple[VllmServer, str]:
         """The running vLLM server for ``served`` (started, and others stopped, when needed) and the name to ask."""
