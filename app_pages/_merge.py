@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from app_pages._background import follow
 from workbench.errors import UserError
 from workbench.results import export, merge
 from workbench.runs.directory import Run
@@ -15,7 +16,7 @@ def draw_merge(run: Run) -> None:
         st.markdown("**Merged model** · the adapter folded into the base weights, for tools that do not load adapters")
         state = merge.merge_state(run)
         if state.state == "running":
-            merge_progress(run)
+            follow(merge.merge_task(run), "Merging")
             return
         if state.state == "failed":
             st.error(state.message, icon=":material/error:")
@@ -31,15 +32,6 @@ def draw_merge(run: Run) -> None:
                 st.error(str(error))
             else:
                 st.rerun()
-
-
-@st.fragment(run_every=1.0)
-def merge_progress(run: Run) -> None:
-    """Redrawn every second while the merge process works; redraws the page once it has ended."""
-    state = merge.merge_state(run)
-    if state.state != "running":
-        st.rerun()
-    st.info(state.message or "Merging…", icon=":material/hourglass_top:")
 
 
 def draw_result(run: Run, state: merge.MergeState) -> None:

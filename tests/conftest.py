@@ -56,7 +56,24 @@ def stop_workbench(folder: Path) -> None:
             for job in queue.list_jobs(("starting", "running")):
                 if job.pid and processes.group_members(job.pid):
                     os.killpg(job.pid, signal.SIGKILL)
+    stop_background_tasks(folder)
     stop_model_server(folder)
+
+
+def stop_background_tasks(folder: Path) -> None:
+    """Kill the merge, evaluation and judgement processes still working in the data folder's runs."""
+    from workbench.jobs import processes
+
+    for state_file in folder.glob("runs/*/*.json"):
+        if state_file.stem not in ("merge", "evaluating", "judging"):
+            continue
+        try:
+            recorded = json.loads(state_file.read_text())
+        except (OSError, ValueError):
+            continue
+        pid = recorded.get("pid") if isinstance(recorded, dict) and recorded.get("state") == "running" else None
+        if isinstance(pid, int) and pid != os.getpid() and processes.group_members(pid):
+            os.killpg(pid, signal.SIGKILL)
 
 
 def stop_model_server(folder: Path) -> None:

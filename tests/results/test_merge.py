@@ -17,7 +17,7 @@ from workbench.config import RunConfig
 from workbench.errors import UserError
 from workbench.models import loading
 from workbench.models.demo_task import DEMO_HELDOUT_FILE
-from workbench.results import merge
+from workbench.results import background, merge
 from workbench.runs import directory
 
 
@@ -145,7 +145,7 @@ def test_an_earlier_merge_output_is_replaced_whole(copied_run, tmp_path):
 
 
 def test_a_second_merge_of_the_same_run_leaves_the_running_one_alone(copied_run):
-    with open(copied_run.path / directory.MERGE_LOCK_FILE, "w") as lock:
+    with open(merge.merge_task(copied_run).lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a merge process in progress holds it
         assert merge.run_merge(copied_run) == 0
     assert merge.merge_state(copied_run).state == "idle"
@@ -162,7 +162,7 @@ def test_a_merge_that_never_reported_its_process_fails_after_the_start_timeout(c
     state = {"state": "running", "updated_at": time.time()}
     (copied_run.path / directory.MERGE_STATE_FILE).write_text(json.dumps(state))
     assert merge.merge_state(copied_run).state == "running"
-    state["updated_at"] -= merge.START_TIMEOUT_S + 1
+    state["updated_at"] -= background.START_TIMEOUT_S + 1
     (copied_run.path / directory.MERGE_STATE_FILE).write_text(json.dumps(state))
     assert "did not start" in merge.merge_state(copied_run).message
 

@@ -2,8 +2,8 @@
 
 Checkpoints (weights plus optimizer state, several per run) are most of a run's size and are only needed to resume;
 the adapter, metrics and record stay when they go. Deleting a run removes its folder and its job row. Neither is
-allowed while the run is queued, running or being merged, and only its owner or an admin may do either (the same
-rule as cancel).
+allowed while the run is queued, running, or being merged, evaluated or judged, and only its owner or an admin may do
+either (the same rule as cancel).
 """
 
 import os
@@ -12,7 +12,7 @@ import uuid
 
 from workbench.errors import UserError
 from workbench.jobs import control, queue
-from workbench.results import merge
+from workbench.results import background
 from workbench.runs import directory
 from workbench.runs.directory import Run
 from workbench.team import access, audit
@@ -63,5 +63,4 @@ def _check_idle(run: Run, actor: Actor, action: str) -> None:
     job = queue.find_job(run.run_id)
     if job is not None and job.active:
         raise UserError(f"The run {run.run_id} is {job.state}; cancel it or let it finish before you {action} it.")
-    if merge.merge_state(run).state == "running":
-        raise UserError(f"The run {run.run_id} is being merged; wait for the merge to finish first.")
+    background.check_idle(run.path, run.run_id)

@@ -19,7 +19,7 @@ from pathlib import Path
 from workbench.data.uploads import write_atomically
 from workbench.errors import UserError, disk_space
 from workbench.jobs import control, queue
-from workbench.results import merge
+from workbench.results import background
 from workbench.runs import checkpoints, directory
 from workbench.runs.directory import FINAL_ADAPTER_DIR, PROMOTED_FILE, Run
 from workbench.team import access, audit
@@ -112,8 +112,7 @@ def _changeable(run_id: str, actor: Actor | None) -> Run:
     job = queue.find_job(run_id)
     if job is not None and job.active:
         raise UserError(f"The run {run_id} is {job.state}; promote a checkpoint once it has finished.")
-    if merge.merge_state(run).state == "running":
-        raise UserError(f"The run {run_id} is being merged; wait for the merge to finish first.")
+    background.check_idle(run.path, run.run_id)
     if not run.has_output:
         raise UserError(f"The run {run_id} has no trained model yet; promote a checkpoint once it has succeeded.")
     return run
