@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app_pages._evaluation import run_evaluation
+from app_pages._evaluation import start_evaluation
 from workbench import charts
 from workbench.errors import UserError
 from workbench.results import evaluate, promotion
@@ -68,7 +68,7 @@ def _draw_actions(run: Run, saved: list[promotion.SavedModel], promoted: int | N
     st.caption(f"Checkpoint {best.step} has the lowest held-out loss." if by_loss else "")
     left, right = st.columns(2)
     if left.button(f"Evaluate checkpoint {step}", icon=":material/fact_check:", key="evaluate_checkpoint"):
-        run_evaluation(run, step)
+        start_evaluation(run, step)
     if right.button(
         f"Promote checkpoint {step}",
         icon=":material/upgrade:",

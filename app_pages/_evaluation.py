@@ -6,9 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages._background import follow
 from workbench.data import library
 from workbench.errors import UserError
-from workbench.results import answer_tables, evaluate
+from workbench.results import answer_tables, background, evaluate, evaluation_tasks
 from workbench.runs.directory import Run
 
 
@@ -19,8 +20,15 @@ def draw_evaluation(run: Run) -> None:
     if not run.has_output:
         return
     saved = evaluate.current_evaluation(run)
+    task = background.read_state(evaluation_tasks.evaluation_task(run))
     title = f"Evaluation of {saved.model}: every answer, scored" if saved else "Evaluate every held-out answer"
-    with st.expander(title, icon=":material/fact_check:", expanded=saved is not None):
+    with st.expander(
+        title, icon=":material/fact_check:", expanded=saved is not None or task.state in ("running", "failed")
+    ):
+        if task.running:
+            follow(evaluation_tasks.evaluation_task(run), _progress_label(task))
+        elif task.state == "failed":
+            st.error(task.message, icon=":material/error:")
         if saved:
             _draw_saved(saved)
         else:
@@ -39,8 +47,14 @@ def draw_evaluation(run: Run) -> None:
             help="The held-out split, or a dataset saved in the library (Data page, Clean and save) whose "
             "conversations end with the expected answer.",
         )
-        if st.button("Evaluate again" if saved else "Evaluate now", icon=":material/play_arrow:", key="evaluate"):
-            run_evaluation(run, data=files[source])
+        label = "Evaluate again" if saved else "Evaluate now"
+        if st.button(label, icon=":material/play_arrow:", key="evaluate", disabled=task.running):
+            start_evaluation(run, data=files[source])
+
+
+def _progress_label(task: background.TaskState) -> str:
+    checkpoint = task.recorded.get("checkpoint")
+    return f"Evaluating checkpoint {checkpoint}" if isinstance(checkpoint, int) else "Evaluating"
 
 
 def _draw_saved(saved: evaluate.Evaluation) -> None:
@@ -76,16 +90,9 @@ def _draw_one_answer(saved: evaluate.Evaluation) -> None:
         st.html(answer_tables.diff_html(answer_tables.word_diff(row[name], row["expected"])))
 
 
-def run_evaluation(run: Run, checkpoint: int | None = None, data: Path | None = None) -> None:
-    bar = st.progress(0.0, text="Starting the model server…")
+def start_evaluation(run: Run, checkpoint: int | None = None, data: Path | None = None) -> None:
     try:
-        evaluate.evaluate(
-            run.run_id,
-            st.session_state["actor"],
-            data,
-            progress=lambda done, total: bar.progress(done / total, text=f"Answered {done} of {total}"),
-            checkpoint=checkpoint,
-        )
+        evaluation_tasks.start_evaluation(run, st.session_state["actor"], data, checkpoint)
     except UserError as error:
         st.error(str(error))
         return

@@ -4,8 +4,9 @@ output beside each score and its prompt one click away."""
 
 import streamlit as st
 
+from app_pages._background import follow
 from workbench.errors import UserError
-from workbench.results import evaluate, judge
+from workbench.results import background, evaluate, evaluation_tasks, judge
 from workbench.runs.directory import Run
 from workbench.serving import catalogue
 
@@ -22,7 +23,12 @@ def draw_judge(run: Run) -> None:
         return
     saved = judge.read_judgement(run)
     title = "Judge: a model's opinion of the answers" if saved else "Judge the answers with a model (optional)"
-    with st.expander(title, icon=":material/gavel:"):
+    task = background.read_state(evaluation_tasks.judgement_task(run))
+    with st.expander(title, icon=":material/gavel:", expanded=task.state in ("running", "failed")):
+        if task.running:
+            follow(evaluation_tasks.judgement_task(run), "Judging")
+        elif task.state == "failed":
+            st.error(task.message, icon=":material/error:")
         if saved:
             draw_saved(saved, current=judge.matches(saved, evaluation))
         else:
@@ -30,7 +36,7 @@ def draw_judge(run: Run) -> None:
                 "A model you choose reads each question, its reference answer and one answer at a time, and scores "
                 f"it from 1 to 10 against your rubric. {OPINION}"
             )
-        draw_form(run, saved)
+        draw_form(run, saved, busy=task.running)
 
 
 def draw_saved(saved: judge.Judgement, current: bool) -> None:
@@ -57,7 +63,7 @@ def draw_saved(saved: judge.Judgement, current: bool) -> None:
     st.caption(f"Judged by {saved.judge} in {saved.seconds:.0f} s; a blank score means its output held no score.")
 
 
-def draw_form(run: Run, saved: judge.Judgement | None) -> None:
+def draw_form(run: Run, saved: judge.Judgement | None, busy: bool) -> None:
     models = judge_models()
     default = models.index(saved.judge) if saved and saved.judge in models else 0
     model = st.selectbox("Judge model", models, index=default, key="judge_model")
@@ -69,8 +75,8 @@ def draw_form(run: Run, saved: judge.Judgement | None) -> None:
         key="judge_rubric",
     )
     label = "Judge the answers again" if saved else "Judge the answers"
-    if st.button(label, icon=":material/gavel:", key="judge_run"):
-        run_judge(run, model, rubric)
+    if st.button(label, icon=":material/gavel:", key="judge_run", disabled=busy):
+        start_judgement(run, model, rubric)
 
 
 def judge_models() -> list[str]:
@@ -78,16 +84,9 @@ def judge_models() -> list[str]:
     return [served.id for served in catalogue.served_models(st.session_state["actor"])]
 
 
-def run_judge(run: Run, model: str, rubric: str) -> None:
-    bar = st.progress(0.0, text="Starting the model server…")
+def start_judgement(run: Run, model: str, rubric: str) -> None:
     try:
-        judge.judge(
-            run.run_id,
-            model,
-            rubric,
-            st.session_state["actor"],
-            progress=lambda done, total: bar.progress(done / total, text=f"Judged {done} of {total} answers"),
-        )
+        evaluation_tasks.start_judgement(run, st.session_state["actor"], model, rubric)
     except UserError as error:
         st.error(str(error))
         return

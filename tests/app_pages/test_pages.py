@@ -24,6 +24,14 @@ def open_page(page: str | None = None) -> AppTest:
     return app
 
 
+def rerun_until(app: AppTest, done, timeout: float = 300.0) -> AppTest:
+    """Run the page again until ``done(app)``: work the page started in a process of its own (an evaluation, a
+    judgement, a merge) shows on a later run of it."""
+    wait_for(lambda: done(app.run()), timeout=timeout, interval=1.0, what="the page to show the finished work")
+    assert not app.exception, app.exception
+    return app
+
+
 def texts(app: AppTest) -> str:
     parts = [
         element.value

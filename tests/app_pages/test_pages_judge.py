@@ -6,7 +6,7 @@ import json
 
 from conftest import copy_trained_run
 from streamlit.testing.v1 import AppTest
-from test_pages import texts
+from test_pages import rerun_until, texts
 
 from workbench.config import DEMO_MODEL
 from workbench.models import loading
@@ -40,7 +40,6 @@ def test_a_click_judges_the_answers_and_shows_them_as_a_model_s_opinion(demo_hom
         raise AssertionError("the web process loaded model weights")
 
     monkeypatch.setattr(loading, "load_model", no_weights_here)
-    monkeypatch.setattr(judge, "JUDGE_MAX_TOKENS", 24)  # the tiny demo model writes no score anyway; keep it quick
     copy_trained_run(trained_demo, demo_home)
     assert not open_fragment(trained_demo.run_id).expander, "no judge before the run is evaluated"
     evaluation = {"source": "s", "n": 2, "base": SCORES, "tuned": SCORES, "examples": EXAMPLES}
@@ -53,6 +52,10 @@ def test_a_click_judges_the_answers_and_shows_them_as_a_model_s_opinion(demo_hom
     app.text_area[0].set_value("10: the right city. 1: a wrong one.")
     next(button for button in app.button if button.label == "Judge the answers").click().run()
     assert not app.exception and not app.error, (app.exception, [error.value for error in app.error])
+    rerun_until(
+        app, lambda page: judge.read_judgement(directory.get_run(trained_demo.run_id)) and not page.get("progress")
+    )
+    assert not app.error, [error.value for error in app.error]
     [info] = app.info
     assert info.value.startswith(f"A model's opinion, not a measurement: {DEMO_MODEL} scored the trained answers")
     [table] = app.dataframe

@@ -10,7 +10,10 @@ from typing import Any
 
 from workbench.cli.runs import actor
 from workbench.errors import UserError
-from workbench.results import evaluate, judge
+from workbench.results import evaluate, evaluation_tasks, judge
+
+
+RECORD_HELP = "Record progress and the outcome in the run folder, where the Runs page follows it (as it starts it)."
 
 
 def add_commands(commands: Any) -> None:
@@ -25,6 +28,7 @@ def add_commands(commands: Any) -> None:
         "--checkpoint", type=int, help="Evaluate the run's saved checkpoint of this step (`workbench checkpoints`)."
     )
     parser.add_argument("--json", action="store_true", help="Print each run's whole evaluation as one JSON line.")
+    parser.add_argument("--record", action="store_true", help=RECORD_HELP)
     parser.set_defaults(handler=cmd_eval)
     _judge_command(commands)
 
@@ -40,6 +44,7 @@ def _judge_command(commands: Any) -> None:
     rubric.add_argument("--rubric", help=f"What a good answer does, at most {judge.MAX_RUBRIC_CHARS} characters.")
     rubric.add_argument("--rubric-file", type=Path, help="A UTF-8 text file holding the rubric.")
     parser.add_argument("--json", action="store_true", help="Print the whole judgement as one JSON object.")
+    parser.add_argument("--record", action="store_true", help=RECORD_HELP)
     parser.set_defaults(handler=cmd_judge)
 
 
@@ -48,6 +53,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if not args.json and (done == total or done % 20 == 0):
             print(f"Answered {done} of {total}", file=sys.stderr, flush=True)
 
+    if args.record:
+        if len(args.run_ids) != 1:
+            raise UserError("--record evaluates one run at a time; give one RUN_ID.")
+        return evaluation_tasks.record_evaluation(args.run_ids[0], actor(args), args.data, args.checkpoint)
     for run_id in args.run_ids:
         result = evaluate.evaluate(run_id, actor(args), args.data, progress, args.checkpoint)
         said = f"{run_id}: {evaluate.summary(result)}"
@@ -61,6 +70,8 @@ def cmd_judge(args: argparse.Namespace) -> int:
             print(f"Judged {done} of {total} answers", file=sys.stderr, flush=True)
 
     rubric = args.rubric if args.rubric is not None else read_rubric(args.rubric_file)
+    if args.record:
+        return evaluation_tasks.record_judgement(args.run_id, actor(args), args.judge, rubric)
     result = judge.judge(args.run_id, args.judge, rubric, actor(args), progress)
     print(json.dumps(asdict(result), ensure_ascii=False) if args.json else judge.summary(result))
     return 0

@@ -27,6 +27,7 @@ from workbench.results import answer_tables, answering
 from workbench.runs import checkpoints, directory
 from workbench.runs.directory import Run
 from workbench.serving import process
+from workbench.settings import number_setting
 from workbench.team import access
 from workbench.team.identity import Actor
 
@@ -34,7 +35,8 @@ from workbench.team.identity import Actor
 EVALUATION_FILE = "evaluation.json"  # of the model training saved at the end
 CHECKPOINT_EVALUATIONS_DIR = "evaluations"  # one file per evaluated checkpoint
 METRIC_KEYS = tuple(key for key, _, _ in answer_tables.METRICS)
-MAX_EVALUATED = 200  # conversations per evaluation: enough for a percentage, quick on the demo and on a GPU
+# Conversations per evaluation: enough for a percentage, quick on the demo and on a GPU.
+MAX_EVALUATED_SETTING, MAX_EVALUATED = "WORKBENCH_EVAL_MAX_CONVERSATIONS", 200
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ def _conversations(run: Run, data: Path | None) -> tuple[list[list[dict]], str]:
         rows, source = sources.load_rows(str(data)), name
     else:
         rows, source = held_out.split_rows(run.config)[1], "the held-out split"
-    usable = held_out.answerable(rows)[:MAX_EVALUATED]
+    usable = held_out.answerable(rows)[: max(1, int(number_setting(MAX_EVALUATED_SETTING, MAX_EVALUATED)))]
     if not usable:
         raise UserError(
             f"{source[0].upper()}{source[1:]} has no chat conversations that end with an answer to compare against; "

@@ -88,12 +88,7 @@ def judge(
     control.check_see_run(actor, run_id)
     rubric = check_rubric(rubric)
     run = directory.get_run(run_id)
-    evaluation = evaluate.current_evaluation(run)
-    if evaluation is None:
-        raise UserError(
-            f"Evaluate the run first; the run {run_id} has no saved evaluation to judge (the Runs page's Evaluate "
-            f"now, or workbench eval {run_id})."
-        )
+    evaluation = check_evaluated(run)
     served = catalogue.find(judge_model.strip(), access.acting(actor))
     started = time.monotonic()
     address = process.ensure_server()
@@ -116,6 +111,17 @@ def judge(
     )
     _save(run, judgement)
     return judgement
+
+
+def check_evaluated(run: Run) -> evaluate.Evaluation:
+    """The evaluation of the model the run answers with now, or a UserError when there is none to judge."""
+    evaluation = evaluate.current_evaluation(run)
+    if evaluation is None:
+        raise UserError(
+            f"Evaluate the run first; the run {run.run_id} has no saved evaluation to judge (the Runs page's Evaluate "
+            f"now, or workbench eval {run.run_id})."
+        )
+    return evaluation
 
 
 def check_rubric(rubric: str) -> str:
