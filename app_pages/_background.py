@@ -6,6 +6,15 @@ import streamlit as st
 from workbench.results import background
 
 
+def keep_open(task: background.Task, state: background.TaskState) -> bool:
+    """Whether the task's section stays expanded: while it runs, when it failed, and once it has ended in this
+    browser session after being followed here (so the result it was waited for does not fold away)."""
+    followed = f"followed:{task.state_path}"
+    if state.running:
+        st.session_state[followed] = True
+    return state.running or state.state == "failed" or st.session_state.get(followed, False)
+
+
 @st.fragment(run_every=1.0)
 def follow(task: background.Task, label: str) -> None:
     """``label`` names the work ("Evaluating checkpoint 128"); counted work shows a bar, staged work its stage."""

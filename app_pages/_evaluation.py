@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages._background import follow
+from app_pages._background import follow, keep_open
 from workbench.data import library
 from workbench.errors import UserError
 from workbench.results import answer_tables, background, evaluate, evaluation_tasks
@@ -22,9 +22,8 @@ def draw_evaluation(run: Run) -> None:
     saved = evaluate.current_evaluation(run)
     task = background.read_state(evaluation_tasks.evaluation_task(run))
     title = f"Evaluation of {saved.model}: every answer, scored" if saved else "Evaluate every held-out answer"
-    with st.expander(
-        title, icon=":material/fact_check:", expanded=saved is not None or task.state in ("running", "failed")
-    ):
+    opened = keep_open(evaluation_tasks.evaluation_task(run), task)
+    with st.expander(title, icon=":material/fact_check:", expanded=saved is not None or opened):
         if task.running:
             follow(evaluation_tasks.evaluation_task(run), _progress_label(task))
         elif task.state == "failed":

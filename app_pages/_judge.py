@@ -4,7 +4,7 @@ output beside each score and its prompt one click away."""
 
 import streamlit as st
 
-from app_pages._background import follow
+from app_pages._background import follow, keep_open
 from workbench.errors import UserError
 from workbench.results import background, evaluate, evaluation_tasks, judge
 from workbench.runs.directory import Run
@@ -24,7 +24,7 @@ def draw_judge(run: Run) -> None:
     saved = judge.read_judgement(run)
     title = "Judge: a model's opinion of the answers" if saved else "Judge the answers with a model (optional)"
     task = background.read_state(evaluation_tasks.judgement_task(run))
-    with st.expander(title, icon=":material/gavel:", expanded=task.state in ("running", "failed")):
+    with st.expander(title, icon=":material/gavel:", expanded=keep_open(evaluation_tasks.judgement_task(run), task)):
         if task.running:
             follow(evaluation_tasks.judgement_task(run), "Judging")
         elif task.state == "failed":

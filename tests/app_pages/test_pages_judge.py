@@ -45,7 +45,7 @@ def test_a_click_judges_the_answers_and_shows_them_as_a_model_s_opinion(demo_hom
     evaluation = {"source": "s", "n": 2, "base": SCORES, "tuned": SCORES, "examples": EXAMPLES}
     (demo_home / "runs" / trained_demo.run_id / evaluate.EVALUATION_FILE).write_text(json.dumps(evaluation))
     app = open_fragment(trained_demo.run_id)
-    assert "a model's opinion, not a measurement" in texts(app)
+    assert "a model's opinion, not a measurement" in texts(app) and not app.expander[0].proto.expanded, "folded"
     [models] = [box for box in app.selectbox if box.label == "Judge model"]
     assert models.options[0] == DEMO_MODEL and trained_demo.run_id in models.options, "a base model first"
     assert app.text_area[0].value == judge.DEFAULT_RUBRIC
@@ -56,12 +56,14 @@ def test_a_click_judges_the_answers_and_shows_them_as_a_model_s_opinion(demo_hom
         app, lambda page: judge.read_judgement(directory.get_run(trained_demo.run_id)) and not page.get("progress")
     )
     assert not app.error, [error.value for error in app.error]
+    saved = judge.read_judgement(directory.get_run(trained_demo.run_id))
     [info] = app.info
-    assert info.value.startswith(f"A model's opinion, not a measurement: {DEMO_MODEL} scored the trained answers")
+    assert info.value == judge.summary(saved), "the judgement in one sentence"
+    [section] = app.expander
+    assert section.proto.expanded, "the result it was waited for stays open when the judging ends"
     [table] = app.dataframe
     assert list(table.value["question"]) == [row["question"] for row in EXAMPLES]
     assert {"trained score", "untrained score", "judge on the trained answer"} <= set(table.value.columns)
-    saved = judge.read_judgement(directory.get_run(trained_demo.run_id))
     assert saved.rubric == "10: the right city. 1: a wrong one." and saved.n == 2, "kept with the run"
     [prompt_for] = [box for box in app.selectbox if box.label == "See the judge's prompt for"]
     prompt_for.set_value(prompt_for.options[1]).run()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import copy_trained_run
 
+from workbench import schedule
 from workbench.config import RunConfig
 from workbench.errors import UserError
 from workbench.models.demo_task import DEMO_HELDOUT_FILE
@@ -67,6 +68,17 @@ def test_what_cannot_be_evaluated_is_refused_in_a_sentence(demo_home, trained_de
         evaluate.evaluate(trained_demo.run_id, data=plain)
     with pytest.raises(UserError, match="that you can see"):
         evaluate.evaluate(trained_demo.run_id, Actor("mallory"))
+
+
+def test_a_run_that_kept_no_held_out_split_is_told_to_pick_a_saved_dataset(home):
+    identity = Path(__file__).parents[1] / "datasets" / "llamafactory_identity.json"  # Alpaca rows, 91 of them
+    all_trained = directory.create_run(RunConfig(dataset=str(identity), validation_fraction=0.0))
+    with pytest.raises(UserError, match="^This run kept no held-out conversations .* a dataset saved in the library"):
+        evaluate.conversations_to_evaluate(all_trained, None)
+    held_back = directory.create_run(RunConfig(dataset=str(identity), validation_fraction=0.1))
+    conversations, source = evaluate.conversations_to_evaluate(held_back, None)
+    assert source == "the held-out split" and len(conversations) == schedule.held_out_count(91, 0.1) > 0
+    assert all(conversation[-1]["role"] == "assistant" for conversation in conversations), "Alpaca rows as chats"
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ run, and ``workbench judge`` prints it."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,8 +77,12 @@ def test_a_judgement_says_it_is_a_model_s_opinion_and_counts_what_had_no_score()
         "A model's opinion, not a measurement: demo scored the trained answers 7.0/10 on average and the untrained "
         "2.0/10 (3 answers scored, 1 without a score)."
     )
-    empty = judge.Judgement("demo", "r", "s", 1, [{**rows[1], "tuned": {**side, "score": None}}])
-    assert "the trained answers no readable score on average" in judge.summary(empty)
+    one_side = judge.Judgement("demo", "r", "s", 2, [rows[0], {**rows[1], "tuned": {**side, "score": None}}])
+    assert "the trained answers 8.0/10 on average and the untrained 2.0/10 (2 answers scored, 2 without" in (
+        judge.summary(one_side)
+    )
+    none = judge.Judgement("demo", "r", "s", 1, [{**rows[1], "tuned": {**side, "score": None}}])
+    assert judge.summary(none).startswith("demo gave none of the 2 answers a readable score"), "no '? on average'"
 
 
 def test_a_run_s_answers_are_judged_and_every_score_keeps_its_prompt_and_output(
@@ -104,7 +109,9 @@ def test_a_run_s_answers_are_judged_and_every_score_keeps_its_prompt_and_output(
     run = directory.get_run(trained_demo.run_id)
     assert judge.read_judgement(run) == result, "kept with the run"
     assert judge.matches(result, evaluation)
-    assert judge.summary(result).startswith(f"A model's opinion, not a measurement: {DEMO_MODEL} scored")
+    scores = [row[side]["score"] for row in result.examples for side in ("tuned", "base")]
+    opening = "A model's opinion, not a measurement: " if any(scores) else ""
+    assert judge.summary(result).startswith(f"{opening}{DEMO_MODEL} ")
 
 
 def test_the_command_line_judges_with_a_rubric_file_and_prints_json(demo_home, trained_demo, tmp_path):
@@ -221,7 +228,7 @@ def test_an_answer_the_server_refuses_is_no_score_and_the_others_are_still_judge
     refused = result.examples[0]["base"]
     assert refused["score"] is None and "refused: The GPU ran out of memory" in refused["output"]
     assert len(calls) == 6 and result.n == 3, "the other five answers were judged"
-    assert "without a score" in judge.summary(result)
+    assert re.search("without a score|gave none of the 6 answers", judge.summary(result))
 
     def gone(*args, **kwargs):
         raise judge.client.ServerGone("The model server stopped; it is started again with your next message.")

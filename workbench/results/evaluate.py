@@ -76,7 +76,7 @@ def evaluate(
     tuned_model = run.run_id if checkpoint == promoted else f"{run.run_id}@checkpoint-{checkpoint}"
     if data is not None:
         library.check_visible(access.acting(actor), data)
-    conversations, source = _conversations(run, data)
+    conversations, source = conversations_to_evaluate(run, data)
     started = time.monotonic()
     address = process.ensure_server()
     expected = [expected_answer(conversation) for conversation in conversations]
@@ -184,13 +184,20 @@ def _perplexity(value: float) -> str:
     return f"over {MAX_PERPLEXITY:,.0f}" if value >= MAX_PERPLEXITY else f"{value:,.1f}"
 
 
-def _conversations(run: Run, data: Path | None) -> tuple[list[list[dict]], str]:
+def conversations_to_evaluate(run: Run, data: Path | None) -> tuple[list[list[dict]], str]:
+    """The conversations an evaluation of ``run`` answers (its held-out split, or the file ``data``), capped by the
+    setting, and the words naming where they came from; refuses (UserError) when none ends with an answer."""
     if data is not None:
         version = library.version_for_path(data)
         name = f"the dataset {version.label}" if version else f"the test file {data.name}"
         rows, source = sources.load_rows(str(data)), name
     else:
         rows, source = held_out.split_rows(run.config)[1], "the held-out split"
+        if not rows:
+            raise UserError(
+                "This run kept no held-out conversations (it trained on all of them); evaluate it on a dataset saved "
+                "in the library, or train again with a held-out share."
+            )
     usable = held_out.answerable(rows)[: max(1, int(number_setting(MAX_EVALUATED_SETTING, MAX_EVALUATED)))]
     if not usable:
         raise UserError(

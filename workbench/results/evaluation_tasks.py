@@ -2,8 +2,9 @@
 ``workbench eval --record`` or ``workbench judge --record``, so that a click elsewhere on the page, leaving it or a
 web-server restart does not stop it, and the page follows its count of answers from the run folder.
 
-What the task would refuse at once (a run the user may not see, no trained model, no saved evaluation to judge, a
-bad rubric, a dataset the user may not use, one already running) is refused here, before anything starts.
+What the task would refuse at once (a run the user may not see, no trained model, nothing to compare answers against,
+no saved evaluation to judge, a bad rubric, a dataset the user may not use, one already running) is refused here,
+before anything starts.
 """
 
 import sys
@@ -37,6 +38,7 @@ def start_evaluation(run: Run, actor: Actor | None, data: Path | None = None, ch
         library.check_visible(actor, data)
     if checkpoint is not None:
         catalogue.find(f"{run.run_id}{catalogue.CHECKPOINT_MARK}{checkpoint}", actor)
+    evaluate.conversations_to_evaluate(run, data)
     command = _command(actor, "eval", run.run_id)
     command += ["--data", str(data)] if data is not None else []
     command += ["--checkpoint", str(checkpoint)] if checkpoint is not None else []

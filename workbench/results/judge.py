@@ -181,6 +181,11 @@ def summary(judgement: Judgement) -> str:
     averages = {side: judgement.average(side) for side in SIDES}
     said = {side: "no readable score" if value is None else f"{value:.1f}/10" for side, value in averages.items()}
     scored = judgement.n * len(SIDES) - judgement.unscored
+    if scored == 0:
+        return (
+            f"{judgement.judge} gave none of the {judgement.unscored} answers a readable score (read what it wrote "
+            "below); judge with a larger model that follows instructions."
+        )
     return (
         f"A model's opinion, not a measurement: {judgement.judge} scored the trained answers {said['tuned']} on "
         f"average and the untrained {said['base']} ({scored} answers scored, {judgement.unscored} without a score)."
