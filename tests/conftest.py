@@ -71,9 +71,10 @@ def stop_background_tasks(folder: Path) -> None:
             recorded = json.loads(state_file.read_text())
         except (OSError, ValueError):
             continue
-        pid = recorded.get("pid") if isinstance(recorded, dict) and recorded.get("state") == "running" else None
-        if isinstance(pid, int) and pid != os.getpid() and processes.group_members(pid):
-            os.killpg(pid, signal.SIGKILL)
+        running = isinstance(recorded, dict) and recorded.get("state") == "running"
+        for pid in (recorded.get("pid"), recorded.get("launcher")) if running else ():
+            if isinstance(pid, int) and pid != os.getpid() and processes.group_members(pid):
+                os.killpg(pid, signal.SIGKILL)
 
 
 def stop_model_server(folder: Path) -> None:

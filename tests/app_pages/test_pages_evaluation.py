@@ -4,11 +4,11 @@ run."""
 
 import re
 
-from conftest import copy_trained_run
+from conftest import copy_trained_run, wait_for
 from test_pages import open_page, rerun_until, texts
 
 from workbench.models import loading
-from workbench.results import evaluate
+from workbench.results import background, evaluate, evaluation_tasks
 from workbench.runs import checkpoints, directory
 
 
@@ -48,7 +48,9 @@ def test_a_checkpoint_is_evaluated_promoted_and_undone_from_the_runs_page(demo_h
     app.selectbox(key="ckpt").select(128).run()
     app.button(key="evaluate_checkpoint").click().run()
     assert "Evaluating checkpoint 128" in texts(app) or app.get("progress"), "followed on the page"
+    task = evaluation_tasks.evaluation_task(run)
     rerun_until(app, lambda page: checkpoint_table(page)["token F1"].notna().iloc[0])
+    wait_for(lambda: not background.read_state(task).running, timeout=60, what="the evaluation process to end")
     assert evaluate.read_evaluation(run, 128).n == 4
     assert checkpoint_table(app)["token F1"].iloc[0] == evaluate.read_evaluation(run, 128).tuned["f1"]
     app.selectbox(key="ckpt").select(128).run()

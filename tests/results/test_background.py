@@ -1,15 +1,19 @@
 """Tests for workbench.results.background: a task's process records how it went in the run folder, one at a time per
 run, and a run with a task running is not changed under it."""
 
+import concurrent.futures
 import json
 import os
+import signal
+import sys
 import time
 
 import pytest
-from conftest import dead_pid
+from conftest import dead_pid, wait_for
 
 from workbench.config import RunConfig
 from workbench.errors import UserError
+from workbench.jobs import processes
 from workbench.results import background
 from workbench.runs import directory
 from workbench.runs.directory import EVALUATING_TASK, JUDGING_TASK, MERGE_TASK
@@ -76,3 +80,40 @@ def test_a_run_with_any_task_running_is_refused_a_change_until_it_ends(home, nam
         background.check_idle(run.path, run.run_id)
     background.write_state(running, "succeeded", "done")
     background.check_idle(run.path, run.run_id)
+
+
+def test_a_process_that_dies_before_reporting_itself_reads_as_not_started_at_once(task):
+    background.start(task, [sys.executable, "-c", "import sys; print('no such option: --x'); sys.exit(2)"])
+    wait_for(lambda: not background.read_state(task).running, timeout=20, what="the start to read as failed")
+    state = background.read_state(task)
+    assert "did not start; the run folder's evaluating.log says why" in state.message, "not after START_TIMEOUT_S"
+    assert "no such option" in task.log_path.read_text()
+
+
+def test_a_second_start_is_refused_while_the_first_runs_even_at_the_same_moment(task):
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda _: _started(task, sleeper), range(4)))
+    assert outcomes.count("started") == 1 and outcomes.count("refused") == 3, outcomes
+    launcher = background.read_state(task).recorded["launcher"]
+    os.kill(launcher, signal.SIGKILL)
+    wait_for(lambda: not background.read_state(task).running, timeout=20, what="the killed process to read as gone")
+
+
+def test_a_task_process_holding_the_lock_refuses_a_start_whatever_its_record_says(task):
+    holder = processes.try_lock(task.lock_path)  # as a `workbench eval --record` started by hand holds it
+    try:
+        with pytest.raises(UserError, match="already running"):
+            background.start(task, [sys.executable, "-c", "pass"])
+    finally:
+        os.close(holder)
+    assert background.read_state(task).state == "idle", "nothing was started or recorded"
+
+
+def _started(task: background.Task, command: list[str]) -> str:
+    try:
+        background.start(task, command)
+    except UserError as error:
+        assert "already running" in str(error)
+        return "refused"
+    return "started"

@@ -12,6 +12,7 @@ from workbench.models.demo_task import DEMO_HELDOUT_FILE
 from workbench.results import background, evaluate, evaluation_tasks, judge
 from workbench.runs import directory
 from workbench.team import access
+from workbench.team.identity import Actor
 
 
 @pytest.fixture
@@ -72,3 +73,11 @@ def test_what_the_task_process_refuses_is_left_as_its_sentence_for_the_page(home
     assert evaluation_tasks.record_evaluation(untrained.run_id, access.local_actor(), None, None) == 2
     state = background.read_state(evaluation_tasks.evaluation_task(untrained))
     assert state.state == "failed" and "has no trained model yet" in state.message
+
+
+def test_a_recorded_evaluation_of_a_run_the_user_may_not_see_writes_nothing_into_it(trained_run):
+    with pytest.raises(UserError, match="that you can see"):
+        evaluation_tasks.record_evaluation(trained_run.run_id, Actor("mallory"), None, None)
+    with pytest.raises(UserError, match="that you can see"):
+        evaluation_tasks.record_judgement(trained_run.run_id, Actor("mallory"), "demo", judge.DEFAULT_RUBRIC)
+    assert not list(trained_run.path.glob("evaluating.*")) and not list(trained_run.path.glob("judging.*"))

@@ -89,17 +89,32 @@ def read_state(task: Task) -> TaskState:
         recorded = None
     if not isinstance(recorded, dict) or recorded.get("state") not in STATES:
         return TaskState("failed", f"The {task.what}'s record ({task.state_path.name}) is unreadable; start it again.")
-    state, message = recorded["state"], str(recorded.get("message", ""))
-    if state == "running":
-        pid, updated = recorded.get("pid"), recorded.get("updated_at")
-        if isinstance(pid, int) and not processes.process_alive(pid, recorded.get("proc_start")):
-            return TaskState(
-                "failed", f"The {task.what} process stopped before it finished (killed or out of memory)."
-            )
-        if not pid and time.time() - (updated if isinstance(updated, int | float) else 0) > START_TIMEOUT_S:
-            log = task.log_path.name
-            return TaskState("failed", f"The {task.what} process did not start; the run folder's {log} says why.")
-    return TaskState(state, message, recorded)
+    if recorded["state"] == "running" and not _still_running(recorded):
+        return TaskState("failed", _why_it_stopped(task, recorded))
+    return TaskState(recorded["state"], str(recorded.get("message", "")), recorded)
+
+
+def _still_running(recorded: dict[str, Any]) -> bool:
+    """Whether the process of a 'running' record lives: the pid it reported, else the pid it was started with,
+    else (a record from before it was started) whether that was under START_TIMEOUT_S ago."""
+    for pid_key, start_key in (("pid", "proc_start"), ("launcher", "launcher_start")):
+        pid = recorded.get(pid_key)
+        if isinstance(pid, int):
+            return processes.process_alive(pid, recorded.get(start_key))
+    updated = recorded.get("updated_at")
+    return time.time() - (updated if isinstance(updated, int | float) else 0) <= START_TIMEOUT_S
+
+
+def _why_it_stopped(task: Task, recorded: dict[str, Any]) -> str:
+    if isinstance(recorded.get("pid"), int):
+        return f"The {task.what} process stopped before it finished (killed or out of memory)."
+    return f"The {task.what} process did not start; the run folder's {task.log_path.name} says why."
+
+
+def already_running(task: Task, state: TaskState) -> str:
+    """The sentence refusing a second start of a running task."""
+    counted = f" ({state.done} of {state.total} answers done)" if state.total else ""
+    return f"This run's {task.what} is already running{counted}; wait for it to end."
 
 
 def check_idle(folder: Path, run_id: str) -> None:
@@ -110,13 +125,35 @@ def check_idle(folder: Path, run_id: str) -> None:
 
 
 def start(task: Task, command: list[str], about: dict[str, Any] | None = None) -> None:
-    """Start ``command`` detached to do ``task``, recorded as starting (with ``about``, what it works on) until its
-    process reports."""
-    write_state(task, "running", f"Starting the {task.what}…", **(about or {}))  # the process adds its pid
+    """Start ``command`` detached to do ``task``, recorded as running (with ``about``, what it works on, and the
+    started process) until the process reports itself; refuses (UserError) while the task runs, also when two
+    pages start it at the same moment."""
+    about = about or {}
     try:
-        processes.spawn_detached(command, task.log_path)
+        with open(task.folder / f"{task.name}.start", "w") as starting:
+            fcntl.flock(starting, fcntl.LOCK_EX)  # one starter at a time, each sees what the one before it wrote
+            state = read_state(task)
+            if state.running or processes.lock_held(task.lock_path):
+                raise UserError(already_running(task, state))
+            write_state(task, "running", f"Starting the {task.what}…", **about)
+            _spawn(task, command, about)
     except OSError as error:
+        raise UserError(
+            f"The {task.what} could not start: the run folder cannot be written ({error.strerror or error}); "
+            "check the server's disk."
+        ) from error
+
+
+def _spawn(task: Task, command: list[str], about: dict[str, Any]) -> None:
+    try:
+        child = processes.spawn_detached(command, task.log_path)
+    except (OSError, ValueError) as error:
         write_state(task, "failed", f"The {task.what} process could not start ({error}); check the server's disk.")
+        return
+    launched = {"launcher": child.pid, "launcher_start": processes.process_start_time(child.pid)}
+    recorded = read_state(task).recorded
+    if recorded.get("state") == "running" and "pid" not in recorded:  # the process has not reported itself yet
+        write_state(task, "running", f"Starting the {task.what}…", **about, **launched)
 
 
 class Recorder:

@@ -40,8 +40,8 @@ def start_evaluation(run: Run, actor: Actor | None, data: Path | None = None, ch
         catalogue.find(f"{run.run_id}{catalogue.CHECKPOINT_MARK}{checkpoint}", actor)
     evaluate.conversations_to_evaluate(run, data)
     command = _command(actor, "eval", run.run_id)
-    command += ["--data", str(data)] if data is not None else []
-    command += ["--checkpoint", str(checkpoint)] if checkpoint is not None else []
+    command += [f"--data={data}"] if data is not None else []
+    command += [f"--checkpoint={checkpoint}"] if checkpoint is not None else []
     background.start(evaluation_task(run), command, {"checkpoint": checkpoint})
 
 
@@ -51,7 +51,7 @@ def start_judgement(run: Run, actor: Actor | None, judge_model: str, rubric: str
     rubric = judge.check_rubric(rubric)
     judge.check_evaluated(run)
     catalogue.find(judge_model.strip(), actor)
-    command = _command(actor, "judge", run.run_id) + ["--judge", judge_model.strip(), "--rubric", rubric]
+    command = _command(actor, "judge", run.run_id) + [f"--judge={judge_model.strip()}", f"--rubric={rubric}"]
     background.start(judgement_task(run), command)
 
 
@@ -64,6 +64,7 @@ def record_evaluation(run_id: str, actor: Actor, data: Path | None, checkpoint: 
 
         return evaluate.summary(evaluate.evaluate(run_id, actor, data, progress, checkpoint)), {}
 
+    control.check_see_run(actor, run_id)  # before anything is written into the run folder
     return background.run_recorded(evaluation_task(directory.get_run(run_id)), work, {"checkpoint": checkpoint})
 
 
@@ -76,6 +77,7 @@ def record_judgement(run_id: str, actor: Actor, judge_model: str, rubric: str) -
 
         return judge.summary(judge.judge(run_id, judge_model, rubric, actor, progress)), {}
 
+    control.check_see_run(actor, run_id)
     return background.run_recorded(judgement_task(directory.get_run(run_id)), work)
 
 
@@ -84,10 +86,10 @@ def _startable(run: Run, actor: Actor | None, task: background.Task) -> Actor:
     control.check_see_run(actor, run.run_id)
     state = background.read_state(task)
     if state.running:
-        counted = f" ({state.done} of {state.total} answers done)" if state.total else ""
-        raise UserError(f"This run's {task.what} is already running{counted}; wait for it to end.")
+        raise UserError(background.already_running(task, state))
     return actor
 
 
 def _command(actor: Actor, command: str, run_id: str) -> list[str]:
-    return [sys.executable, "-m", "workbench.cli", "--user", actor.name, command, run_id, "--record"]
+    # NAME=VALUE, so that a value starting with '-' is never read as an option
+    return [sys.executable, "-m", "workbench.cli", f"--user={actor.name}", command, run_id, "--record"]

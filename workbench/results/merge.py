@@ -135,7 +135,7 @@ def start_merge(run: Run, actor: Actor | None = None) -> None:
     check_mergeable(run)
     if merge_state(run).state == "running":
         return
-    command = [sys.executable, "-m", "workbench.cli", "--user", actor.name, "export", run.run_id, "--merged"]
+    command = [sys.executable, "-m", "workbench.cli", f"--user={actor.name}", "export", run.run_id, "--merged"]
     background.start(merge_task(run), command)
 
 
