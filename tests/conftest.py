@@ -3,7 +3,6 @@
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from leftovers import stop_model_server, stop_workbench
 
 
 # Four real SFT files from public projects (see datasets/README.md), one of them deliberately flawed.
@@ -43,70 +43,11 @@ def home(tmp_path, monkeypatch):
     stop_workbench(folder)
 
 
-def stop_workbench(folder: Path) -> None:
-    """Kill the runner and every training process group left on a data folder, so no test leaks CPU load."""
-    from workbench.jobs import processes, queue
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("WORKBENCH_HOME", str(folder))
-        pid = runner_pid(folder)
-        if pid and pid != os.getpid():  # a test may run a Runner in a thread of this very process
-            os.kill(pid, signal.SIGKILL)
-        if (folder / "jobs.sqlite").exists():
-            for job in queue.list_jobs(("starting", "running")):
-                if job.pid and processes.group_members(job.pid):
-                    os.killpg(job.pid, signal.SIGKILL)
-    stop_background_tasks(folder)
-    stop_model_server(folder)
-
-
-def stop_background_tasks(folder: Path) -> None:
-    """Kill the merge, evaluation and judgement processes still working in the data folder's runs."""
-    from workbench.jobs import processes
-
-    for state_file in folder.glob("runs/*/*.json"):
-        if state_file.stem not in ("merge", "evaluating", "judging"):
-            continue
-        try:
-            recorded = json.loads(state_file.read_text())
-        except (OSError, ValueError):
-            continue
-        running = isinstance(recorded, dict) and recorded.get("state") == "running"
-        for pid in (recorded.get("pid"), recorded.get("launcher")) if running else ():
-            if isinstance(pid, int) and pid != os.getpid() and processes.group_members(pid):
-                os.killpg(pid, signal.SIGKILL)
-
-
-def stop_model_server(folder: Path) -> None:
-    """Kill the model server a test (or a page it opened) started on the data folder, if one runs."""
-    from workbench.serving import process
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("WORKBENCH_HOME", str(folder))
-        server = process.running_server()
-    if server is not None:
-        os.kill(server.pid, signal.SIGKILL)
-
-
 @pytest.fixture
 def demo_home(home, demo_model_dir):
     """A data folder where the demo model is already built (linked to the session's copy)."""
     link_demo_model(home, demo_model_dir)
     return home
-
-
-def runner_pid(folder: Path) -> int | None:
-    """The pid of the runner holding the data folder's lock, if one does (it writes its pid into the lock file)."""
-    from workbench.jobs import runner_lock
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("WORKBENCH_HOME", str(folder))
-        if not runner_lock.runner_running():
-            return None
-    try:
-        return int((folder / "runner.lock").read_text().strip())
-    except (OSError, ValueError):
-        return None
 
 
 def claim_next():

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 from app_server import ROOT, needs_chromium
-from conftest import stop_workbench
+from leftovers import stop_workbench
 
 
 pytestmark = [pytest.mark.e2e, needs_chromium]

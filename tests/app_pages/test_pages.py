@@ -135,7 +135,7 @@ def test_runs_page_merges_the_adapter_and_offers_the_merged_download(demo_home, 
     assert not app.exception, app.exception
     wait_for(lambda: merge.merge_state(run).state != "running", timeout=120, what="the merge process")
     app.run()
-    assert "Merged model saved in" in texts(app), (run.path / directory.MERGE_LOG_FILE).read_text()
+    assert "Merged model saved in" in texts(app), merge.merge_task(run).log_path.read_text()
     labels = [button.label for button in app.get("download_button")]
     assert "Download the merged model (.zip)" in labels
     assert any(button.label == "Merge again" for button in app.button)

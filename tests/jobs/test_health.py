@@ -1,7 +1,8 @@
 """Tests for workbench.jobs.health: a dead runner is started again from an open Runs page, or named when the app may
 not start one."""
 
-from conftest import runner_pid, wait_for
+from conftest import wait_for
+from leftovers import runner_pid
 
 from workbench.jobs import health, runner_lock
 

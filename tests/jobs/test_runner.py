@@ -7,7 +7,8 @@ import subprocess
 import sys
 import threading
 
-from conftest import claim_next, dead_pid, ended_job, runner_pid, start_runner, stop_process, wait_for
+from conftest import claim_next, dead_pid, ended_job, start_runner, stop_process, wait_for
+from leftovers import runner_pid
 
 from workbench.config import RunConfig
 from workbench.jobs import control, fairness, processes, queue

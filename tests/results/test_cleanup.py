@@ -10,7 +10,7 @@ from conftest import copy_trained_run
 from workbench.config import RunConfig
 from workbench.errors import UserError
 from workbench.jobs import control, queue
-from workbench.results import cleanup
+from workbench.results import cleanup, merge
 from workbench.runs import directory
 from workbench.team.identity import Actor
 
@@ -44,7 +44,7 @@ def test_only_an_idle_run_of_ones_own_can_be_deleted(home):
 def test_a_run_being_merged_is_not_deleted(home):
     run = directory.create_run(RunConfig())
     state = {"state": "running", "pid": os.getpid(), "updated_at": time.time()}
-    (run.path / directory.MERGE_STATE_FILE).write_text(json.dumps(state))
+    merge.merge_task(run).state_path.write_text(json.dumps(state))
     with pytest.raises(UserError, match="being merged"):
         cleanup.delete_checkpoints(run)
 

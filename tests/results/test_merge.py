@@ -86,13 +86,13 @@ def test_start_merge_works_in_a_detached_process_and_ends_succeeded(copied_run):
         timeout=120,
         what="the merge process",
     )
-    assert final.state == "succeeded", (copied_run.path / directory.MERGE_LOG_FILE).read_text()
+    assert final.state == "succeeded", merge.merge_task(copied_run).log_path.read_text()
     assert (merge.merged_dir(copied_run) / "config.json").is_file()
     assert not list(copied_run.path.glob(".merged.partial"))
 
 
 def test_a_running_merge_whose_process_died_reads_as_failed(copied_run):
-    (copied_run.path / directory.MERGE_STATE_FILE).write_text(json.dumps({"state": "running", "pid": dead_pid()}))
+    merge.merge_task(copied_run).state_path.write_text(json.dumps({"state": "running", "pid": dead_pid()}))
     state = merge.merge_state(copied_run)
     assert state.state == "failed"
     assert "stopped before it finished" in state.message
@@ -154,16 +154,16 @@ def test_a_second_merge_of_the_same_run_leaves_the_running_one_alone(copied_run)
 
 def test_a_running_merge_whose_pid_now_belongs_to_another_process_reads_as_failed(copied_run):
     state = {"state": "running", "pid": os.getpid(), "proc_start": "1", "updated_at": time.time()}
-    (copied_run.path / directory.MERGE_STATE_FILE).write_text(json.dumps(state))
+    merge.merge_task(copied_run).state_path.write_text(json.dumps(state))
     assert merge.merge_state(copied_run).state == "failed"
 
 
 def test_a_merge_that_never_reported_its_process_fails_after_the_start_timeout(copied_run):
     state = {"state": "running", "updated_at": time.time()}
-    (copied_run.path / directory.MERGE_STATE_FILE).write_text(json.dumps(state))
+    merge.merge_task(copied_run).state_path.write_text(json.dumps(state))
     assert merge.merge_state(copied_run).state == "running"
     state["updated_at"] -= background.START_TIMEOUT_S + 1
-    (copied_run.path / directory.MERGE_STATE_FILE).write_text(json.dumps(state))
+    merge.merge_task(copied_run).state_path.write_text(json.dumps(state))
     assert "did not start" in merge.merge_state(copied_run).message
 
 

@@ -81,7 +81,7 @@ def test_a_promoted_checkpoint_is_what_the_server_and_the_download_answer_with(r
 def test_a_merge_made_before_a_promotion_is_outdated_after_it(run_with_checkpoints, monkeypatch):
     run = run_with_checkpoints
     fingerprint = merge.adapter_fingerprint(run)
-    (run.path / directory.MERGE_STATE_FILE).write_text(json.dumps({"state": "succeeded", "adapter": fingerprint}))
+    merge.merge_task(run).state_path.write_text(json.dumps({"state": "succeeded", "adapter": fingerprint}))
     assert merge.merge_state(run).state == "succeeded"
     promotion.promote(run.run_id, 128)
     assert merge.merge_state(run).state == "outdated"

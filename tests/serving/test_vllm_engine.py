@@ -14,7 +14,8 @@ from pathlib import Path
 
 import openai
 import pytest
-from conftest import link_demo_model, run_training, stop_model_server, wait_for
+from conftest import link_demo_model, run_training, wait_for
+from leftovers import stop_model_server
 
 from workbench.models import demo
 from workbench.models.demo_task import DEMO_HELDOUT_FILE

@@ -28,7 +28,12 @@ from workbench.runs.directory import EVALUATING_TASK, JUDGING_TASK, MERGE_TASK
 STATES = ("running", "succeeded", "failed")
 START_TIMEOUT_S = 60.0  # a task recorded as starting whose process never reported is treated as failed
 PROGRESS_EVERY_S = 0.5  # how often a counted task rewrites its state file
-DOING = {MERGE_TASK: "being merged", EVALUATING_TASK: "being evaluated", JUDGING_TASK: "being judged"}
+# each task's name (of its files): what it is called, and what is being done to the run while it runs
+TASKS = {
+    MERGE_TASK: ("merge", "being merged"),
+    EVALUATING_TASK: ("evaluation", "being evaluated"),
+    JUDGING_TASK: ("judgement", "being judged"),
+}
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class Task:
 
     @classmethod
     def named(cls, folder: Path, name: str) -> "Task":
-        return cls(folder, name, {MERGE_TASK: "merge", EVALUATING_TASK: "evaluation", JUDGING_TASK: "judgement"}[name])
+        return cls(folder, name, TASKS[name][0])
 
     @property
     def state_path(self) -> Path:
@@ -107,7 +112,10 @@ def _still_running(recorded: dict[str, Any]) -> bool:
 
 def _why_it_stopped(task: Task, recorded: dict[str, Any]) -> str:
     if isinstance(recorded.get("pid"), int):
-        return f"The {task.what} process stopped before it finished (killed or out of memory)."
+        return (
+            f"The {task.what} process stopped before it finished (killed, out of memory or a full disk); the run "
+            f"folder's {task.log_path.name} says more."
+        )
     return f"The {task.what} process did not start; the run folder's {task.log_path.name} says why."
 
 
@@ -119,7 +127,7 @@ def already_running(task: Task, state: TaskState) -> str:
 
 def check_idle(folder: Path, run_id: str) -> None:
     """Refuse (UserError) while any background task of the run in ``folder`` is running."""
-    for name, doing in DOING.items():
+    for name, (_, doing) in TASKS.items():
         if read_state(Task.named(folder, name)).running:
             raise UserError(f"The run {run_id} is {doing}; wait for that to finish first.")
 

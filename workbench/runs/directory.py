@@ -35,11 +35,9 @@ RECORD_FILE = "run.json"
 SAMPLES_FILE = "samples.jsonl"
 RESUME_FILE = "resume.json"
 MERGED_DIR = "merged"
-MERGE_TASK = "merge"  # the merge's background-task files: merge.json (its state), merge.log, merge.lock
-MERGE_STATE_FILE = f"{MERGE_TASK}.json"
-MERGE_LOG_FILE = f"{MERGE_TASK}.log"
-EVALUATING_TASK = "evaluating"  # an evaluation started from the Runs page: evaluating.json, .log, .lock
-JUDGING_TASK = "judging"  # a judgement started from the Runs page: judging.json, .log, .lock
+MERGE_TASK = "merge"  # the merge's background-task files (results/background.py): merge.json, .log, .lock, .start
+EVALUATING_TASK = "evaluating"  # an evaluation started from the Runs page: evaluating.json, .log, .lock, .start
+JUDGING_TASK = "judging"  # a judgement started from the Runs page: judging.json, .log, .lock, .start
 SPACE_RESERVE_FILE = ".space-reserve"  # freed by the training process on a full disk, to write how it ended
 
 FINISHED_STATES = ("succeeded", "failed", "cancelled", "interrupted")
